@@ -1,0 +1,1 @@
+//! sluicegate-audio: see the workspace README.

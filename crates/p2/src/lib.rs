@@ -1,0 +1,1 @@
+//! sluicegate-p2: see the workspace README.

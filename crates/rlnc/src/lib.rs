@@ -1,0 +1,1 @@
+//! sluicegate-rlnc: see the workspace README.
