@@ -1,0 +1,375 @@
+//! A byte ring for one producer thread and one consumer thread, on `rtrb`'s lock-free chunk API.
+//!
+//! The producer appends whole slices or nothing: a slice that does not fit is refused with a [`RingFull`]
+//! that says how many bytes were refused, so a caller can count and report the loss (never a silent drop).
+//! The consumer sees what is readable as at most two contiguous slices, can look ahead as often as it
+//! likes, and frees space only when it [commits](Readable::commit) — so bytes it has not handed on survive
+//! a panic of the code that reads them (see [`crate::supervisor`]).
+
+use std::thread::Thread;
+use std::time::{Duration, Instant};
+
+use crate::sync::{Arc, AtomicBool, AtomicU64, AtomicUsize, Mutex, Ordering, fence};
+
+/// The capacity [`ring`] callers use when they have no reason to choose another: 2 MiB holds eight
+/// seconds of a 2 Mbaud serial link.
+pub const DEFAULT_RING_CAPACITY: usize = 2 * 1024 * 1024;
+
+/// Creates a ring of `capacity` bytes, allocated once here.
+///
+/// # Examples
+/// ```
+/// let (mut producer, mut consumer) = sluicegate_core::ring::ring(8);
+/// producer.push_slice(b"hello").unwrap();
+/// assert_eq!(producer.push_slice(b"world").unwrap_err().refused, 5);
+/// let readable = consumer.readable();
+/// assert_eq!(readable.as_slices().0, b"hello");
+/// readable.commit(2);
+/// assert_eq!(consumer.readable().to_vec(), b"llo");
+/// ```
+pub fn ring(capacity: usize) -> (RingProducer, RingConsumer) {
+    let (producer, consumer) = rtrb::RingBuffer::new(capacity);
+    let shared = Arc::new(RingShared {
+        capacity,
+        high_water: AtomicUsize::new(0),
+        overflows: AtomicU64::new(0),
+        refused_bytes: AtomicU64::new(0),
+        producer_closed: AtomicBool::new(false),
+        consumer_sleeping: AtomicBool::new(false),
+        consumer_thread: Mutex::new(None),
+    });
+    (
+        RingProducer { inner: producer, shared: Arc::clone(&shared) },
+        RingConsumer { inner: consumer, shared },
+    )
+}
+
+#[derive(Debug)]
+struct RingShared {
+    capacity: usize,
+    high_water: AtomicUsize,
+    overflows: AtomicU64,
+    refused_bytes: AtomicU64,
+    producer_closed: AtomicBool,
+    consumer_sleeping: AtomicBool,
+    consumer_thread: Mutex<Option<Thread>>,
+}
+
+impl RingShared {
+    fn wake_consumer(&self) {
+        // Pairs with the fence in `RingConsumer::wait_readable` (a Dekker handshake): either the consumer
+        // sees the new bytes, or this thread sees it asleep.
+        fence(Ordering::SeqCst);
+        if self.consumer_sleeping.load(Ordering::Relaxed) {
+            let thread = self.consumer_thread.lock().unwrap_or_else(|poison| poison.into_inner());
+            if let Some(thread) = thread.as_ref() {
+                thread.unpark();
+            }
+        }
+    }
+
+    fn stats(&self, fill: usize) -> RingStats {
+        RingStats {
+            capacity: self.capacity,
+            fill,
+            high_water: self.high_water.load(Ordering::Relaxed),
+            overflows: self.overflows.load(Ordering::Relaxed),
+            refused_bytes: self.refused_bytes.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// A write that did not fit; nothing of it was written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("byte ring full: {refused} bytes refused, {free} bytes free")]
+#[non_exhaustive]
+pub struct RingFull {
+    /// Bytes refused (the whole slice).
+    pub refused: usize,
+    /// Bytes that were free at the time.
+    pub free: usize,
+}
+
+/// How full the ring is and has been, and what it refused.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct RingStats {
+    /// Bytes the ring holds at most.
+    pub capacity: usize,
+    /// Bytes written and not yet committed by the consumer.
+    pub fill: usize,
+    /// The largest fill seen right after a write.
+    pub high_water: usize,
+    /// Writes refused because they did not fit.
+    pub overflows: u64,
+    /// Bytes in those refused writes.
+    pub refused_bytes: u64,
+}
+
+/// The writing end. Dropping it tells the consumer that no more bytes will come.
+#[derive(Debug)]
+pub struct RingProducer {
+    inner: rtrb::Producer<u8>,
+    shared: Arc<RingShared>,
+}
+
+impl RingProducer {
+    /// Appends all of `bytes`, or nothing.
+    ///
+    /// # Errors
+    /// [`RingFull`] when fewer than `bytes.len()` bytes are free; the refusal is counted in
+    /// [`RingStats::overflows`] and [`RingStats::refused_bytes`].
+    pub fn push_slice(&mut self, bytes: &[u8]) -> Result<(), RingFull> {
+        let result = self.try_push(bytes);
+        if let Err(full) = result {
+            self.shared.overflows.fetch_add(1, Ordering::Relaxed);
+            self.shared.refused_bytes.fetch_add(full.refused as u64, Ordering::Relaxed);
+        }
+        result
+    }
+
+    /// Appends all of `bytes`, waiting up to `timeout` for the consumer to make room.
+    ///
+    /// # Errors
+    /// [`RingFull`] if the room did not appear in time (counted as in [`push_slice`](Self::push_slice)),
+    /// or at once if `bytes` is larger than the whole ring.
+    pub fn push_slice_timeout(&mut self, bytes: &[u8], timeout: Duration) -> Result<(), RingFull> {
+        let deadline = Instant::now() + timeout;
+        let mut pause = Duration::from_micros(20);
+        loop {
+            match self.try_push(bytes) {
+                Ok(()) => return Ok(()),
+                Err(_) if bytes.len() <= self.shared.capacity && Instant::now() < deadline => {
+                    std::thread::sleep(pause.min(deadline.saturating_duration_since(Instant::now())));
+                    pause = (pause * 2).min(Duration::from_millis(2));
+                }
+                Err(_) => return self.push_slice(bytes),
+            }
+        }
+    }
+
+    fn try_push(&mut self, bytes: &[u8]) -> Result<(), RingFull> {
+        match self.inner.push_entire_slice(bytes) {
+            Ok(()) => {
+                let fill = self.shared.capacity - self.inner.slots();
+                self.shared.high_water.fetch_max(fill, Ordering::Relaxed);
+                self.shared.wake_consumer();
+                Ok(())
+            }
+            Err(_) => Err(RingFull { refused: bytes.len(), free: self.inner.slots() }),
+        }
+    }
+
+    /// Bytes that can be written now.
+    pub fn free(&self) -> usize {
+        self.inner.slots()
+    }
+
+    /// Fill level, high-water mark and refusals.
+    pub fn stats(&self) -> RingStats {
+        self.shared.stats(self.shared.capacity - self.inner.slots())
+    }
+}
+
+impl Drop for RingProducer {
+    fn drop(&mut self) {
+        self.shared.producer_closed.store(true, Ordering::Release);
+        self.shared.wake_consumer();
+    }
+}
+
+/// The reading end.
+#[derive(Debug)]
+pub struct RingConsumer {
+    inner: rtrb::Consumer<u8>,
+    shared: Arc<RingShared>,
+}
+
+impl RingConsumer {
+    /// Everything readable now, to look at and then commit (in part or whole).
+    pub fn readable(&mut self) -> Readable<'_> {
+        let len = self.inner.slots();
+        let chunk = self.inner.read_chunk(len).expect("slots() bytes are readable");
+        Readable { chunk }
+    }
+
+    /// Bytes readable now.
+    pub fn len(&self) -> usize {
+        self.inner.slots()
+    }
+
+    /// Whether no byte is readable now.
+    pub fn is_empty(&self) -> bool {
+        self.inner.is_empty()
+    }
+
+    /// Whether the producer is gone: once this is true and the ring is empty, no byte will ever come.
+    pub fn is_producer_closed(&self) -> bool {
+        self.shared.producer_closed.load(Ordering::Acquire)
+    }
+
+    /// Sleeps until bytes are readable, the producer is gone, or `timeout` passes. Returns whether bytes are
+    /// readable. The producer wakes a sleeping consumer; it takes a lock only when the consumer sleeps.
+    pub fn wait_readable(&self, timeout: Duration) -> bool {
+        if !self.inner.is_empty() {
+            return true;
+        }
+        {
+            let mut thread = self.shared.consumer_thread.lock().unwrap_or_else(|poison| poison.into_inner());
+            let current = std::thread::current();
+            if thread.as_ref().map(Thread::id) != Some(current.id()) {
+                *thread = Some(current);
+            }
+        }
+        self.shared.consumer_sleeping.store(true, Ordering::Relaxed);
+        fence(Ordering::SeqCst);
+        if self.inner.is_empty() && !self.is_producer_closed() {
+            std::thread::park_timeout(timeout);
+        }
+        self.shared.consumer_sleeping.store(false, Ordering::Relaxed);
+        !self.inner.is_empty()
+    }
+
+    /// Fill level, high-water mark and refusals.
+    pub fn stats(&self) -> RingStats {
+        self.shared.stats(self.inner.slots())
+    }
+}
+
+/// The readable bytes at one moment, as at most two contiguous slices. Dropping it without committing
+/// leaves every byte in the ring.
+#[derive(Debug)]
+pub struct Readable<'a> {
+    chunk: rtrb::chunks::ReadChunk<'a, u8>,
+}
+
+impl Readable<'_> {
+    /// The readable bytes in order: the first slice, then the second (empty unless the bytes wrap).
+    pub fn as_slices(&self) -> (&[u8], &[u8]) {
+        self.chunk.as_slices()
+    }
+
+    /// Number of readable bytes.
+    pub fn len(&self) -> usize {
+        self.chunk.len()
+    }
+
+    /// Whether nothing is readable.
+    pub fn is_empty(&self) -> bool {
+        self.chunk.is_empty()
+    }
+
+    /// A copy of the readable bytes (for tests and diagnostics).
+    pub fn to_vec(&self) -> Vec<u8> {
+        let (first, second) = self.as_slices();
+        [first, second].concat()
+    }
+
+    /// Frees the first `n` bytes for the producer.
+    ///
+    /// # Panics
+    /// If `n` exceeds [`len`](Self::len).
+    pub fn commit(self, n: usize) {
+        self.chunk.commit(n);
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn refused_write_is_counted_and_leaves_the_ring_intact() {
+        let (mut producer, mut consumer) = ring(10);
+        producer.push_slice(b"0123456").unwrap();
+        let full = producer.push_slice(b"abcd").unwrap_err();
+        assert_eq!((full.refused, full.free), (4, 3));
+        let stats = consumer.stats();
+        assert_eq!((stats.fill, stats.high_water, stats.overflows, stats.refused_bytes), (7, 7, 1, 4));
+        assert_eq!(consumer.readable().to_vec(), b"0123456");
+    }
+
+    #[test]
+    fn wrapped_bytes_come_as_two_slices_and_lookahead_does_not_consume() {
+        let (mut producer, mut consumer) = ring(8);
+        producer.push_slice(b"abcdef").unwrap();
+        consumer.readable().commit(5);
+        producer.push_slice(b"ghijk").unwrap();
+        let readable = consumer.readable();
+        let (first, second) = readable.as_slices();
+        assert_eq!((first, second), (&b"fgh"[..], &b"ijk"[..]));
+        assert_eq!(consumer.len(), 6, "looking is not consuming");
+    }
+
+    #[test]
+    fn timeout_push_waits_for_the_consumer() {
+        let (mut producer, mut consumer) = ring(4);
+        producer.push_slice(b"1234").unwrap();
+        let reader = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(20));
+            consumer.readable().commit(4);
+            consumer
+        });
+        producer.push_slice_timeout(b"5678", Duration::from_secs(10)).unwrap();
+        let consumer = reader.join().unwrap();
+        assert_eq!(consumer.stats().overflows, 0);
+        assert_eq!(producer.push_slice_timeout(b"x", Duration::from_millis(1)).unwrap_err().refused, 1);
+    }
+
+    #[test]
+    fn sleeping_consumer_wakes_for_bytes_and_for_a_closed_producer() {
+        let (mut producer, consumer) = ring(16);
+        let reader = std::thread::spawn(move || {
+            let woke_for_bytes = consumer.wait_readable(Duration::from_secs(30));
+            (woke_for_bytes, consumer)
+        });
+        std::thread::sleep(Duration::from_millis(20));
+        producer.push_slice(b"x").unwrap();
+        let (woke_for_bytes, mut consumer) = reader.join().unwrap();
+        assert!(woke_for_bytes);
+        consumer.readable().commit(1);
+        drop(producer);
+        assert!(!consumer.wait_readable(Duration::from_secs(30)));
+        assert!(consumer.is_producer_closed());
+    }
+
+    proptest! {
+        /// Across threads, whatever the write sizes and the consumer's commit sizes, the consumer reads exactly
+        /// the accepted bytes in order, and accepted + refused = offered.
+        #[test]
+        fn bytes_arrive_in_order_and_refusals_add_up(
+            writes in proptest::collection::vec(1usize..300, 1..100),
+            capacity in 64usize..1024,
+        ) {
+            let (mut producer, mut consumer) = ring(capacity);
+            let total: usize = writes.iter().sum();
+            let reader = std::thread::spawn(move || {
+                let mut got = Vec::new();
+                loop {
+                    let readable = consumer.readable();
+                    let n = readable.len().div_ceil(2);
+                    got.extend_from_slice(&readable.to_vec()[..n]);
+                    readable.commit(n);
+                    if n == 0 {
+                        if consumer.is_producer_closed() && consumer.is_empty() { break; }
+                        consumer.wait_readable(Duration::from_millis(5));
+                    }
+                }
+                got
+            });
+            let mut accepted = Vec::new();
+            let mut counter = 0u8;
+            for len in writes {
+                let chunk: Vec<u8> = (0..len).map(|_| { counter = counter.wrapping_add(1); counter }).collect();
+                if producer.push_slice(&chunk).is_ok() {
+                    accepted.extend_from_slice(&chunk);
+                }
+            }
+            let stats = producer.stats();
+            drop(producer);
+            let got = reader.join().unwrap();
+            prop_assert_eq!(&got, &accepted);
+            prop_assert_eq!(accepted.len() as u64 + stats.refused_bytes, total as u64);
+        }
+    }
+}
