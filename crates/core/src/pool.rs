@@ -232,7 +232,9 @@ impl BufferPool {
     /// a long-lived owner may also call it on a timer. Does nothing for a fixed pool.
     pub fn maintain(&self) {
         let shared = &self.shared;
-        let Sizing::Adaptive { min, .. } = shared.sizing else { return };
+        let Sizing::Adaptive { min, .. } = shared.sizing else {
+            return;
+        };
         let in_use = shared.in_use.load(Ordering::Relaxed);
         let peak = shared.window_peak.swap(in_use, Ordering::Relaxed).max(in_use);
         let target = (peak + peak / 4).max(min);
@@ -255,7 +257,11 @@ impl BufferPool {
             dynamic_allocations: load(&shared.dynamic_allocations),
             current_pool_size: load(&shared.owned),
             max_pool_size: shared.sizing.max() as u64,
-            hit_rate: if hits + misses == 0 { 100.0 } else { hits as f64 * 100.0 / (hits + misses) as f64 },
+            hit_rate: if hits + misses == 0 {
+                100.0
+            } else {
+                hits as f64 * 100.0 / (hits + misses) as f64
+            },
             in_use: load(&shared.in_use),
             high_water: load(&shared.high_water),
         }
@@ -297,7 +303,13 @@ impl Slot {
     fn allocate(capacity: usize, pooled: bool) -> SlotPtr {
         let data = Box::into_raw(vec![0u8; capacity].into_boxed_slice());
         let data = NonNull::new(data.cast::<u8>()).expect("Box never returns null");
-        let slot = Box::new(Slot { refs: AtomicUsize::new(0), home: None, pooled, data, capacity });
+        let slot = Box::new(Slot {
+            refs: AtomicUsize::new(0),
+            home: None,
+            pooled,
+            data,
+            capacity,
+        });
         SlotPtr(NonNull::from(Box::leak(slot)))
     }
 
@@ -396,7 +408,10 @@ impl PoolBuf {
     pub fn extend_from_slice(&mut self, bytes: &[u8]) -> Result<(), CapacityError> {
         let available = self.remaining();
         if bytes.len() > available {
-            return Err(CapacityError { refused: bytes.len(), available });
+            return Err(CapacityError {
+                refused: bytes.len(),
+                available,
+            });
         }
         let len = self.len;
         self.spare_mut()[..bytes.len()].copy_from_slice(bytes);
@@ -429,7 +444,11 @@ impl PoolBuf {
     /// Turns the buffer into a read-only handle over its filled bytes, without copying or allocating.
     pub fn freeze(self) -> PoolBytes {
         let this = std::mem::ManuallyDrop::new(self);
-        PoolBytes { slot: SlotPtr(this.slot.0), data: this.slot().data, len: this.len }
+        PoolBytes {
+            slot: SlotPtr(this.slot.0),
+            data: this.slot().data,
+            len: this.len,
+        }
     }
 }
 
@@ -457,7 +476,10 @@ impl Drop for PoolBuf {
 
 impl fmt::Debug for PoolBuf {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PoolBuf").field("len", &self.len).field("capacity", &self.capacity()).finish()
+        f.debug_struct("PoolBuf")
+            .field("len", &self.len)
+            .field("capacity", &self.capacity())
+            .finish()
     }
 }
 
@@ -501,7 +523,11 @@ impl PoolBytes {
             Bound::Excluded(&n) => n,
             Bound::Unbounded => self.len,
         };
-        assert!(start <= end && end <= self.len, "slice {start}..{end} out of 0..{}", self.len);
+        assert!(
+            start <= end && end <= self.len,
+            "slice {start}..{end} out of 0..{}",
+            self.len
+        );
         let mut part = self.clone();
         // SAFETY: `start <= len`, so the pointer stays inside the buffer.
         part.data = unsafe { NonNull::new_unchecked(self.data.as_ptr().add(start)) };
@@ -521,7 +547,11 @@ impl Clone for PoolBytes {
         let slot = unsafe { self.slot.0.as_ref() };
         // Relaxed suffices for an increment from a live handle (as in `Arc::clone`).
         slot.refs.fetch_add(1, Ordering::Relaxed);
-        PoolBytes { slot: SlotPtr(self.slot.0), data: self.data, len: self.len }
+        PoolBytes {
+            slot: SlotPtr(self.slot.0),
+            data: self.data,
+            len: self.len,
+        }
     }
 }
 
@@ -599,11 +629,18 @@ mod tests {
         let pool = BufferPool::new(Sizing::Fixed(2), 8);
         let held: Vec<_> = (0..3).map(|_| pool.acquire()).collect();
         let stats = pool.stats();
-        assert_eq!((stats.pool_hits, stats.pool_misses, stats.dynamic_allocations), (2, 1, 1));
+        assert_eq!(
+            (stats.pool_hits, stats.pool_misses, stats.dynamic_allocations),
+            (2, 1, 1)
+        );
         assert_eq!((stats.in_use, stats.high_water, stats.current_pool_size), (3, 3, 2));
         drop(held);
         let stats = pool.stats();
-        assert_eq!((stats.in_use, stats.current_pool_size), (0, 2), "the one-off buffer is freed, not pooled");
+        assert_eq!(
+            (stats.in_use, stats.current_pool_size),
+            (0, 2),
+            "the one-off buffer is freed, not pooled"
+        );
         assert!((stats.hit_rate - 200.0 / 3.0).abs() < 1e-9);
     }
 
@@ -640,7 +677,13 @@ mod tests {
         let pool = BufferPool::new(Sizing::Fixed(1), 4);
         let mut buf = pool.acquire();
         buf.extend_from_slice(b"ab").unwrap();
-        assert_eq!(buf.extend_from_slice(b"cde"), Err(CapacityError { refused: 3, available: 2 }));
+        assert_eq!(
+            buf.extend_from_slice(b"cde"),
+            Err(CapacityError {
+                refused: 3,
+                available: 2
+            })
+        );
         assert_eq!(&buf[..], b"ab");
         buf.spare_mut()[..2].copy_from_slice(b"cd");
         buf.advance(2);

@@ -39,8 +39,14 @@ pub fn ring(capacity: usize) -> (RingProducer, RingConsumer) {
         consumer_thread: Mutex::new(None),
     });
     (
-        RingProducer { inner: producer, shared: Arc::clone(&shared) },
-        RingConsumer { inner: consumer, shared },
+        RingProducer {
+            inner: producer,
+            shared: Arc::clone(&shared),
+        },
+        RingConsumer {
+            inner: consumer,
+            shared,
+        },
     )
 }
 
@@ -122,7 +128,9 @@ impl RingProducer {
         let result = self.try_push(bytes);
         if let Err(full) = result {
             self.shared.overflows.fetch_add(1, Ordering::Relaxed);
-            self.shared.refused_bytes.fetch_add(full.refused as u64, Ordering::Relaxed);
+            self.shared
+                .refused_bytes
+                .fetch_add(full.refused as u64, Ordering::Relaxed);
         }
         result
     }
@@ -155,7 +163,10 @@ impl RingProducer {
                 self.shared.wake_consumer();
                 Ok(())
             }
-            Err(_) => Err(RingFull { refused: bytes.len(), free: self.inner.slots() }),
+            Err(_) => Err(RingFull {
+                refused: bytes.len(),
+                free: self.inner.slots(),
+            }),
         }
     }
 
@@ -214,7 +225,11 @@ impl RingConsumer {
             return true;
         }
         {
-            let mut thread = self.shared.consumer_thread.lock().unwrap_or_else(|poison| poison.into_inner());
+            let mut thread = self
+                .shared
+                .consumer_thread
+                .lock()
+                .unwrap_or_else(|poison| poison.into_inner());
             let current = std::thread::current();
             if thread.as_ref().map(Thread::id) != Some(current.id()) {
                 *thread = Some(current);
@@ -285,7 +300,10 @@ mod tests {
         let full = producer.push_slice(b"abcd").unwrap_err();
         assert_eq!((full.refused, full.free), (4, 3));
         let stats = consumer.stats();
-        assert_eq!((stats.fill, stats.high_water, stats.overflows, stats.refused_bytes), (7, 7, 1, 4));
+        assert_eq!(
+            (stats.fill, stats.high_water, stats.overflows, stats.refused_bytes),
+            (7, 7, 1, 4)
+        );
         assert_eq!(consumer.readable().to_vec(), b"0123456");
     }
 
@@ -313,7 +331,13 @@ mod tests {
         producer.push_slice_timeout(b"5678", Duration::from_secs(10)).unwrap();
         let consumer = reader.join().unwrap();
         assert_eq!(consumer.stats().overflows, 0);
-        assert_eq!(producer.push_slice_timeout(b"x", Duration::from_millis(1)).unwrap_err().refused, 1);
+        assert_eq!(
+            producer
+                .push_slice_timeout(b"x", Duration::from_millis(1))
+                .unwrap_err()
+                .refused,
+            1
+        );
     }
 
     #[test]

@@ -46,7 +46,9 @@ impl LatencyHistogram {
 
     /// Records one latency; values past an hour are clamped to an hour.
     pub fn record(&mut self, latency: Duration) {
-        let nanos = u64::try_from(latency.as_nanos()).unwrap_or(u64::MAX).clamp(1, self.0.high());
+        let nanos = u64::try_from(latency.as_nanos())
+            .unwrap_or(u64::MAX)
+            .clamp(1, self.0.high());
         self.0.record(nanos).expect("clamped into range");
     }
 
@@ -58,7 +60,12 @@ impl LatencyHistogram {
     /// Count, p50, p99 and max.
     pub fn summary(&self) -> LatencySummary {
         let at = |quantile: f64| Duration::from_nanos(self.0.value_at_quantile(quantile));
-        LatencySummary { count: self.0.len(), p50: at(0.5), p99: at(0.99), max: Duration::from_nanos(self.0.max()) }
+        LatencySummary {
+            count: self.0.len(),
+            p50: at(0.5),
+            p99: at(0.99),
+            max: Duration::from_nanos(self.0.max()),
+        }
     }
 }
 

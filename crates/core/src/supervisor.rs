@@ -82,7 +82,11 @@ pub struct Supervisor {
 impl Supervisor {
     /// A supervisor for a worker called `name` (the thread's name too), allowing 100 restarts.
     pub fn new(name: impl Into<String>) -> Self {
-        Self { name: name.into(), max_restarts: 100, events: None }
+        Self {
+            name: name.into(),
+            max_restarts: 100,
+            events: None,
+        }
     }
 
     /// Restarts allowed before the worker gives up (a body that panics on the same input forever would
@@ -135,12 +139,25 @@ impl Supervisor {
                 let count = thread_restarts.load(Ordering::Relaxed);
                 if count >= self.max_restarts {
                     tracing::error!(worker = %self.name, restarts = count, %panic, "worker gave up");
-                    self.send(WorkerEvent::GaveUp { worker: self.name.clone(), restarts: count, panic: panic.clone() });
-                    return Err(WorkerError::GaveUp { worker: self.name, restarts: count, panic, resource });
+                    self.send(WorkerEvent::GaveUp {
+                        worker: self.name.clone(),
+                        restarts: count,
+                        panic: panic.clone(),
+                    });
+                    return Err(WorkerError::GaveUp {
+                        worker: self.name,
+                        restarts: count,
+                        panic,
+                        resource,
+                    });
                 }
                 thread_restarts.store(count + 1, Ordering::Relaxed);
                 tracing::warn!(worker = %self.name, restarts = count + 1, %panic, "worker panicked; restarting");
-                self.send(WorkerEvent::Restarted { worker: self.name.clone(), restarts: count + 1, panic });
+                self.send(WorkerEvent::Restarted {
+                    worker: self.name.clone(),
+                    restarts: count + 1,
+                    panic,
+                });
             }
         })?;
         Ok(SupervisedWorker { handle, stop, restarts })
@@ -247,13 +264,19 @@ mod tests {
             })
             .unwrap();
         for number in 0..RECORDS {
-            producer.push_slice_timeout(&number.to_be_bytes(), Duration::from_secs(10)).unwrap();
+            producer
+                .push_slice_timeout(&number.to_be_bytes(), Duration::from_secs(10))
+                .unwrap();
         }
         worker.stop();
         assert_eq!(worker.restarts(), 1);
         worker.join().unwrap();
         let got: Vec<u64> = out_rx.try_iter().collect();
-        assert_eq!(got, (0..RECORDS).collect::<Vec<_>>(), "every record exactly once, in order");
+        assert_eq!(
+            got,
+            (0..RECORDS).collect::<Vec<_>>(),
+            "every record exactly once, in order"
+        );
         match event_rx.try_recv().unwrap() {
             WorkerEvent::Restarted { restarts, panic, .. } => {
                 assert_eq!(restarts, 1);
@@ -273,7 +296,12 @@ mod tests {
             })
             .unwrap();
         match worker.join() {
-            Err(WorkerError::GaveUp { restarts, resource, panic, .. }) => {
+            Err(WorkerError::GaveUp {
+                restarts,
+                resource,
+                panic,
+                ..
+            }) => {
                 assert_eq!((restarts, resource, panic.as_str()), (3, 45, "always"));
             }
             Ok(value) => panic!("expected to give up, got {value}"),
