@@ -47,7 +47,7 @@ fn ring_transfer(total: usize, write_size: usize) -> Duration {
             let readable = consumer.readable();
             let n = readable.len();
             if n == 0 {
-                std::hint::spin_loop();
+                consumer.wait_readable(Duration::from_millis(1));
                 continue;
             }
             let (first, second) = readable.as_slices();
@@ -58,11 +58,8 @@ fn ring_transfer(total: usize, write_size: usize) -> Duration {
     });
     let mut sent = 0;
     while sent < total {
-        if producer.push_slice(&chunk).is_ok() {
-            sent += write_size;
-        } else {
-            std::hint::spin_loop();
-        }
+        producer.push_slice_timeout(&chunk, Duration::from_secs(10)).unwrap();
+        sent += write_size;
     }
     reader.join().unwrap();
     start.elapsed()

@@ -11,7 +11,7 @@ use std::ops::{Bound, Deref, DerefMut, RangeBounds};
 use std::ptr::NonNull;
 use std::time::{Duration, Instant};
 
-use crate::sync::{Arc, AtomicUsize, Condvar, FreeList, Mutex, Ordering, fence};
+use crate::sync::{Arc, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Condvar, Mutex, Ordering, fence};
 
 /// How many buffers the pool keeps.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -92,7 +92,7 @@ pub struct BufferPool {
 }
 
 struct Shared {
-    free: FreeList<SlotPtr>,
+    table: SlotTable,
     buffer_capacity: usize,
     sizing: Sizing,
     owned: AtomicUsize,
@@ -122,7 +122,7 @@ impl BufferPool {
     /// Allocates the pool's initial buffers, each `buffer_capacity` bytes, zero-filled.
     pub fn new(sizing: Sizing, buffer_capacity: usize) -> Self {
         let shared = Arc::new(Shared {
-            free: FreeList::new(sizing.max()),
+            table: SlotTable::new(sizing.max()),
             buffer_capacity,
             sizing,
             owned: AtomicUsize::new(0),
@@ -139,9 +139,11 @@ impl BufferPool {
         });
         for _ in 0..sizing.initial() {
             let slot = Slot::allocate(buffer_capacity, true);
-            if shared.free.push(slot).is_err() {
-                unreachable!("the free list holds the pool's maximum size");
-            }
+            let slot = shared
+                .table
+                .adopt(slot)
+                .unwrap_or_else(|_| unreachable!("the table holds the pool's maximum"));
+            shared.table.push_free(&slot);
         }
         shared.owned.store(sizing.initial(), Ordering::Relaxed);
         Self { shared }
@@ -179,7 +181,7 @@ impl BufferPool {
         if shared.acquisitions.fetch_add(1, Ordering::Relaxed) % EVALUATE_EVERY == EVALUATE_EVERY - 1 {
             self.maintain();
         }
-        if let Some(slot) = shared.free.pop() {
+        if let Some(slot) = shared.table.pop_free() {
             shared.hits.fetch_add(1, Ordering::Relaxed);
             return Some(self.hand_out(slot));
         }
@@ -194,7 +196,17 @@ impl BufferPool {
                 .is_ok()
         {
             shared.dynamic_allocations.fetch_add(1, Ordering::Relaxed);
-            return Some(self.hand_out(Slot::allocate(shared.buffer_capacity, true)));
+            // `owned` never undercounts the table's slots, so a position is vacant.
+            let slot = match shared.table.adopt(Slot::allocate(shared.buffer_capacity, true)) {
+                Ok(slot) => slot,
+                Err(mut slot) => {
+                    shared.owned.fetch_sub(1, Ordering::Relaxed);
+                    // SAFETY: the slot is fresh and owned by this thread alone.
+                    unsafe { slot.0.as_mut().pooled = false };
+                    slot
+                }
+            };
+            return Some(self.hand_out(slot));
         }
         None
     }
@@ -209,7 +221,7 @@ impl BufferPool {
         shared.waiters.fetch_add(1, Ordering::SeqCst);
         let mut guard = shared.wait_lock.lock().unwrap_or_else(|poison| poison.into_inner());
         let found = loop {
-            if let Some(slot) = shared.free.pop() {
+            if let Some(slot) = shared.table.pop_free() {
                 shared.hits.fetch_add(1, Ordering::Relaxed);
                 break Some(self.hand_out(slot));
             }
@@ -239,9 +251,10 @@ impl BufferPool {
         let peak = shared.window_peak.swap(in_use, Ordering::Relaxed).max(in_use);
         let target = (peak + peak / 4).max(min);
         while shared.owned.load(Ordering::Relaxed) > target {
-            let Some(slot) = shared.free.pop() else { break };
+            let Some(slot) = shared.table.pop_free() else { break };
+            shared.table.vacate(&slot);
             shared.owned.fetch_sub(1, Ordering::Relaxed);
-            // SAFETY: a slot popped from the free list is owned by nobody else.
+            // SAFETY: a slot popped from the free list and removed from the table is owned by nobody else.
             unsafe { Slot::free(slot) };
         }
     }
@@ -288,8 +301,117 @@ struct Slot {
     home: Option<Arc<Shared>>,
     /// Whether the slot goes back to the free list (false for one-off fallback allocations).
     pooled: bool,
+    /// The slot's place in the pool's [`SlotTable`].
+    position: u32,
     data: NonNull<u8>,
     capacity: usize,
+}
+
+/// The pool's slots by position, with a lock-free LIFO stack of the free positions and one of the vacant ones.
+///
+/// LIFO hands out the buffer returned last, still warm in cache: with a FIFO queue (crossbeam `ArrayQueue`), a
+/// pool of 64 × 16 KiB buffers cycled 1.65× slower than `Vec` + `Bytes` (bench `buffer_cycle`), as every acquire
+/// got the coldest buffer.
+struct SlotTable {
+    slots: Box<[AtomicPtr<Slot>]>,
+    free: PositionStack,
+    vacant: PositionStack,
+}
+
+impl SlotTable {
+    fn new(capacity: usize) -> Self {
+        let capacity = u32::try_from(capacity).expect("pool size fits in u32");
+        let table = Self {
+            slots: (0..capacity).map(|_| AtomicPtr::new(std::ptr::null_mut())).collect(),
+            free: PositionStack::new(capacity),
+            vacant: PositionStack::new(capacity),
+        };
+        for position in (0..capacity).rev() {
+            table.vacant.push(position);
+        }
+        table
+    }
+
+    /// Gives a fresh pooled slot a position, or hands it back when every position is taken.
+    fn adopt(&self, mut slot: SlotPtr) -> Result<SlotPtr, SlotPtr> {
+        let Some(position) = self.vacant.pop() else {
+            return Err(slot);
+        };
+        // SAFETY: the slot is fresh, owned by the caller alone.
+        unsafe { slot.0.as_mut().position = position };
+        self.slots[position as usize].store(slot.0.as_ptr(), Ordering::Release);
+        Ok(slot)
+    }
+
+    fn push_free(&self, slot: &SlotPtr) {
+        // SAFETY: the caller owns the slot; its position is fixed while it is in the table.
+        self.free.push(unsafe { slot.0.as_ref().position });
+    }
+
+    fn pop_free(&self) -> Option<SlotPtr> {
+        let position = self.free.pop()?;
+        let slot = self.slots[position as usize].load(Ordering::Acquire);
+        Some(SlotPtr(NonNull::new(slot).expect("a free position holds a slot")))
+    }
+
+    /// Removes a slot popped from the free stack, making its position vacant.
+    fn vacate(&self, slot: &SlotPtr) {
+        // SAFETY: as in `push_free`.
+        let position = unsafe { slot.0.as_ref().position };
+        self.slots[position as usize].store(std::ptr::null_mut(), Ordering::Release);
+        self.vacant.push(position);
+    }
+}
+
+/// A Treiber stack of positions `0..capacity`, each on it at most once. The head packs a tag that every
+/// change increments with the top position plus one (0 = empty), so a pop that raced with a pop-push of the
+/// same position fails its compare-exchange instead of corrupting the stack (ABA).
+struct PositionStack {
+    head: AtomicU64,
+    below: Box<[AtomicU32]>,
+}
+
+impl PositionStack {
+    fn new(capacity: u32) -> Self {
+        Self {
+            head: AtomicU64::new(0),
+            below: (0..capacity).map(|_| AtomicU32::new(0)).collect(),
+        }
+    }
+
+    fn push(&self, position: u32) {
+        let mut head = self.head.load(Ordering::Relaxed);
+        loop {
+            self.below[position as usize].store(head as u32, Ordering::Relaxed);
+            let new = ((head >> 32).wrapping_add(1) << 32) | u64::from(position + 1);
+            match self
+                .head
+                .compare_exchange_weak(head, new, Ordering::Release, Ordering::Relaxed)
+            {
+                Ok(_) => return,
+                Err(current) => head = current,
+            }
+        }
+    }
+
+    fn pop(&self) -> Option<u32> {
+        let mut head = self.head.load(Ordering::Acquire);
+        loop {
+            let top = head as u32;
+            if top == 0 {
+                return None;
+            }
+            let below = self.below[(top - 1) as usize].load(Ordering::Relaxed);
+            let new = ((head >> 32).wrapping_add(1) << 32) | u64::from(below);
+            match self
+                .head
+                .compare_exchange_weak(head, new, Ordering::Acquire, Ordering::Acquire)
+            {
+                Ok(_) => return Some(top - 1),
+                Err(current) => head = current,
+            }
+        }
+    }
 }
 
 /// A slot owned through a raw pointer, so that handles on several threads can share it.
@@ -307,6 +429,7 @@ impl Slot {
             refs: AtomicUsize::new(0),
             home: None,
             pooled,
+            position: 0,
             data,
             capacity,
         });
@@ -341,11 +464,7 @@ impl Slot {
             unsafe { Slot::free(slot) };
             return;
         }
-        if let Err(slot) = home.free.push(slot) {
-            home.owned.fetch_sub(1, Ordering::Relaxed);
-            // SAFETY: the free list refused it, so we still own it alone.
-            unsafe { Slot::free(slot) };
-        }
+        home.table.push_free(&slot);
         if home.waiters.load(Ordering::SeqCst) > 0 {
             let _guard = home.wait_lock.lock().unwrap_or_else(|poison| poison.into_inner());
             home.returned.notify_one();
@@ -355,7 +474,7 @@ impl Slot {
 
 impl Drop for Shared {
     fn drop(&mut self) {
-        while let Some(slot) = self.free.pop() {
+        while let Some(slot) = self.table.pop_free() {
             // SAFETY: free-listed slots belong to the pool, which is going away.
             unsafe { Slot::free(slot) };
         }
@@ -688,6 +807,46 @@ mod tests {
         buf.spare_mut()[..2].copy_from_slice(b"cd");
         buf.advance(2);
         assert_eq!(&buf.freeze()[..], b"abcd");
+    }
+
+    /// Threads racing on a small pool never get the same buffer at once (each fills its buffer with its own
+    /// marker and checks it is unchanged before returning it), and every buffer comes back.
+    #[test]
+    fn racing_threads_never_share_a_buffer() {
+        let pool = BufferPool::new(Sizing::Fixed(3), 256);
+        let threads: Vec<_> = (1..=4u8)
+            .map(|marker| {
+                let pool = pool.clone();
+                std::thread::spawn(move || {
+                    for round in 0..20_000u32 {
+                        let Some(mut buf) = pool.try_acquire() else { continue };
+                        let stamp = marker.wrapping_add(round as u8);
+                        buf.spare_mut().fill(stamp);
+                        buf.advance(256);
+                        let frozen = buf.freeze();
+                        let elsewhere = frozen.clone();
+                        std::thread::yield_now();
+                        assert!(
+                            elsewhere.iter().all(|&byte| byte == stamp),
+                            "buffer shared between threads"
+                        );
+                    }
+                })
+            })
+            .collect();
+        for thread in threads {
+            thread.join().unwrap();
+        }
+        let stats = pool.stats();
+        assert_eq!(
+            (stats.in_use, stats.current_pool_size, stats.dynamic_allocations),
+            (0, 3, 0)
+        );
+        let all: Vec<_> = (0..3)
+            .map(|_| pool.try_acquire().expect("all three came back"))
+            .collect();
+        assert!(pool.try_acquire().is_none(), "no buffer was returned twice");
+        drop(all);
     }
 
     #[test]

@@ -42,6 +42,7 @@ pub fn ring(capacity: usize) -> (RingProducer, RingConsumer) {
         RingProducer {
             inner: producer,
             shared: Arc::clone(&shared),
+            high_water: 0,
         },
         RingConsumer {
             inner: consumer,
@@ -116,6 +117,8 @@ pub struct RingStats {
 pub struct RingProducer {
     inner: rtrb::Producer<u8>,
     shared: Arc<RingShared>,
+    /// The producer's own copy of the high-water mark, so that the shared one is written only when it rises.
+    high_water: usize,
 }
 
 impl RingProducer {
@@ -159,7 +162,10 @@ impl RingProducer {
         match self.inner.push_entire_slice(bytes) {
             Ok(()) => {
                 let fill = self.shared.capacity - self.inner.slots();
-                self.shared.high_water.fetch_max(fill, Ordering::Relaxed);
+                if fill > self.high_water {
+                    self.high_water = fill;
+                    self.shared.high_water.store(fill, Ordering::Relaxed);
+                }
                 self.shared.wake_consumer();
                 Ok(())
             }

@@ -40,3 +40,26 @@ fn buffer_returned_on_another_thread_is_reusable() {
         assert_eq!(&buf[..], b"ok");
     });
 }
+
+/// Two threads acquiring and returning at once through the lock-free free stack: no buffer is lost or duplicated.
+#[test]
+fn concurrent_acquire_and_return_keep_the_stack_whole() {
+    // Unbounded, this model takes over ten minutes; two preemptions cover the pop/push races of two threads.
+    let mut model = loom::model::Builder::new();
+    model.preemption_bound = Some(2);
+    model.check(|| {
+        let pool = BufferPool::new(Sizing::Fixed(2), 1);
+        let workers: Vec<_> = (0..2)
+            .map(|_| {
+                let pool = pool.clone();
+                loom::thread::spawn(move || drop(pool.try_acquire().expect("two buffers for two threads")))
+            })
+            .collect();
+        for worker in workers {
+            worker.join().unwrap();
+        }
+        let both = (pool.try_acquire().expect("first"), pool.try_acquire().expect("second"));
+        assert!(pool.try_acquire().is_none(), "a buffer was duplicated");
+        drop(both);
+    });
+}
