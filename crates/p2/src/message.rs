@@ -166,6 +166,12 @@ impl Flags {
     pub const fn with(self, other: Flags) -> Flags {
         Flags(self.0 | other.0)
     }
+
+    /// These flags less those of `other` (e.g. without [`ASSEMBLED`](Self::ASSEMBLED), the one flag that
+    /// depends on how the input was chunked).
+    pub const fn without(self, other: Flags) -> Flags {
+        Flags(self.0 & !other.0)
+    }
 }
 
 impl BitOr for Flags {
@@ -301,6 +307,7 @@ mod tests {
         let flags = Flags::PARTIAL | Flags::RESYNC;
         assert!(flags.contains(Flags::PARTIAL) && flags.contains(Flags::RESYNC));
         assert!(!flags.contains(Flags::OVERLONG));
+        assert_eq!(flags.without(Flags::RESYNC | Flags::ASSEMBLED), Flags::PARTIAL);
         assert_eq!(format!("{flags:?}"), "{PARTIAL, RESYNC}");
     }
 }

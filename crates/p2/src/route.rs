@@ -409,3 +409,214 @@ fn deliver(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Instant;
+
+    use super::*;
+    use crate::{CogId, Config, Deframer};
+
+    /// Writes each delivery down as a line of text.
+    #[derive(Default)]
+    struct Recorder(Vec<String>);
+
+    impl Destination for Recorder {
+        fn deliver(&mut self, routed: &Routed<'_>) {
+            let text = |bytes: &[u8]| String::from_utf8_lossy(without_line_end(bytes)).into_owned();
+            self.0.push(match routed {
+                Routed::Message(message) => format!("{} {}", message.kind.name(), text(&message.bytes)),
+                Routed::WindowUpdate(update) => {
+                    format!("{} <- {}", text(update.window.name()), text(update.data()))
+                }
+                Routed::Event(Event::Reboot { .. }) => "reboot".into(),
+                Routed::Event(Event::WindowCreated { window, .. }) => {
+                    format!("created {:?} {}", window.window_type(), text(window.name()))
+                }
+                Routed::Event(Event::WindowError { error, name, .. }) => format!("error {error:?} {}", text(name)),
+                Routed::Event(Event::Discard(discard)) => {
+                    format!("discard {:?} {}", discard.reason, discard.bytes.len())
+                }
+            });
+        }
+    }
+
+    fn route(bytes: &[u8], subscriptions: &[Subscription]) -> (Vec<Vec<String>>, RoutingCounters, usize) {
+        let mut recorders: Vec<Recorder> = subscriptions.iter().map(|_| Recorder::default()).collect();
+        let mut router = Router::new();
+        for (recorder, &subscription) in recorders.iter_mut().zip(subscriptions) {
+            router.add_destination(recorder, subscription).unwrap();
+        }
+        let mut deframer = Deframer::new(Config::default()).unwrap();
+        deframer.handle_bytes(bytes, Instant::now());
+        deframer.handle_end();
+        while let Some(output) = deframer.poll_output() {
+            router.route(&output);
+        }
+        let (counters, windows) = (*router.counters(), router.registry().len());
+        drop(router);
+        (recorders.into_iter().map(|r| r.0).collect(), counters, windows)
+    }
+
+    #[test]
+    fn each_kind_goes_to_the_destinations_registered_for_it() {
+        let bytes = b"Cog0  hi\r\nplain\r\nCog9  bad\r\n\xDB\x02\x00\r\n\x03\x00\x00\x00";
+        let mut packet = bytes.to_vec();
+        packet.resize(bytes.len() - 4 + 416, 0x11);
+        let subscriptions = [
+            Subscription::new(KindSet::TERMINAL),
+            Subscription::new(KindSet::DEBUGGER),
+            Subscription::new(KindSet::only(MessageKind::Cog(CogId::new(0).unwrap()))),
+            Subscription::new(KindSet::ALL),
+        ];
+        let (seen, counters, _) = route(&packet, &subscriptions);
+        assert_eq!(
+            seen[0],
+            ["cog0 Cog0  hi", "terminal_output plain", "invalid_cog Cog9  bad"]
+        );
+        assert_eq!(seen[1].len(), 2);
+        assert!(seen[1][0].starts_with("db_packet") && seen[1][1].starts_with("debugger3"));
+        assert_eq!(seen[2], ["cog0 Cog0  hi"]);
+        assert_eq!(seen[3].len(), 5);
+        assert_eq!((counters.messages_routed, counters.deliveries), (5, 3 + 2 + 1 + 5));
+    }
+
+    #[test]
+    fn every_destination_gets_the_same_buffer() {
+        struct Keep(Vec<sluicegate_core::PoolBytes>);
+        impl Destination for Keep {
+            fn deliver(&mut self, routed: &Routed<'_>) {
+                if let Routed::Message(message) = routed {
+                    self.0.push(message.bytes.clone());
+                }
+            }
+        }
+        let (mut a, mut b, mut c) = (Keep(Vec::new()), Keep(Vec::new()), Keep(Vec::new()));
+        let mut router = Router::new();
+        for keep in [&mut a, &mut b, &mut c] {
+            router.add_destination(keep, Subscription::new(KindSet::ALL)).unwrap();
+        }
+        let mut deframer = Deframer::new(Config::default()).unwrap();
+        deframer.handle_bytes(b"Cog0  one\r\nCog0  two\r\n", Instant::now());
+        while let Some(output) = deframer.poll_output() {
+            router.route(&output);
+        }
+        drop(router);
+        for i in 0..2 {
+            assert_eq!(a.0[i].as_ptr(), b.0[i].as_ptr(), "no copy per destination");
+            assert_eq!(a.0[i].as_ptr(), c.0[i].as_ptr());
+        }
+        assert_eq!(
+            deframer.pool().stats().in_use,
+            1,
+            "both messages share the one chunk buffer"
+        );
+    }
+
+    #[test]
+    fn updates_reach_every_leading_target_named_in_any_case() {
+        let bytes =
+            b"`TERM MyTerm SIZE 40 20\r\n`scope S1\r\n`myterm s1 'hi there' 13\r\n`s1 MYTERM\r\n`S1 junk MyTerm 5\r\n";
+        let all = Subscription::new(KindSet::EMPTY).with_window_updates().with_events();
+        let (seen, counters, windows) = route(bytes, &[all]);
+        assert_eq!(
+            seen[0],
+            [
+                "created Term MyTerm",
+                "created Scope S1",
+                "MyTerm <- 'hi there' 13",
+                "S1 <- 'hi there' 13",
+                "S1 <- ",
+                "MyTerm <- ",
+                "S1 <- junk MyTerm 5",
+            ]
+        );
+        assert_eq!((counters.windows_created, counters.window_updates, windows), (2, 5, 2));
+    }
+
+    #[test]
+    fn an_update_to_an_unknown_window_is_an_error_event_and_is_still_logged() {
+        let log = Subscription::new(KindSet::ALL);
+        let terminal = Subscription::new(KindSet::TERMINAL).with_events();
+        let (seen, counters, _) = route(b"`nowhere 1 2\r\n`TERM\r\n`\r\n", &[log, terminal]);
+        assert_eq!(
+            seen[0],
+            [
+                "backtick_window `nowhere 1 2",
+                "backtick_window `TERM",
+                "backtick_window `"
+            ]
+        );
+        assert_eq!(
+            seen[1],
+            [
+                "error UnknownWindow nowhere",
+                "error MissingName ",
+                "error UnknownWindow "
+            ]
+        );
+        assert_eq!(counters.window_errors, 3);
+    }
+
+    #[test]
+    fn golden_sync_on_cog0_reboots_and_clears_the_windows() {
+        let bytes = b"`TERM t\r\nCog1  INIT $0000_0000 $0000_0000 load\r\n`t 1\r\n.Cog0 INIT $0000_0000 $0000_0000 load\r\n`t 2\r\n";
+        let log = Subscription::new(KindSet::ALL).with_events();
+        let (seen, counters, windows) = route(bytes, &[log]);
+        assert_eq!(
+            seen[0],
+            [
+                "backtick_window `TERM t",
+                "created Term t",
+                "cog1 Cog1  INIT $0000_0000 $0000_0000 load",
+                "backtick_window `t 1",
+                "reboot",
+                "cog0 .Cog0 INIT $0000_0000 $0000_0000 load",
+                "backtick_window `t 2",
+                "error UnknownWindow t",
+            ]
+        );
+        assert_eq!(
+            (counters.reboots, counters.messages_routed, windows),
+            (1, 5, 0),
+            "counters are kept"
+        );
+    }
+
+    #[test]
+    fn discards_are_events() {
+        let mut bytes = vec![1, 0, 0, 0];
+        bytes.resize(416 + 3, 0);
+        let (seen, ..) = route(&bytes, &[Subscription::new(KindSet::EMPTY).with_events()]);
+        assert_eq!(seen[0], ["discard Padding 3"]);
+    }
+
+    #[test]
+    fn a_router_takes_at_most_64_destinations() {
+        let mut router = Router::new();
+        for i in 0..Router::MAX_DESTINATIONS {
+            let id = router
+                .add_destination(Recorder::default(), Subscription::new(KindSet::ALL))
+                .unwrap();
+            assert_eq!(id.get(), i);
+        }
+        let refused = router.add_destination(Recorder::default(), Subscription::new(KindSet::ALL));
+        assert_eq!(refused, Err(RouterError::TooManyDestinations));
+    }
+
+    #[test]
+    fn counters_serialise_as_one_flat_object() {
+        let json = serde_json::to_value(Counters::default()).unwrap();
+        for key in [
+            "bytes_in",
+            "message_bytes",
+            "padding_bytes",
+            "discarded_bytes",
+            "window_errors",
+            "reboots",
+        ] {
+            assert_eq!(json[key], 0, "{key}");
+        }
+        assert!(json["per_kind"]["debugger7"].is_object());
+    }
+}
