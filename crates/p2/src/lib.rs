@@ -1,1 +1,62 @@
-//! sluicegate-p2: see the workspace README.
+//! The Propeller 2 debug stream as a pure library: bytes in, classified messages out, routed to destinations
+//! (p2-protocol Part A).
+//!
+//! - [`Deframer`] (A.1, A.2, A.5): sans-IO framing of debugger packets, 0xDB packets, zero padding and text
+//!   lines; every byte comes out in a [`Message`] or a counted [`Discard`], whatever the chunking.
+//! - [`classify`] and friends (A.3): the one-byte [`MessageKind`], golden sync, backtick declarations and
+//!   updates, debugger packet fields.
+//! - [`Router`] (A.4): fan-out of the same reference-counted buffer to every [`Destination`] registered for a
+//!   kind, the [`WindowRegistry`], reboot and window-error events.
+//! - [`simulate`]: pure stream generators (the HSV16 burst of A.7, a mixed stream, a demo session) with the
+//!   messages they should give.
+//!
+//! The library owns no thread, port or clock: time comes in as [`Instant`](std::time::Instant) arguments.
+//! Messages are [`PoolBytes`](sluicegate_core::PoolBytes) slices of the pooled buffers the bytes arrived in;
+//! in the steady state nothing is copied or allocated per message.
+//!
+//! ```
+//! use std::time::Instant;
+//! use sluicegate_p2::{Config, Deframer, Destination, KindSet, Output, Routed, Router, Subscription};
+//!
+//! #[derive(Default)]
+//! struct Count(usize);
+//! impl Destination for Count {
+//!     fn deliver(&mut self, routed: &Routed<'_>) {
+//!         if let Routed::WindowUpdate(_) = routed {
+//!             self.0 += 1;
+//!         }
+//!     }
+//! }
+//!
+//! let mut deframer = Deframer::new(Config::default()).unwrap();
+//! let mut windows = Count::default();
+//! let mut router = Router::new();
+//! router.add_destination(&mut windows, Subscription::new(KindSet::EMPTY).with_window_updates()).unwrap();
+//!
+//! deframer.handle_bytes(b"`bitmap j size 256 256\r\n`bitmap k\r\n`j k $FF\r\n", Instant::now());
+//! while let Some(output) = deframer.poll_output() {
+//!     router.route(&output);
+//! }
+//! drop(router);
+//! assert_eq!(windows.0, 2, "the update reached j and k");
+//! ```
+#![forbid(unsafe_code)]
+
+mod classify;
+mod deframe;
+mod message;
+mod route;
+pub mod simulate;
+mod window;
+
+pub use classify::{Backtick, DebuggerStatus, Declaration, DecodeError, Tokens, WindowType, classify};
+pub use deframe::{
+    Config, ConfigError, DB_PAYLOAD_MAX, DEBUGGER_PACKET_LEN, DbHeader, Deframer, FramingCounters, KindCount,
+    MAX_LINE_LIMIT, PerKind,
+};
+pub use message::{CogId, Discard, DiscardReason, Flags, KindSet, Message, MessageKind, Output};
+pub use route::{
+    Counters, Destination, DestinationId, Event, Routed, Router, RouterError, RoutingCounters, Subscription,
+    WindowUpdate,
+};
+pub use window::{Window, WindowError, WindowId, WindowRegistry};

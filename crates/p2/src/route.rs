@@ -1,0 +1,622 @@
+//! The router (p2-protocol A.4): each message, as the same reference-counted buffer, to every destination
+//! registered for its kind; backtick updates to each target window; reboot and window events.
+
+use sluicegate_core::PoolBytes;
+
+use crate::classify::{Backtick, Tokens, without_line_end};
+use crate::deframe::FramingCounters;
+use crate::message::{Discard, Flags, KindSet, Message, MessageKind, Output};
+use crate::window::{Window, WindowError, WindowRegistry};
+
+/// Where routed messages and events go: the CLI's terminal and log, tests, a UI, the Node binding.
+///
+/// `deliver` is called on the routing thread for every delivery; a destination that keeps a message clones
+/// its [`PoolBytes`] (a reference count, no copy). Keeping many messages for long keeps their chunk buffers
+/// out of the pool; copy them out ([`PoolBytes::into_bytes`] or `to_vec`) for long-lived storage.
+pub trait Destination {
+    /// One delivery.
+    fn deliver(&mut self, routed: &Routed<'_>);
+}
+
+impl<D: Destination + ?Sized> Destination for &mut D {
+    fn deliver(&mut self, routed: &Routed<'_>) {
+        (**self).deliver(routed);
+    }
+}
+
+impl<D: Destination + ?Sized> Destination for Box<D> {
+    fn deliver(&mut self, routed: &Routed<'_>) {
+        (**self).deliver(routed);
+    }
+}
+
+/// One delivery to a [`Destination`].
+#[derive(Clone, Copy, Debug)]
+pub enum Routed<'a> {
+    /// A message of a kind the destination subscribed to.
+    Message(&'a Message),
+    /// A backtick update for one of its target windows (delivered once per target).
+    WindowUpdate(WindowUpdate<'a>),
+    /// Something happened (to destinations subscribed to events).
+    Event(Event<'a>),
+}
+
+/// A backtick update addressed to one window: `` `j k l $FFB7 `` gives three, with data `$FFB7`.
+#[derive(Clone, Copy, Debug)]
+pub struct WindowUpdate<'a> {
+    /// The whole update line.
+    pub message: &'a Message,
+    /// The target window.
+    pub window: &'a Window,
+    data_start: usize,
+    data_end: usize,
+}
+
+impl<'a> WindowUpdate<'a> {
+    /// The data after the target names, without the end of line; split it with [`Tokens`].
+    pub fn data(&self) -> &'a [u8] {
+        &self.message.bytes[self.data_start..self.data_end]
+    }
+
+    /// The same data as a shared handle on the message's buffer (no copy).
+    pub fn data_bytes(&self) -> PoolBytes {
+        self.message.bytes.slice(self.data_start..self.data_end)
+    }
+}
+
+/// Events sent to destinations subscribed to them.
+#[derive(Clone, Copy, Debug)]
+#[non_exhaustive]
+pub enum Event<'a> {
+    /// A.4: golden sync on COG0, the P2 rebooted. Sent before the golden-sync line itself, so a log can start
+    /// its new file with it. The window registry has been cleared; counters are kept.
+    Reboot {
+        /// The golden-sync line.
+        message: &'a Message,
+    },
+    /// A backtick declaration opened a window (replacing any of the same name).
+    WindowCreated {
+        /// The new window.
+        window: &'a Window,
+        /// The declaration line.
+        message: &'a Message,
+    },
+    /// A backtick command that could not be applied: show it on the terminal (A.4). The message is still
+    /// delivered to the destinations of its kind (the log).
+    WindowError {
+        /// What went wrong.
+        error: WindowError,
+        /// The window name the command used (empty if none).
+        name: &'a [u8],
+        /// The command line.
+        message: &'a Message,
+    },
+    /// Bytes the deframer discarded (padding, resynchronisation, truncated packet).
+    Discard(&'a Discard),
+}
+
+/// What a destination receives: messages of some kinds, window updates, events.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Subscription {
+    kinds: KindSet,
+    window_updates: bool,
+    events: bool,
+}
+
+impl Subscription {
+    /// Messages of `kinds`.
+    pub const fn new(kinds: KindSet) -> Self {
+        Self {
+            kinds,
+            window_updates: false,
+            events: false,
+        }
+    }
+
+    /// Also each backtick update once per target window.
+    pub const fn with_window_updates(self) -> Self {
+        Self {
+            window_updates: true,
+            ..self
+        }
+    }
+
+    /// Also events.
+    pub const fn with_events(self) -> Self {
+        Self { events: true, ..self }
+    }
+}
+
+/// A registered destination's index.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct DestinationId(u8);
+
+impl DestinationId {
+    /// The index, in registration order.
+    pub fn get(self) -> usize {
+        usize::from(self.0)
+    }
+}
+
+/// Why a destination could not be added.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum RouterError {
+    /// The routing table holds one bit per destination.
+    #[error("a router takes at most {} destinations", Router::MAX_DESTINATIONS)]
+    TooManyDestinations,
+}
+
+/// Routing counters, serialised with snake_case keys.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct RoutingCounters {
+    /// Messages routed.
+    pub messages_routed: u64,
+    /// Deliveries made (messages, window updates and events, counted once per destination).
+    pub deliveries: u64,
+    /// Window updates routed, counted once per target.
+    pub window_updates: u64,
+    /// Windows declared.
+    pub windows_created: u64,
+    /// Window commands that failed (unknown window, missing name).
+    pub window_errors: u64,
+    /// Reboots (golden sync on COG0).
+    pub reboots: u64,
+}
+
+/// Framing and routing counters together, as the CLI prints them (one flat JSON object).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Counters {
+    /// The deframer's counters.
+    #[serde(flatten)]
+    pub framing: FramingCounters,
+    /// The router's counters.
+    #[serde(flatten)]
+    pub routing: RoutingCounters,
+}
+
+/// Routes deframer [`Output`]s to [`Destination`]s by kind (A.4), keeping the [`WindowRegistry`].
+///
+/// The routing table is one bit mask of destinations per kind, so a message costs one dynamic call per
+/// receiving destination, with the same `&Message` (and so the same buffer) for all of them.
+///
+/// # Examples
+/// ```
+/// use std::time::Instant;
+/// use sluicegate_p2::{Config, Deframer, Destination, Event, KindSet, Routed, Router, Subscription};
+///
+/// #[derive(Default)]
+/// struct Terminal(Vec<String>);
+/// impl Destination for Terminal {
+///     fn deliver(&mut self, routed: &Routed<'_>) {
+///         match routed {
+///             Routed::Message(message) => self.0.push(String::from_utf8_lossy(&message.bytes).into()),
+///             Routed::Event(Event::WindowError { error, .. }) => self.0.push(format!("ERROR: {error}")),
+///             _ => {}
+///         }
+///     }
+/// }
+///
+/// let mut terminal = Terminal::default();
+/// let mut router = Router::new();
+/// router.add_destination(&mut terminal, Subscription::new(KindSet::TERMINAL).with_events()).unwrap();
+/// let mut deframer = Deframer::new(Config::default()).unwrap();
+/// deframer.handle_bytes(b"Cog0  hi\r\n`nowhere 1\r\n\xDB\x01\x00\x0A", Instant::now());
+/// while let Some(output) = deframer.poll_output() {
+///     router.route(&output);
+/// }
+/// drop(router);
+/// assert_eq!(terminal.0.len(), 2, "the DB packet never reaches the terminal");
+/// assert!(terminal.0[1].starts_with("ERROR: window update failed"));
+/// ```
+pub struct Router<'d> {
+    destinations: Vec<Box<dyn Destination + Send + 'd>>,
+    by_kind: [u64; MessageKind::COUNT],
+    window_updates: u64,
+    events: u64,
+    registry: WindowRegistry,
+    counters: RoutingCounters,
+}
+
+impl std::fmt::Debug for Router<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Router")
+            .field("destinations", &self.destinations.len())
+            .field("by_kind", &self.by_kind)
+            .field("registry", &self.registry)
+            .field("counters", &self.counters)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for Router<'_> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Most target windows remembered on the stack while reading an update's targets; further ones are looked up
+/// again when delivered.
+const STACK_TARGETS: usize = 16;
+
+impl<'d> Router<'d> {
+    /// The most destinations a router takes.
+    pub const MAX_DESTINATIONS: usize = 64;
+
+    /// A router with no destination and no window.
+    pub fn new() -> Self {
+        Self {
+            destinations: Vec::new(),
+            by_kind: [0; MessageKind::COUNT],
+            window_updates: 0,
+            events: 0,
+            registry: WindowRegistry::new(),
+            counters: RoutingCounters::default(),
+        }
+    }
+
+    /// Registers a destination for what `subscription` names.
+    ///
+    /// # Errors
+    /// [`RouterError::TooManyDestinations`] past [`MAX_DESTINATIONS`](Self::MAX_DESTINATIONS).
+    pub fn add_destination(
+        &mut self,
+        destination: impl Destination + Send + 'd,
+        subscription: Subscription,
+    ) -> Result<DestinationId, RouterError> {
+        let index = self.destinations.len();
+        if index >= Self::MAX_DESTINATIONS {
+            return Err(RouterError::TooManyDestinations);
+        }
+        let bit = 1u64 << index;
+        for kind in MessageKind::all().filter(|&kind| subscription.kinds.contains(kind)) {
+            self.by_kind[kind.code() as usize] |= bit;
+        }
+        if subscription.window_updates {
+            self.window_updates |= bit;
+        }
+        if subscription.events {
+            self.events |= bit;
+        }
+        self.destinations.push(Box::new(destination));
+        Ok(DestinationId(index as u8))
+    }
+
+    /// The windows declared since the last reboot.
+    pub fn registry(&self) -> &WindowRegistry {
+        &self.registry
+    }
+
+    /// The counters so far.
+    pub fn counters(&self) -> &RoutingCounters {
+        &self.counters
+    }
+
+    /// Routes one deframer output: a message to its kind's destinations (and window updates, events), a discard
+    /// as an event.
+    pub fn route(&mut self, output: &Output) {
+        match output {
+            Output::Message(message) => self.route_message(message),
+            Output::Discard(discard) => {
+                let events = self.events;
+                self.deliver(events, &Routed::Event(Event::Discard(discard)));
+            }
+        }
+    }
+
+    /// Routes one message.
+    pub fn route_message(&mut self, message: &Message) {
+        self.counters.messages_routed += 1;
+        let cog0 = matches!(message.kind, MessageKind::Cog(cog) if cog.get() == 0);
+        if cog0 && message.flags.contains(Flags::GOLDEN_SYNC) {
+            // A.4: reboot, registry cleared, before the line so that a log's new file starts with it.
+            self.registry.clear();
+            self.counters.reboots += 1;
+            let events = self.events;
+            self.deliver(events, &Routed::Event(Event::Reboot { message }));
+        }
+        let mask = self.by_kind[message.kind.code() as usize];
+        self.deliver(mask, &Routed::Message(message));
+        if message.kind == MessageKind::BacktickWindow {
+            self.window_command(message);
+        }
+    }
+
+    fn deliver(&mut self, mask: u64, routed: &Routed<'_>) {
+        deliver(&mut self.destinations, &mut self.counters, mask, routed);
+    }
+
+    /// A.3/A.4: a declaration opens a window; an update goes to each leading token that names a window.
+    fn window_command(&mut self, message: &Message) {
+        let events = self.events;
+        match Backtick::parse(&message.bytes) {
+            Some(Backtick::Create(declaration)) => {
+                let Some(name) = declaration.name else {
+                    return self.window_error(WindowError::MissingName, b"", message);
+                };
+                self.counters.windows_created += 1;
+                let window = self.registry.create(declaration.window_type, name);
+                let routed = Routed::Event(Event::WindowCreated { window, message });
+                deliver(&mut self.destinations, &mut self.counters, events, &routed);
+            }
+            Some(Backtick::Update(tokens)) => self.window_update(tokens, message),
+            None => {}
+        }
+    }
+
+    fn window_update(&mut self, mut tokens: Tokens<'_>, message: &Message) {
+        let mut found = [0usize; STACK_TARGETS];
+        let mut targets = 0;
+        let mut first = None;
+        let mut data = tokens.remainder();
+        while let Some(token) = tokens.next() {
+            first.get_or_insert(token);
+            let Some(index) = self.registry.position(token) else {
+                break;
+            };
+            if let Some(slot) = found.get_mut(targets) {
+                *slot = index;
+            }
+            targets += 1;
+            data = tokens.remainder();
+        }
+        if targets == 0 {
+            return self.window_error(WindowError::UnknownWindow, first.unwrap_or_default(), message);
+        }
+        let line = without_line_end(&message.bytes);
+        let data_start = data.as_ptr().addr().saturating_sub(message.bytes.as_ptr().addr());
+        let data_end = line.len().max(data_start);
+        let mask = self.window_updates;
+        self.counters.window_updates += targets as u64;
+        let mut extra = Tokens::new(line.get(1..).unwrap_or_default()).skip(STACK_TARGETS);
+        for target in 0..targets {
+            let index = match found.get(target) {
+                Some(&index) => Some(index),
+                None => extra.next().and_then(|token| self.registry.position(token)),
+            };
+            let Some(window) = index.and_then(|index| self.registry.get(index)) else {
+                continue;
+            };
+            let routed = Routed::WindowUpdate(WindowUpdate {
+                message,
+                window,
+                data_start,
+                data_end,
+            });
+            deliver(&mut self.destinations, &mut self.counters, mask, &routed);
+        }
+    }
+
+    fn window_error(&mut self, error: WindowError, name: &[u8], message: &Message) {
+        self.counters.window_errors += 1;
+        let events = self.events;
+        self.deliver(events, &Routed::Event(Event::WindowError { error, name, message }));
+    }
+}
+
+fn deliver(
+    destinations: &mut [Box<dyn Destination + Send + '_>],
+    counters: &mut RoutingCounters,
+    mut mask: u64,
+    routed: &Routed<'_>,
+) {
+    while mask != 0 {
+        let index = mask.trailing_zeros() as usize;
+        mask &= mask - 1;
+        if let Some(destination) = destinations.get_mut(index) {
+            counters.deliveries += 1;
+            destination.deliver(routed);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Instant;
+
+    use super::*;
+    use crate::{CogId, Config, Deframer};
+
+    /// Writes each delivery down as a line of text.
+    #[derive(Default)]
+    struct Recorder(Vec<String>);
+
+    impl Destination for Recorder {
+        fn deliver(&mut self, routed: &Routed<'_>) {
+            let text = |bytes: &[u8]| String::from_utf8_lossy(without_line_end(bytes)).into_owned();
+            self.0.push(match routed {
+                Routed::Message(message) => format!("{} {}", message.kind.name(), text(&message.bytes)),
+                Routed::WindowUpdate(update) => {
+                    format!("{} <- {}", text(update.window.name()), text(update.data()))
+                }
+                Routed::Event(Event::Reboot { .. }) => "reboot".into(),
+                Routed::Event(Event::WindowCreated { window, .. }) => {
+                    format!("created {:?} {}", window.window_type(), text(window.name()))
+                }
+                Routed::Event(Event::WindowError { error, name, .. }) => format!("error {error:?} {}", text(name)),
+                Routed::Event(Event::Discard(discard)) => {
+                    format!("discard {:?} {}", discard.reason, discard.bytes.len())
+                }
+            });
+        }
+    }
+
+    fn route(bytes: &[u8], subscriptions: &[Subscription]) -> (Vec<Vec<String>>, RoutingCounters, usize) {
+        let mut recorders: Vec<Recorder> = subscriptions.iter().map(|_| Recorder::default()).collect();
+        let mut router = Router::new();
+        for (recorder, &subscription) in recorders.iter_mut().zip(subscriptions) {
+            router.add_destination(recorder, subscription).unwrap();
+        }
+        let mut deframer = Deframer::new(Config::default()).unwrap();
+        deframer.handle_bytes(bytes, Instant::now());
+        deframer.handle_end();
+        while let Some(output) = deframer.poll_output() {
+            router.route(&output);
+        }
+        let (counters, windows) = (*router.counters(), router.registry().len());
+        drop(router);
+        (recorders.into_iter().map(|r| r.0).collect(), counters, windows)
+    }
+
+    #[test]
+    fn each_kind_goes_to_the_destinations_registered_for_it() {
+        let bytes = b"Cog0  hi\r\nplain\r\nCog9  bad\r\n\xDB\x02\x00\r\n\x03\x00\x00\x00";
+        let mut packet = bytes.to_vec();
+        packet.resize(bytes.len() - 4 + 416, 0x11);
+        let subscriptions = [
+            Subscription::new(KindSet::TERMINAL),
+            Subscription::new(KindSet::DEBUGGER),
+            Subscription::new(KindSet::only(MessageKind::Cog(CogId::new(0).unwrap()))),
+            Subscription::new(KindSet::ALL),
+        ];
+        let (seen, counters, _) = route(&packet, &subscriptions);
+        assert_eq!(
+            seen[0],
+            ["cog0 Cog0  hi", "terminal_output plain", "invalid_cog Cog9  bad"]
+        );
+        assert_eq!(seen[1].len(), 2);
+        assert!(seen[1][0].starts_with("db_packet") && seen[1][1].starts_with("debugger3"));
+        assert_eq!(seen[2], ["cog0 Cog0  hi"]);
+        assert_eq!(seen[3].len(), 5);
+        assert_eq!((counters.messages_routed, counters.deliveries), (5, 3 + 2 + 1 + 5));
+    }
+
+    #[test]
+    fn every_destination_gets_the_same_buffer() {
+        struct Keep(Vec<sluicegate_core::PoolBytes>);
+        impl Destination for Keep {
+            fn deliver(&mut self, routed: &Routed<'_>) {
+                if let Routed::Message(message) = routed {
+                    self.0.push(message.bytes.clone());
+                }
+            }
+        }
+        let (mut a, mut b, mut c) = (Keep(Vec::new()), Keep(Vec::new()), Keep(Vec::new()));
+        let mut router = Router::new();
+        for keep in [&mut a, &mut b, &mut c] {
+            router.add_destination(keep, Subscription::new(KindSet::ALL)).unwrap();
+        }
+        let mut deframer = Deframer::new(Config::default()).unwrap();
+        deframer.handle_bytes(b"Cog0  one\r\nCog0  two\r\n", Instant::now());
+        while let Some(output) = deframer.poll_output() {
+            router.route(&output);
+        }
+        drop(router);
+        for i in 0..2 {
+            assert_eq!(a.0[i].as_ptr(), b.0[i].as_ptr(), "no copy per destination");
+            assert_eq!(a.0[i].as_ptr(), c.0[i].as_ptr());
+        }
+        assert_eq!(
+            deframer.pool().stats().in_use,
+            1,
+            "both messages share the one chunk buffer"
+        );
+    }
+
+    #[test]
+    fn updates_reach_every_leading_target_named_in_any_case() {
+        let bytes =
+            b"`TERM MyTerm SIZE 40 20\r\n`scope S1\r\n`myterm s1 'hi there' 13\r\n`s1 MYTERM\r\n`S1 junk MyTerm 5\r\n";
+        let all = Subscription::new(KindSet::EMPTY).with_window_updates().with_events();
+        let (seen, counters, windows) = route(bytes, &[all]);
+        assert_eq!(
+            seen[0],
+            [
+                "created Term MyTerm",
+                "created Scope S1",
+                "MyTerm <- 'hi there' 13",
+                "S1 <- 'hi there' 13",
+                "S1 <- ",
+                "MyTerm <- ",
+                "S1 <- junk MyTerm 5",
+            ]
+        );
+        assert_eq!((counters.windows_created, counters.window_updates, windows), (2, 5, 2));
+    }
+
+    #[test]
+    fn an_update_to_an_unknown_window_is_an_error_event_and_is_still_logged() {
+        let log = Subscription::new(KindSet::ALL);
+        let terminal = Subscription::new(KindSet::TERMINAL).with_events();
+        let (seen, counters, _) = route(b"`nowhere 1 2\r\n`TERM\r\n`\r\n", &[log, terminal]);
+        assert_eq!(
+            seen[0],
+            [
+                "backtick_window `nowhere 1 2",
+                "backtick_window `TERM",
+                "backtick_window `"
+            ]
+        );
+        assert_eq!(
+            seen[1],
+            [
+                "error UnknownWindow nowhere",
+                "error MissingName ",
+                "error UnknownWindow "
+            ]
+        );
+        assert_eq!(counters.window_errors, 3);
+    }
+
+    #[test]
+    fn golden_sync_on_cog0_reboots_and_clears_the_windows() {
+        let bytes = b"`TERM t\r\nCog1  INIT $0000_0000 $0000_0000 load\r\n`t 1\r\n.Cog0 INIT $0000_0000 $0000_0000 load\r\n`t 2\r\n";
+        let log = Subscription::new(KindSet::ALL).with_events();
+        let (seen, counters, windows) = route(bytes, &[log]);
+        assert_eq!(
+            seen[0],
+            [
+                "backtick_window `TERM t",
+                "created Term t",
+                "cog1 Cog1  INIT $0000_0000 $0000_0000 load",
+                "backtick_window `t 1",
+                "reboot",
+                "cog0 .Cog0 INIT $0000_0000 $0000_0000 load",
+                "backtick_window `t 2",
+                "error UnknownWindow t",
+            ]
+        );
+        assert_eq!(
+            (counters.reboots, counters.messages_routed, windows),
+            (1, 5, 0),
+            "counters are kept"
+        );
+    }
+
+    #[test]
+    fn discards_are_events() {
+        let mut bytes = vec![1, 0, 0, 0];
+        bytes.resize(416 + 3, 0);
+        let (seen, ..) = route(&bytes, &[Subscription::new(KindSet::EMPTY).with_events()]);
+        assert_eq!(seen[0], ["discard Padding 3"]);
+    }
+
+    #[test]
+    fn a_router_takes_at_most_64_destinations() {
+        let mut router = Router::new();
+        for i in 0..Router::MAX_DESTINATIONS {
+            let id = router
+                .add_destination(Recorder::default(), Subscription::new(KindSet::ALL))
+                .unwrap();
+            assert_eq!(id.get(), i);
+        }
+        let refused = router.add_destination(Recorder::default(), Subscription::new(KindSet::ALL));
+        assert_eq!(refused, Err(RouterError::TooManyDestinations));
+    }
+
+    #[test]
+    fn counters_serialise_as_one_flat_object() {
+        let json = serde_json::to_value(Counters::default()).unwrap();
+        for key in [
+            "bytes_in",
+            "message_bytes",
+            "padding_bytes",
+            "discarded_bytes",
+            "window_errors",
+            "reboots",
+        ] {
+            assert_eq!(json[key], 0, "{key}");
+        }
+        assert!(json["per_kind"]["debugger7"].is_object());
+    }
+}
