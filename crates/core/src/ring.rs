@@ -227,7 +227,13 @@ impl RingConsumer {
     /// Sleeps until bytes are readable, the producer is gone, or `timeout` passes. Returns whether bytes are
     /// readable. The producer wakes a sleeping consumer; it takes a lock only when the consumer sleeps.
     pub fn wait_readable(&self, timeout: Duration) -> bool {
-        if !self.inner.is_empty() {
+        self.wait_for(1, timeout)
+    }
+
+    /// Sleeps until at least `len` bytes are readable, the producer is gone, or `timeout` passes; returns
+    /// whether `len` bytes are readable. For a consumer that has looked at `len - 1` bytes and needs more.
+    pub fn wait_for(&self, len: usize, timeout: Duration) -> bool {
+        if self.inner.slots() >= len {
             return true;
         }
         {
@@ -243,11 +249,11 @@ impl RingConsumer {
         }
         self.shared.consumer_sleeping.store(true, Ordering::Relaxed);
         fence(Ordering::SeqCst);
-        if self.inner.is_empty() && !self.is_producer_closed() {
+        if self.inner.slots() < len && !self.is_producer_closed() {
             std::thread::park_timeout(timeout);
         }
         self.shared.consumer_sleeping.store(false, Ordering::Relaxed);
-        !self.inner.is_empty()
+        self.inner.slots() >= len
     }
 
     /// Fill level, high-water mark and refusals.

@@ -7,6 +7,9 @@
 //!   updates, debugger packet fields.
 //! - [`Router`] (A.4): fan-out of the same reference-counted buffer to every [`Destination`] registered for a
 //!   kind, the [`WindowRegistry`], reboot and window-error events.
+//! - [`recording`]: captures on disk (ours, and the reference terminal's), parsed without I/O.
+//! - [`source`] and [`pipeline`] (the I/O edge, A.5, A.6): serial port, replay, stdin, TCP and simulator
+//!   sources; a reader thread, the core byte ring and a supervised extraction worker.
 //! - [`simulate`]: pure stream generators (the HSV16 burst of A.7, a mixed stream, a demo session) with the
 //!   messages they should give.
 //!
@@ -45,8 +48,11 @@
 mod classify;
 mod deframe;
 mod message;
+pub mod pipeline;
+pub mod recording;
 mod route;
 pub mod simulate;
+pub mod source;
 mod window;
 
 pub use classify::{Backtick, DebuggerStatus, Declaration, DecodeError, Tokens, WindowType, classify};

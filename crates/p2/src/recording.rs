@@ -1,0 +1,567 @@
+//! Captures on disk (p2-protocol A.6): our own raw recording, and the reference terminal's USB traffic logs and
+//! `.p2rec` files (B.5), so that a capture from either tool replays through the deframer.
+//!
+//! # The `.sgrec` format (version 1)
+//! A raw capture of the bytes as they came off the wire, with arrival times, so that replay gives exactly the
+//! same messages. All integers little-endian.
+//! ```text
+//! header  : b"SGREC\0" | u16 version = 1 | u64 start time, ns since the Unix epoch      (16 bytes)
+//! records : u64 arrival, ns since the start | u32 length | length bytes               (repeated to EOF)
+//! ```
+//! Every record is written whole with one `write_all`, so a capture cut short by a crash loses at most its
+//! last record, and [`Recording::parse`] says where the cut is.
+//!
+//! Parsing is pure (bytes in, [`Recording`] out) and never panics: a bad file is a [`RecordingError`] that
+//! names the format, what was wrong and the byte offset or line.
+
+use std::io::{self, Write};
+use std::ops::Range;
+use std::time::Duration;
+
+/// The `.sgrec` magic.
+pub const SGREC_MAGIC: &[u8; 6] = b"SGREC\0";
+/// The `.sgrec` version this code writes and reads.
+pub const SGREC_VERSION: u16 = 1;
+const SGREC_HEADER_LEN: usize = 16;
+const SGREC_RECORD_HEADER_LEN: usize = 12;
+const P2REC_MAGIC: &[u8; 4] = b"P2RC";
+const P2REC_HEADER_LEN: usize = 64;
+/// Time one byte takes on a 2 Mbaud 8N1 link (10 bits): how a raw file without times is paced.
+const BYTE_TIME_2MBAUD: Duration = Duration::from_nanos(5_000);
+/// Read size assumed for a raw file without times.
+const RAW_CHUNK: usize = 4096;
+
+/// Which format a capture was in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Format {
+    /// Our raw recording with arrival times.
+    Sgrec,
+    /// The reference terminal's `.p2rec` (entries replayed as chunks at their recorded times).
+    P2rec,
+    /// The reference terminal's USB traffic log (`Received N bytes` hex rows).
+    UsbTrafficLog,
+    /// Plain bytes, no times: read in 4 KiB chunks paced as a 2 Mbaud link would deliver them.
+    Raw,
+}
+
+/// One read as it arrived.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Chunk {
+    /// Arrival time since the start of the capture.
+    pub at: Duration,
+    /// Where its bytes are in [`Recording::data`].
+    pub range: Range<usize>,
+}
+
+/// A capture: its bytes, and how they arrived.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Recording {
+    /// The format it was read from.
+    pub format: Option<Format>,
+    /// Every received byte, in order.
+    pub data: Vec<u8>,
+    /// The reads, in order; their ranges tile `data`.
+    pub chunks: Vec<Chunk>,
+}
+
+/// What was wrong with a capture file.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum RecordingError {
+    /// The file ended inside a header or record.
+    #[error("{format:?} capture truncated at byte {offset}: {what} needs {needed} more bytes")]
+    Truncated {
+        /// The format being read.
+        format: Format,
+        /// Where the cut is.
+        offset: usize,
+        /// What was being read.
+        what: &'static str,
+        /// Bytes missing.
+        needed: usize,
+    },
+    /// A version this code does not read.
+    #[error("{format:?} capture version {version} is not supported (this build reads version {supported})")]
+    UnsupportedVersion {
+        /// The format.
+        format: Format,
+        /// The version found.
+        version: u32,
+        /// The version understood.
+        supported: u32,
+    },
+    /// A USB traffic log row that is not hex where hex was expected, or that holds too few bytes.
+    #[error("USB traffic log line {line}: {problem}")]
+    BadLogLine {
+        /// 1-based line number.
+        line: usize,
+        /// What was wrong.
+        problem: String,
+    },
+}
+
+impl Recording {
+    /// Detects the format from the first bytes and parses the whole capture.
+    ///
+    /// # Errors
+    /// [`RecordingError`] naming what is wrong and where.
+    pub fn parse(file: &[u8]) -> Result<Recording, RecordingError> {
+        let mut recording = if file.starts_with(SGREC_MAGIC) {
+            parse_sgrec(file)?
+        } else if file.starts_with(P2REC_MAGIC) {
+            parse_p2rec(file)?
+        } else if looks_like_usb_log(file) {
+            parse_usb_log(file)?
+        } else {
+            raw(file)
+        };
+        recording.chunks.retain(|chunk| !chunk.range.is_empty());
+        Ok(recording)
+    }
+
+    /// The bytes of one chunk.
+    pub fn bytes(&self, chunk: &Chunk) -> &[u8] {
+        &self.data[chunk.range.clone()]
+    }
+}
+
+fn raw(file: &[u8]) -> Recording {
+    let chunks = (0..file.len())
+        .step_by(RAW_CHUNK)
+        .map(|start| Chunk {
+            at: BYTE_TIME_2MBAUD * start as u32,
+            range: start..(start + RAW_CHUNK).min(file.len()),
+        })
+        .collect();
+    Recording {
+        format: Some(Format::Raw),
+        data: file.to_vec(),
+        chunks,
+    }
+}
+
+/// A little-endian reader over a byte slice that reports truncation with its offset.
+struct Cursor<'a> {
+    file: &'a [u8],
+    offset: usize,
+    format: Format,
+}
+
+impl<'a> Cursor<'a> {
+    fn take(&mut self, len: usize, what: &'static str) -> Result<&'a [u8], RecordingError> {
+        let rest = &self.file[self.offset..];
+        if rest.len() < len {
+            return Err(RecordingError::Truncated {
+                format: self.format,
+                offset: self.offset,
+                what,
+                needed: len - rest.len(),
+            });
+        }
+        self.offset += len;
+        Ok(&rest[..len])
+    }
+
+    fn u32(&mut self, what: &'static str) -> Result<u32, RecordingError> {
+        let bytes = self.take(4, what)?;
+        Ok(u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]))
+    }
+
+    fn u64(&mut self, what: &'static str) -> Result<u64, RecordingError> {
+        let bytes = self.take(8, what)?;
+        let mut array = [0u8; 8];
+        array.copy_from_slice(bytes);
+        Ok(u64::from_le_bytes(array))
+    }
+
+    fn at_end(&self) -> bool {
+        self.offset == self.file.len()
+    }
+}
+
+fn parse_sgrec(file: &[u8]) -> Result<Recording, RecordingError> {
+    let mut cursor = Cursor {
+        file,
+        offset: 0,
+        format: Format::Sgrec,
+    };
+    let header = cursor.take(SGREC_HEADER_LEN, "the header")?;
+    let version = u16::from_le_bytes([header[6], header[7]]);
+    if version != SGREC_VERSION {
+        return Err(RecordingError::UnsupportedVersion {
+            format: Format::Sgrec,
+            version: version.into(),
+            supported: SGREC_VERSION.into(),
+        });
+    }
+    let mut recording = Recording {
+        format: Some(Format::Sgrec),
+        ..Recording::default()
+    };
+    while !cursor.at_end() {
+        let at = Duration::from_nanos(cursor.u64("a record's arrival time")?);
+        let len = cursor.u32("a record's length")? as usize;
+        let bytes = cursor.take(len, "a record's bytes")?;
+        push_chunk(&mut recording, at, bytes);
+    }
+    Ok(recording)
+}
+
+fn push_chunk(recording: &mut Recording, at: Duration, bytes: &[u8]) {
+    let start = recording.data.len();
+    recording.data.extend_from_slice(bytes);
+    recording.chunks.push(Chunk {
+        at,
+        range: start..recording.data.len(),
+    });
+}
+
+/// B.5: 64-byte header, JSON metadata, then entries of (delta ms, type, length, data).
+fn parse_p2rec(file: &[u8]) -> Result<Recording, RecordingError> {
+    let mut cursor = Cursor {
+        file,
+        offset: 0,
+        format: Format::P2rec,
+    };
+    cursor.take(4, "the magic")?;
+    let version = cursor.u32("the version")?;
+    if version != 1 {
+        return Err(RecordingError::UnsupportedVersion {
+            format: Format::P2rec,
+            version,
+            supported: 1,
+        });
+    }
+    cursor.u64("the start time")?;
+    let metadata_len = cursor.u32("the metadata length")? as usize;
+    cursor.take(P2REC_HEADER_LEN - 20, "the header padding")?;
+    cursor.take(metadata_len, "the metadata")?;
+    let mut recording = Recording {
+        format: Some(Format::P2rec),
+        ..Recording::default()
+    };
+    let mut at = Duration::ZERO;
+    while !cursor.at_end() {
+        at += Duration::from_millis(cursor.u32("an entry's delta")?.into());
+        cursor.take(1, "an entry's type")?;
+        let len = cursor.u32("an entry's length")? as usize;
+        let bytes = cursor.take(len, "an entry's data")?;
+        push_chunk(&mut recording, at, bytes);
+    }
+    Ok(recording)
+}
+
+fn looks_like_usb_log(file: &[u8]) -> bool {
+    let head = &file[..file.len().min(4096)];
+    std::str::from_utf8(head).is_ok_and(|text| text.contains("[USB ") || text.contains("[SERIAL RX"))
+        || head.windows(9).any(|window| window == b"Received ")
+}
+
+/// B.5: `[USB RECV <iso>] Received N bytes`, a `[USB RECV HEX/ASCII]:` line, then rows of
+/// `  oooo: $XX $XX …  ascii`. Sent data (`SEND`/`Sent`) is skipped; so is every other line.
+fn parse_usb_log(file: &[u8]) -> Result<Recording, RecordingError> {
+    let text = String::from_utf8_lossy(file);
+    let mut recording = Recording {
+        format: Some(Format::UsbTrafficLog),
+        ..Recording::default()
+    };
+    let mut first_time: Option<f64> = None;
+    // The receive block being read: (line it started on, bytes still expected, arrival, bytes so far).
+    let mut block: Option<(usize, usize, Duration, Vec<u8>)> = None;
+    let mut fallback_at = Duration::ZERO;
+    for (index, line) in text.lines().enumerate() {
+        let number = index + 1;
+        if let Some(count) = received_count(line) {
+            if let Some((started, missing, ..)) = &block
+                && *missing > 0
+            {
+                return Err(RecordingError::BadLogLine {
+                    line: *started,
+                    problem: format!("the receive block ended {missing} bytes short"),
+                });
+            }
+            let at = match (timestamp_seconds(line), first_time) {
+                (Some(seconds), Some(first)) => Duration::from_secs_f64((seconds - first).max(0.0)),
+                (Some(seconds), None) => {
+                    first_time = Some(seconds);
+                    Duration::ZERO
+                }
+                (None, _) => fallback_at,
+            };
+            block = Some((number, count, at, Vec::with_capacity(count)));
+            continue;
+        }
+        if is_sent_header(line) {
+            block = None;
+            continue;
+        }
+        let Some((_, missing, _, bytes)) = block.as_mut() else {
+            continue;
+        };
+        let Some(row) = hex_row(line) else { continue };
+        for token in row.split_whitespace() {
+            if *missing == 0 {
+                break;
+            }
+            let Some(hex) = token.strip_prefix('$') else { break };
+            let byte = u8::from_str_radix(hex, 16).map_err(|_| RecordingError::BadLogLine {
+                line: number,
+                problem: format!("`{token}` is not a hex byte"),
+            })?;
+            bytes.push(byte);
+            *missing -= 1;
+        }
+        if *missing == 0 {
+            let (_, _, at, bytes) = block.take().expect("a block is being read");
+            fallback_at = at + BYTE_TIME_2MBAUD * bytes.len() as u32;
+            push_chunk(&mut recording, at, &bytes);
+        }
+    }
+    if let Some((started, missing, ..)) = block
+        && missing > 0
+    {
+        return Err(RecordingError::BadLogLine {
+            line: started,
+            problem: format!("the log ended {missing} bytes into a receive block"),
+        });
+    }
+    Ok(recording)
+}
+
+/// `N` from `… Received N bytes` (receive side only).
+fn received_count(line: &str) -> Option<usize> {
+    let after = line.split("Received ").nth(1)?;
+    let count = after
+        .strip_suffix("bytes")
+        .or_else(|| after.strip_suffix("bytes\r"))?
+        .trim();
+    (line.contains("RECV") || line.contains("RX")).then_some(())?;
+    count.parse().ok()
+}
+
+fn is_sent_header(line: &str) -> bool {
+    line.contains("Sent ") && line.contains(" bytes")
+}
+
+/// The part of `  0010: $01 $02 …` after the offset, if the line is a hex row.
+fn hex_row(line: &str) -> Option<&str> {
+    let trimmed = line.trim_start();
+    let (offset, rest) = trimmed.split_once(':')?;
+    (!offset.is_empty() && offset.len() <= 8 && offset.bytes().all(|byte| byte.is_ascii_hexdigit())).then_some(rest)
+}
+
+/// Seconds of the ISO time in `[USB RECV 2025-10-15T17:13:36.123Z]`, as a plain count (only differences are
+/// used, so the epoch does not matter).
+fn timestamp_seconds(line: &str) -> Option<f64> {
+    let start = line.find(|c: char| c.is_ascii_digit())?;
+    let iso = line[start..].split([']', ' ']).next()?;
+    let (date, time) = iso.split_once('T')?;
+    let mut date_parts = date.split('-').map(str::parse::<i64>);
+    let (year, month, day) = (
+        date_parts.next()?.ok()?,
+        date_parts.next()?.ok()?,
+        date_parts.next()?.ok()?,
+    );
+    let time = time.trim_end_matches('Z');
+    let time = time.split(['+']).next()?;
+    let mut time_parts = time.split(':');
+    let hours: f64 = time_parts.next()?.parse().ok()?;
+    let minutes: f64 = time_parts.next()?.parse().ok()?;
+    let seconds: f64 = time_parts.next()?.parse().ok()?;
+    // Days since 1970-01-01 in the proleptic Gregorian calendar (Howard Hinnant's days_from_civil).
+    let shifted = if month <= 2 { year - 1 } else { year };
+    let era = shifted.div_euclid(400);
+    let year_of_era = shifted - era * 400;
+    let day_of_year = (153 * (month + if month > 2 { -3 } else { 9 }) + 2) / 5 + day - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    let days = era * 146_097 + day_of_era - 719_468;
+    Some(days as f64 * 86_400.0 + hours * 3600.0 + minutes * 60.0 + seconds)
+}
+
+/// Writes a `.sgrec` capture, one record per read.
+#[derive(Debug)]
+pub struct RecordingWriter<W: Write> {
+    out: W,
+}
+
+impl<W: Write> RecordingWriter<W> {
+    /// Writes the header; `start_unix_nanos` is when the capture started.
+    ///
+    /// # Errors
+    /// What writing to `out` returns.
+    pub fn new(mut out: W, start_unix_nanos: u64) -> io::Result<Self> {
+        let mut header = [0u8; SGREC_HEADER_LEN];
+        header[..6].copy_from_slice(SGREC_MAGIC);
+        header[6..8].copy_from_slice(&SGREC_VERSION.to_le_bytes());
+        header[8..].copy_from_slice(&start_unix_nanos.to_le_bytes());
+        out.write_all(&header)?;
+        Ok(Self { out })
+    }
+
+    /// Appends one read that arrived `at` after the start.
+    ///
+    /// # Errors
+    /// What writing returns; a read over 4 GiB is refused as `InvalidInput`.
+    pub fn write_chunk(&mut self, at: Duration, bytes: &[u8]) -> io::Result<()> {
+        let len = u32::try_from(bytes.len()).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+        let mut header = [0u8; SGREC_RECORD_HEADER_LEN];
+        header[..8].copy_from_slice(&u64::try_from(at.as_nanos()).unwrap_or(u64::MAX).to_le_bytes());
+        header[8..].copy_from_slice(&len.to_le_bytes());
+        self.out.write_all(&header)?;
+        self.out.write_all(bytes)
+    }
+
+    /// Flushes and returns the output.
+    ///
+    /// # Errors
+    /// What flushing returns.
+    pub fn finish(mut self) -> io::Result<W> {
+        self.out.flush()?;
+        Ok(self.out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn sgrec(chunks: &[(u64, &[u8])]) -> Vec<u8> {
+        let mut writer = RecordingWriter::new(Vec::new(), 1_700_000_000_000_000_000).unwrap();
+        for (micros, bytes) in chunks {
+            writer.write_chunk(Duration::from_micros(*micros), bytes).unwrap();
+        }
+        writer.finish().unwrap()
+    }
+
+    #[test]
+    fn sgrec_round_trips_reads_and_times() {
+        let file = sgrec(&[
+            (0, b"Cog0  INIT"),
+            (250, b" $0000_0000\r\n"),
+            (900, b"\x01\x00\x00\x00"),
+        ]);
+        let recording = Recording::parse(&file).unwrap();
+        assert_eq!(recording.format, Some(Format::Sgrec));
+        assert_eq!(recording.data, b"Cog0  INIT $0000_0000\r\n\x01\x00\x00\x00");
+        let times: Vec<_> = recording.chunks.iter().map(|chunk| chunk.at.as_micros()).collect();
+        assert_eq!(times, [0, 250, 900]);
+        assert_eq!(recording.bytes(&recording.chunks[1]), b" $0000_0000\r\n");
+    }
+
+    #[test]
+    fn truncated_sgrec_says_where() {
+        let file = sgrec(&[(0, b"abc"), (1, b"defgh")]);
+        let cut = &file[..file.len() - 2];
+        assert_eq!(
+            Recording::parse(cut),
+            Err(RecordingError::Truncated {
+                format: Format::Sgrec,
+                offset: 43,
+                what: "a record's bytes",
+                needed: 2
+            })
+        );
+        let mut future = file.clone();
+        future[6] = 9;
+        assert!(matches!(
+            Recording::parse(&future),
+            Err(RecordingError::UnsupportedVersion { version: 9, .. })
+        ));
+    }
+
+    #[test]
+    fn p2rec_entries_become_chunks_at_their_times() {
+        let metadata = br#"{"sessionName":"t","startTime":0}"#;
+        let mut file = Vec::new();
+        file.extend_from_slice(b"P2RC");
+        file.extend_from_slice(&1u32.to_le_bytes());
+        file.extend_from_slice(&1_700_000_000_000u64.to_le_bytes());
+        file.extend_from_slice(&(metadata.len() as u32).to_le_bytes());
+        file.extend_from_slice(&[0u8; 44]);
+        file.extend_from_slice(metadata);
+        for (delta, data) in [(0u32, &b"Cog0  hi\r\n"[..]), (15, b"`j $1\r\n")] {
+            file.extend_from_slice(&delta.to_le_bytes());
+            file.push(1);
+            file.extend_from_slice(&(data.len() as u32).to_le_bytes());
+            file.extend_from_slice(data);
+        }
+        let recording = Recording::parse(&file).unwrap();
+        assert_eq!(recording.format, Some(Format::P2rec));
+        assert_eq!(recording.data, b"Cog0  hi\r\n`j $1\r\n");
+        assert_eq!(recording.chunks[1].at, Duration::from_millis(15));
+        assert!(matches!(
+            Recording::parse(&file[..70]),
+            Err(RecordingError::Truncated {
+                format: Format::P2rec,
+                ..
+            })
+        ));
+    }
+
+    /// A log in the layout of B.5, with a SEND block to skip and an ASCII column that itself contains `$`.
+    const USB_LOG: &str = "\
+================================================================================
+[USB RECV 2025-10-15T17:13:36.100Z] Received 20 bytes
+[USB RECV HEX/ASCII]:
+  0000: $43 $6F $67 $30 $20 $20 $68 $69  $0D $0A $60 $6A $20 $24 $34 $31  Cog0  hi..`j $41
+  0010: $0D $0A $00 $24                                                    ...$
+[USB SEND 2025-10-15T17:13:36.105Z] Sent 2 bytes
+[USB SEND HEX/ASCII]:
+  0000: $41 $42                                                            AB
+[USB RECV 2025-10-15T17:13:36.112Z] Received 3 bytes
+[USB RECV HEX/ASCII]:
+  0000: $41 $0D $0A                                                        A..
+";
+
+    #[test]
+    fn usb_traffic_log_gives_received_bytes_at_their_times() {
+        let recording = Recording::parse(USB_LOG.as_bytes()).unwrap();
+        assert_eq!(recording.format, Some(Format::UsbTrafficLog));
+        assert_eq!(recording.data, b"Cog0  hi\r\n`j $41\r\n\x00$A\r\n");
+        assert_eq!(recording.chunks.len(), 2);
+        assert_eq!(recording.chunks[1].at.as_millis(), 12);
+    }
+
+    #[test]
+    fn usb_traffic_log_short_block_is_an_error_naming_its_line() {
+        let short = USB_LOG.replace("Received 3 bytes", "Received 5 bytes");
+        assert_eq!(
+            Recording::parse(short.as_bytes()),
+            Err(RecordingError::BadLogLine {
+                line: 9,
+                problem: "the log ended 2 bytes into a receive block".into()
+            })
+        );
+        let bad = USB_LOG.replace("$0D $0A $00 $24", "$0D $0A $0G $24");
+        assert!(matches!(
+            Recording::parse(bad.as_bytes()),
+            Err(RecordingError::BadLogLine { line: 5, .. })
+        ));
+    }
+
+    #[test]
+    fn raw_bytes_are_paced_as_a_2_mbaud_link() {
+        let file = vec![b'x'; 10_000];
+        let recording = Recording::parse(&file).unwrap();
+        assert_eq!(recording.format, Some(Format::Raw));
+        assert_eq!(recording.chunks.len(), 3);
+        assert_eq!(recording.chunks[2].at, Duration::from_micros(8192 * 5));
+    }
+
+    proptest! {
+        /// No byte sequence makes parsing panic, whatever format its first bytes claim.
+        #[test]
+        fn any_bytes_parse_or_fail_cleanly(
+            prefix in prop_oneof![Just(b"SGREC\0".to_vec()), Just(b"P2RC".to_vec()), Just(b"[USB RECV ".to_vec()), Just(vec![])],
+            rest in proptest::collection::vec(any::<u8>(), 0..400),
+        ) {
+            let file = [prefix, rest].concat();
+            if let Ok(recording) = Recording::parse(&file) {
+                let covered: usize = recording.chunks.iter().map(|chunk| chunk.range.len()).sum();
+                prop_assert_eq!(covered, recording.data.len());
+            }
+        }
+    }
+}

@@ -1,0 +1,489 @@
+//! Where the bytes come from (p2-protocol A.6): a serial port, a capture file, stdin, a TCP socket, or the
+//! built-in simulator. Each is a thin adapter behind [`Source`], read by the pipeline's reader thread.
+
+use std::io::{self, Read as _};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use crate::recording::{Recording, RecordingError};
+use crate::simulate;
+
+/// How long a source blocks at most before it reports [`Read::Idle`], so the reader can notice a stop.
+pub const POLL_INTERVAL: Duration = Duration::from_millis(20);
+
+/// The default debug baud rate (A.6).
+pub const DEFAULT_BAUD: u32 = 2_000_000;
+
+/// The reset pulse (A.6, B.1): assert, 10 ms, release.
+pub const RESET_PULSE: Duration = Duration::from_millis(10);
+
+/// What one [`Source::read`] got.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Read {
+    /// `len` bytes were written to the buffer. `at` is their recorded arrival time since the start of the
+    /// capture for a replay, `None` for a live source (the reader stamps them with its clock).
+    Data {
+        /// Bytes read.
+        len: usize,
+        /// Recorded arrival time, for replays.
+        at: Option<Duration>,
+    },
+    /// Nothing arrived within [`POLL_INTERVAL`].
+    Idle,
+    /// The input has ended (end of file, peer closed).
+    End,
+}
+
+/// A byte source read by one thread.
+pub trait Source: Send {
+    /// Reads what is available into `buf`, blocking at most about [`POLL_INTERVAL`].
+    ///
+    /// # Errors
+    /// The underlying I/O error (a serial port unplugged, a socket reset).
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<Read>;
+}
+
+/// Why a source could not be opened.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SourceError {
+    /// The serial port does not exist.
+    #[error("serial port {path}: no such device")]
+    PortMissing {
+        /// The path given.
+        path: String,
+    },
+    /// Another program holds the serial port.
+    #[error("serial port {path}: busy (another program has it open)")]
+    PortBusy {
+        /// The path given.
+        path: String,
+    },
+    /// The port exists but could not be opened or configured.
+    #[error("serial port {path}: {reason}")]
+    Port {
+        /// The path given.
+        path: String,
+        /// The driver's words.
+        reason: String,
+    },
+    /// A baud rate no UART runs at.
+    #[error("baud rate {baud} is out of range (1..=20000000)")]
+    BadBaud {
+        /// The rate given.
+        baud: u32,
+    },
+    /// A capture file could not be read.
+    #[error("cannot read {path}: {source}")]
+    File {
+        /// The path given.
+        path: PathBuf,
+        /// Why.
+        source: io::Error,
+    },
+    /// A capture file is corrupt.
+    #[error("{path}: {source}")]
+    Recording {
+        /// The path given.
+        path: PathBuf,
+        /// What is wrong and where.
+        source: RecordingError,
+    },
+    /// A TCP connection failed.
+    #[error("cannot connect to {address}: {source}")]
+    Tcp {
+        /// The address given.
+        address: String,
+        /// Why.
+        source: io::Error,
+    },
+}
+
+/// Which control line resets the P2 (A.6): DTR on a Prop Plug, RTS on some adapters.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ResetLine {
+    /// Data Terminal Ready.
+    #[default]
+    Dtr,
+    /// Request To Send.
+    Rts,
+}
+
+/// A serial port, 8N1, no flow control. Opening it toggles no control line (A.6).
+pub struct SerialSource {
+    port: Box<dyn serialport::SerialPort>,
+}
+
+impl std::fmt::Debug for SerialSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SerialSource").field("port", &self.port.name()).finish()
+    }
+}
+
+impl SerialSource {
+    /// Opens `path` at `baud`.
+    ///
+    /// # Errors
+    /// [`SourceError`] saying whether the port is missing, busy, or refused the settings.
+    pub fn open(path: &str, baud: u32) -> Result<Self, SourceError> {
+        if !(1..=20_000_000).contains(&baud) {
+            return Err(SourceError::BadBaud { baud });
+        }
+        if !Path::new(path).exists() {
+            return Err(SourceError::PortMissing { path: path.to_owned() });
+        }
+        let port = serialport::new(path, baud)
+            .data_bits(serialport::DataBits::Eight)
+            .parity(serialport::Parity::None)
+            .stop_bits(serialport::StopBits::One)
+            .flow_control(serialport::FlowControl::None)
+            .timeout(POLL_INTERVAL)
+            .open()
+            .map_err(|error| classify_port_error(path, error))?;
+        Ok(Self { port })
+    }
+
+    /// Pulses the reset line: assert, [`RESET_PULSE`], release.
+    ///
+    /// # Errors
+    /// If the driver refuses to drive the line.
+    pub fn reset(&mut self, line: ResetLine) -> Result<(), SourceError> {
+        let path = self.port.name().unwrap_or_default();
+        let mut drive = |level: bool| match line {
+            ResetLine::Dtr => self.port.write_data_terminal_ready(level),
+            ResetLine::Rts => self.port.write_request_to_send(level),
+        };
+        drive(true).map_err(|error| classify_port_error(&path, error))?;
+        std::thread::sleep(RESET_PULSE);
+        drive(false).map_err(|error| classify_port_error(&path, error))
+    }
+}
+
+fn classify_port_error(path: &str, error: serialport::Error) -> SourceError {
+    let path = path.to_owned();
+    match error.kind {
+        serialport::ErrorKind::NoDevice => SourceError::PortMissing { path },
+        serialport::ErrorKind::Io(io::ErrorKind::NotFound) => SourceError::PortMissing { path },
+        _ if error.description.contains("EBUSY") || error.description.contains("busy") => {
+            SourceError::PortBusy { path }
+        }
+        _ if error.description.contains("EWOULDBLOCK") || error.description.contains("EAGAIN") => {
+            SourceError::PortBusy { path }
+        }
+        _ => SourceError::Port {
+            path,
+            reason: error.description,
+        },
+    }
+}
+
+impl Source for SerialSource {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<Read> {
+        match self.port.read(buf) {
+            Ok(0) => Ok(Read::End),
+            Ok(len) => Ok(Read::Data { len, at: None }),
+            Err(error) if matches!(error.kind(), io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock) => Ok(Read::Idle),
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => Ok(Read::Idle),
+            Err(error) => Err(error),
+        }
+    }
+}
+
+/// Any byte stream: stdin, or a TCP connection (read with a timeout so a stop is noticed).
+#[derive(Debug)]
+pub struct StreamSource<R> {
+    reader: R,
+}
+
+impl StreamSource<io::Stdin> {
+    /// Standard input. Its reads cannot time out: a stop takes effect at the next byte or end of input.
+    pub fn stdin() -> Self {
+        Self { reader: io::stdin() }
+    }
+}
+
+impl StreamSource<TcpStream> {
+    /// Connects to `address` (`host:port`).
+    ///
+    /// # Errors
+    /// [`SourceError::Tcp`] if the connection fails.
+    pub fn tcp(address: &str) -> Result<Self, SourceError> {
+        let tcp_error = |source| SourceError::Tcp {
+            address: address.to_owned(),
+            source,
+        };
+        let stream = TcpStream::connect(address).map_err(tcp_error)?;
+        stream.set_read_timeout(Some(POLL_INTERVAL)).map_err(tcp_error)?;
+        Ok(Self { reader: stream })
+    }
+}
+
+impl<R: io::Read + Send> Source for StreamSource<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<Read> {
+        match self.reader.read(buf) {
+            Ok(0) => Ok(Read::End),
+            Ok(len) => Ok(Read::Data { len, at: None }),
+            Err(error)
+                if matches!(
+                    error.kind(),
+                    io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
+                ) =>
+            {
+                Ok(Read::Idle)
+            }
+            Err(error) => Err(error),
+        }
+    }
+}
+
+/// How fast a replay runs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Speed {
+    /// At the recorded arrival times.
+    #[default]
+    Realtime,
+    /// As fast as the pipeline takes it (arrival times are still the recorded ones).
+    Max,
+}
+
+/// A capture file (ours, the reference's USB traffic log or `.p2rec`, or raw bytes) played back as reads.
+#[derive(Debug)]
+pub struct ReplaySource {
+    recording: Recording,
+    next: usize,
+    within: usize,
+    speed: Speed,
+    started: Option<Instant>,
+}
+
+impl ReplaySource {
+    /// Reads and parses `path`.
+    ///
+    /// # Errors
+    /// [`SourceError::File`] if it cannot be read, [`SourceError::Recording`] if it is corrupt.
+    pub fn open(path: &Path, speed: Speed) -> Result<Self, SourceError> {
+        let file = std::fs::read(path).map_err(|source| SourceError::File {
+            path: path.to_owned(),
+            source,
+        })?;
+        let recording = Recording::parse(&file).map_err(|source| SourceError::Recording {
+            path: path.to_owned(),
+            source,
+        })?;
+        Ok(Self::new(recording, speed))
+    }
+
+    /// Plays `recording`.
+    pub fn new(recording: Recording, speed: Speed) -> Self {
+        Self {
+            recording,
+            next: 0,
+            within: 0,
+            speed,
+            started: None,
+        }
+    }
+}
+
+impl Source for ReplaySource {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<Read> {
+        let Some(chunk) = self.recording.chunks.get(self.next) else {
+            return Ok(Read::End);
+        };
+        let started = *self.started.get_or_insert_with(Instant::now);
+        if self.speed == Speed::Realtime {
+            let due = started + chunk.at;
+            let now = Instant::now();
+            if due > now {
+                std::thread::sleep((due - now).min(POLL_INTERVAL));
+                if Instant::now() < due {
+                    return Ok(Read::Idle);
+                }
+            }
+        }
+        let bytes = &self.recording.bytes(chunk)[self.within..];
+        let len = bytes.len().min(buf.len());
+        buf[..len].copy_from_slice(&bytes[..len]);
+        let at = chunk.at;
+        self.within += len;
+        if self.within == chunk.range.len() {
+            self.next += 1;
+            self.within = 0;
+        }
+        Ok(Read::Data { len, at: Some(at) })
+    }
+}
+
+/// What the built-in P2 sends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scenario {
+    /// A.7: three BITMAP windows and 65,536 updates, back to back.
+    Hsv16,
+    /// Every kind of message, in random order (seeded).
+    Mixed,
+    /// A realistic session, at a readable pace.
+    Demo,
+}
+
+impl Scenario {
+    /// The bytes and the messages they must give.
+    pub fn stream(self) -> simulate::Stream {
+        match self {
+            Scenario::Hsv16 => simulate::hsv16(),
+            Scenario::Mixed => simulate::mixed(0x5EED, 20_000),
+            Scenario::Demo => simulate::demo_session(),
+        }
+    }
+
+    /// How the built-in P2 paces it unless told otherwise: bursts as fast as they go, the demo a message every
+    /// 60 ms so a person can follow it.
+    pub fn default_pace(self) -> Pace {
+        match self {
+            Scenario::Hsv16 | Scenario::Mixed => Pace::Burst,
+            Scenario::Demo => Pace::PerMessage(Duration::from_millis(60)),
+        }
+    }
+}
+
+/// How the simulator spaces its bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Pace {
+    /// As fast as the reader takes them.
+    Burst,
+    /// As a UART at this baud rate (8N1: 10 bits a byte) would send them.
+    Baud(u32),
+    /// One message, then this pause.
+    PerMessage(Duration),
+}
+
+/// The built-in P2, run in-process.
+#[derive(Debug)]
+pub struct SimulatedSource {
+    bytes: Vec<u8>,
+    message_ends: Vec<usize>,
+    sent: usize,
+    pace: Pace,
+    started: Option<Instant>,
+}
+
+impl SimulatedSource {
+    /// A simulator playing `stream` at `pace`.
+    pub fn new(stream: &simulate::Stream, pace: Pace) -> Self {
+        let message_ends = stream.messages().iter().map(|message| message.range.end).collect();
+        Self {
+            bytes: stream.bytes().to_vec(),
+            message_ends,
+            sent: 0,
+            pace,
+            started: None,
+        }
+    }
+
+    /// How many bytes are due by now.
+    fn due(&mut self) -> usize {
+        let started = *self.started.get_or_insert_with(Instant::now);
+        match self.pace {
+            Pace::Burst => self.bytes.len(),
+            Pace::Baud(baud) => {
+                let elapsed = started.elapsed().as_secs_f64();
+                ((elapsed * f64::from(baud) / 10.0) as usize).min(self.bytes.len())
+            }
+            Pace::PerMessage(pause) => {
+                let released = (started.elapsed().as_nanos() / pause.as_nanos().max(1)) as usize + 1;
+                self.message_ends
+                    .get(released.min(self.message_ends.len()) - 1)
+                    .copied()
+                    .unwrap_or(self.bytes.len())
+            }
+        }
+    }
+}
+
+impl Source for SimulatedSource {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<Read> {
+        if self.sent == self.bytes.len() {
+            return Ok(Read::End);
+        }
+        let mut due = self.due();
+        if due <= self.sent {
+            std::thread::sleep(Duration::from_millis(1).min(POLL_INTERVAL));
+            due = self.due();
+            if due <= self.sent {
+                return Ok(Read::Idle);
+            }
+        }
+        let len = (due - self.sent).min(buf.len());
+        buf[..len].copy_from_slice(&self.bytes[self.sent..self.sent + len]);
+        self.sent += len;
+        Ok(Read::Data { len, at: None })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::recording::RecordingWriter;
+
+    fn drain(source: &mut dyn Source) -> (Vec<u8>, Vec<Option<Duration>>) {
+        let (mut bytes, mut times) = (Vec::new(), Vec::new());
+        let mut buf = [0u8; 7];
+        loop {
+            match source.read(&mut buf).unwrap() {
+                Read::Data { len, at } => {
+                    bytes.extend_from_slice(&buf[..len]);
+                    times.push(at);
+                }
+                Read::Idle => {}
+                Read::End => return (bytes, times),
+            }
+        }
+    }
+
+    #[test]
+    fn replay_gives_every_byte_with_its_recorded_time_even_in_small_reads() {
+        let mut writer = RecordingWriter::new(Vec::new(), 0).unwrap();
+        writer
+            .write_chunk(Duration::from_micros(10), b"Cog0  hello\r\n")
+            .unwrap();
+        writer.write_chunk(Duration::from_micros(30), b"`j $1\r\n").unwrap();
+        let recording = Recording::parse(&writer.finish().unwrap()).unwrap();
+        let (bytes, times) = drain(&mut ReplaySource::new(recording, Speed::Max));
+        assert_eq!(bytes, b"Cog0  hello\r\n`j $1\r\n");
+        let micros = |at: Option<Duration>| at.map(|at| at.as_micros());
+        assert_eq!(
+            times.iter().copied().map(micros).collect::<Vec<_>>(),
+            [Some(10), Some(10), Some(30)]
+        );
+    }
+
+    #[test]
+    fn simulator_burst_sends_the_whole_stream_once() {
+        let stream = simulate::demo_session();
+        let (bytes, _) = drain(&mut SimulatedSource::new(&stream, Pace::Burst));
+        assert_eq!(bytes, stream.bytes());
+    }
+
+    #[test]
+    fn simulator_per_message_releases_whole_messages() {
+        let stream = simulate::demo_session();
+        let mut source = SimulatedSource::new(&stream, Pace::PerMessage(Duration::from_secs(3600)));
+        let mut buf = vec![0u8; 1 << 16];
+        let Read::Data { len, .. } = source.read(&mut buf).unwrap() else {
+            panic!("the first message is due")
+        };
+        assert_eq!(len, stream.messages()[0].range.end, "exactly the first message");
+        assert_eq!(source.read(&mut buf).unwrap(), Read::Idle);
+    }
+
+    #[test]
+    fn missing_port_and_bad_baud_are_named() {
+        let missing = SerialSource::open("/dev/does-not-exist-sg", DEFAULT_BAUD).unwrap_err();
+        assert_eq!(
+            missing.to_string(),
+            "serial port /dev/does-not-exist-sg: no such device"
+        );
+        let bad = SerialSource::open("/dev/null", 0).unwrap_err();
+        assert!(matches!(bad, SourceError::BadBaud { baud: 0 }));
+    }
+}
