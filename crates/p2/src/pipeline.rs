@@ -41,6 +41,9 @@ pub struct PipelineConfig {
     pub deframer: Config,
     /// Test switch: the worker panics once, just before handing on this many messages.
     pub inject_panic_after: Option<u64>,
+    /// Run the reader thread at real-time priority when the OS allows it (default true): an OS serial buffer
+    /// holds only ~256 ms at 2 Mbaud (see [`sluicegate_core::realtime`]).
+    pub realtime_reader: bool,
 }
 
 impl Default for PipelineConfig {
@@ -51,6 +54,7 @@ impl Default for PipelineConfig {
             queue: 4096,
             deframer: Config::default(),
             inject_panic_after: None,
+            realtime_reader: true,
         }
     }
 }
@@ -205,6 +209,7 @@ impl Pipeline {
             stop: Arc::clone(&stop),
             tap,
             started,
+            realtime: config.realtime_reader,
         };
         let reader = std::thread::Builder::new()
             .name("p2-reader".into())
@@ -305,10 +310,16 @@ struct Reader {
     stop: Arc<AtomicBool>,
     tap: Option<Tap>,
     started: Instant,
+    realtime: bool,
 }
 
 impl Reader {
     fn run(mut self) {
+        if self.realtime
+            && let Err(error) = sluicegate_core::realtime::raise_current_thread()
+        {
+            tracing::debug!(%error, "p2 reader stays at normal priority");
+        }
         let capacity = READ_BUFFER.min((self.ring.stats().capacity / 2).max(1));
         let mut buf = vec![0u8; capacity];
         let mut pending_gap = 0u64;

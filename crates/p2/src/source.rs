@@ -163,13 +163,11 @@ impl SerialSource {
 fn classify_port_error(path: &str, error: serialport::Error) -> SourceError {
     let path = path.to_owned();
     match error.kind {
-        serialport::ErrorKind::NoDevice => SourceError::PortMissing { path },
-        serialport::ErrorKind::Io(io::ErrorKind::NotFound) => SourceError::PortMissing { path },
-        _ if error.description.contains("EBUSY") || error.description.contains("busy") => {
-            SourceError::PortBusy { path }
-        }
-        _ if error.description.contains("EWOULDBLOCK") || error.description.contains("EAGAIN") => {
-            SourceError::PortBusy { path }
+        // serialport reports a port held exclusively by another program (TIOCEXCL's EBUSY, or its flock) as
+        // `NoDevice`; only a path that is gone is really missing.
+        serialport::ErrorKind::NoDevice if Path::new(&path).exists() => SourceError::PortBusy { path },
+        serialport::ErrorKind::NoDevice | serialport::ErrorKind::Io(io::ErrorKind::NotFound) => {
+            SourceError::PortMissing { path }
         }
         _ => SourceError::Port {
             path,

@@ -1,0 +1,384 @@
+//! `sluicegate p2`: the receive side of a Propeller 2 debug terminal, and `sluicegate p2 simulate`, a P2 on
+//! the far end of a serial line.
+
+mod outputs;
+mod pst;
+mod simulator;
+mod tally;
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use anyhow::Context as _;
+use clap::{Args, Subcommand, ValueEnum};
+use crossbeam_channel::RecvTimeoutError;
+use sluicegate_p2::pipeline::{Pipeline, PipelineConfig, PipelineEvent, Tap};
+use sluicegate_p2::recording::RecordingWriter;
+use sluicegate_p2::source::{
+    self, Pace, ReplaySource, ResetLine, Scenario, SerialSource, SimulatedSource, Source, SourceError, Speed,
+    StreamSource,
+};
+use sluicegate_p2::{Config, KindSet, Router, Subscription};
+
+use crate::exit::Failure;
+use outputs::{DebugLog, JsonLines, Terminal, WindowFiles};
+use pst::Controls;
+use tally::Tally;
+
+#[derive(Debug, Args)]
+#[command(
+    args_conflicts_with_subcommands = true,
+    after_help = "Examples:\n  sluicegate p2 --simulate demo\n  sluicegate p2 --port /dev/ttyUSB0 --log logs/ --stats\n  \
+                  sluicegate p2 --replay session.sgrec --speed max --json > messages.jsonl\n  \
+                  sluicegate p2 simulate hsv16 --pty --pace 2000000"
+)]
+pub struct P2Args {
+    #[command(subcommand)]
+    action: Option<P2Action>,
+    #[command(flatten)]
+    terminal: TerminalArgs,
+}
+
+#[derive(Debug, Subcommand)]
+enum P2Action {
+    /// Run the built-in P2 on the far end of a serial line (a device or a fresh pseudo-terminal).
+    Simulate(simulator::SimulateArgs),
+}
+
+/// Where the bytes come from: exactly one.
+#[derive(Debug, Args)]
+#[group(required = true, multiple = false)]
+struct SourceArgs {
+    /// Serial port of the P2 (e.g. /dev/ttyUSB0), 8N1, no flow control.
+    #[arg(long, value_name = "DEVICE")]
+    port: Option<String>,
+    /// Replay a capture: our .sgrec recording, the reference terminal's USB traffic log or .p2rec, or raw bytes.
+    #[arg(long, value_name = "FILE")]
+    replay: Option<PathBuf>,
+    /// Read the byte stream from standard input.
+    #[arg(long)]
+    stdin: bool,
+    /// Read the byte stream from a TCP server (e.g. a serial-to-network bridge).
+    #[arg(long, value_name = "HOST:PORT")]
+    tcp: Option<String>,
+    /// Run the built-in P2 in-process.
+    #[arg(long, value_enum, value_name = "SCENARIO")]
+    simulate: Option<ScenarioArg>,
+}
+
+#[derive(Debug, Args)]
+struct TerminalArgs {
+    #[command(flatten)]
+    source: Option<SourceArgs>,
+    /// Debug baud rate of the serial port.
+    #[arg(long, default_value_t = source::DEFAULT_BAUD)]
+    baud: u32,
+    /// Pulse the reset line (DTR, or RTS with --rts) for 10 ms after opening the port.
+    #[arg(long, requires = "port")]
+    reset: bool,
+    /// Reset with RTS instead of DTR.
+    #[arg(long, requires = "reset")]
+    rts: bool,
+    /// Replay speed: 1 (as recorded) or max.
+    #[arg(long, default_value = "1", value_parser = ["1", "max"], requires = "replay")]
+    speed: String,
+    /// Pace of the in-process simulator in baud (default: a burst for hsv16/mixed, readable for demo).
+    #[arg(long, value_name = "BAUD", requires = "simulate")]
+    pace: Option<u32>,
+    /// One JSON object per message on stdout (instead of terminal text); stats as JSON on stderr.
+    #[arg(long)]
+    json: bool,
+    /// Show PST control codes as tags (<HOME>, <POS:x,y>, …) instead of acting on them.
+    #[arg(long)]
+    show_controls: bool,
+    /// Write the debug log (the reference terminal's format) into DIR; a new file at each P2 reboot.
+    #[arg(long, value_name = "DIR")]
+    log: Option<PathBuf>,
+    /// Write one file per declared DEBUG window, with its data lines, into DIR.
+    #[arg(long, value_name = "DIR")]
+    windows: Option<PathBuf>,
+    /// Record the raw bytes with their arrival times (.sgrec) for --replay.
+    #[arg(long, value_name = "FILE")]
+    record: Option<PathBuf>,
+    /// Print statistics at exit (and on SIGUSR1).
+    #[arg(long)]
+    stats: bool,
+    /// Byte ring capacity.
+    #[arg(long, default_value_t = sluicegate_core::ring::DEFAULT_RING_CAPACITY, value_name = "BYTES")]
+    ring_bytes: usize,
+    /// Idle time after which unfinished text is shown (milliseconds).
+    #[arg(long, default_value_t = 50, value_name = "MS")]
+    idle_ms: u64,
+    /// Test switch: the extraction worker panics once before this many messages.
+    #[arg(long, hide = true)]
+    inject_panic_after: Option<u64>,
+    /// Test switch: the consumer stalls this long before routing the first message (to force an overflow).
+    #[arg(long, hide = true, value_name = "MS")]
+    stall_ms: Option<u64>,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub(super) enum ScenarioArg {
+    /// The HSV16 burst: three BITMAP windows and 65,536 updates.
+    Hsv16,
+    /// Every kind of message.
+    Mixed,
+    /// A realistic session at a readable pace.
+    Demo,
+}
+
+impl From<ScenarioArg> for Scenario {
+    fn from(arg: ScenarioArg) -> Self {
+        match arg {
+            ScenarioArg::Hsv16 => Scenario::Hsv16,
+            ScenarioArg::Mixed => Scenario::Mixed,
+            ScenarioArg::Demo => Scenario::Demo,
+        }
+    }
+}
+
+pub fn run(args: P2Args) -> Result<(), Failure> {
+    match args.action {
+        Some(P2Action::Simulate(simulate)) => simulator::run(simulate),
+        None => run_terminal(args.terminal),
+    }
+}
+
+fn open_source(args: &TerminalArgs) -> Result<Box<dyn Source>, Failure> {
+    let source = args.source.as_ref().ok_or_else(|| {
+        Failure::usage(anyhow::anyhow!(
+            "choose a source: --port, --replay, --stdin, --tcp or --simulate"
+        ))
+    })?;
+    let opened: Result<Box<dyn Source>, SourceError> = if let Some(path) = &source.port {
+        SerialSource::open(path, args.baud).and_then(|mut port| {
+            if args.reset {
+                port.reset(if args.rts { ResetLine::Rts } else { ResetLine::Dtr })?;
+            }
+            Ok(Box::new(port) as Box<dyn Source>)
+        })
+    } else if let Some(path) = &source.replay {
+        let speed = if args.speed == "max" {
+            Speed::Max
+        } else {
+            Speed::Realtime
+        };
+        ReplaySource::open(path, speed).map(|replay| Box::new(replay) as Box<dyn Source>)
+    } else if source.stdin {
+        Ok(Box::new(StreamSource::stdin()))
+    } else if let Some(address) = &source.tcp {
+        StreamSource::tcp(address).map(|tcp| Box::new(tcp) as Box<dyn Source>)
+    } else if let Some(scenario) = source.simulate {
+        let scenario = Scenario::from(scenario);
+        let pace = args.pace.map_or(scenario.default_pace(), Pace::Baud);
+        Ok(Box::new(SimulatedSource::new(&scenario.stream(), pace)))
+    } else {
+        unreachable!("clap requires one source")
+    };
+    opened.map_err(|error| match error {
+        SourceError::PortMissing { .. }
+        | SourceError::PortBusy { .. }
+        | SourceError::Port { .. }
+        | SourceError::Tcp { .. } => Failure::device(error),
+        SourceError::BadBaud { .. } => Failure::usage(error),
+        _ => Failure::input(error),
+    })
+}
+
+fn recording_tap(path: &PathBuf) -> anyhow::Result<(Tap, Arc<Mutex<Option<std::io::Error>>>)> {
+    let file = std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+    let mut writer = RecordingWriter::new(
+        std::io::BufWriter::new(file),
+        u64::try_from(now.as_nanos()).unwrap_or(0),
+    )?;
+    let failure = Arc::new(Mutex::new(None));
+    let tap_failure = Arc::clone(&failure);
+    let tap: Tap = Box::new(move |at, bytes| {
+        if let Err(error) = writer.write_chunk(at, bytes) {
+            tap_failure
+                .lock()
+                .unwrap_or_else(|poison| poison.into_inner())
+                .get_or_insert(error);
+        }
+    });
+    Ok((tap, failure))
+}
+
+fn run_terminal(args: TerminalArgs) -> Result<(), Failure> {
+    let source = open_source(&args)?;
+    let live = args.source.as_ref().is_some_and(|source| source.replay.is_none());
+    let (tap, record_failure) = match &args.record {
+        Some(path) => {
+            let (tap, failure) = recording_tap(path).map_err(Failure::input)?;
+            (Some(tap), Some(failure))
+        }
+        None => (None, None),
+    };
+    let config = PipelineConfig {
+        ring_capacity: args.ring_bytes.max(16),
+        deframer: Config {
+            idle: Duration::from_millis(args.idle_ms),
+            ..Config::default()
+        },
+        inject_panic_after: args.inject_panic_after,
+        ..PipelineConfig::default()
+    };
+    let pipeline = Pipeline::start(source, config, tap).map_err(Failure::runtime)?;
+    if let Some(port) = args.source.as_ref().and_then(|source| source.port.as_ref()) {
+        eprintln!("sluicegate p2: listening on {port} at {} baud", args.baud);
+    }
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let report = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(signal, Arc::clone(&stop)).map_err(Failure::runtime)?;
+    }
+    signal_hook::flag::register(signal_hook::consts::SIGUSR1, Arc::clone(&report)).map_err(Failure::runtime)?;
+
+    let flush = Arc::new(AtomicBool::new(true));
+    let failure: outputs::Failure = Arc::new(Mutex::new(None));
+    let controls = if args.show_controls {
+        Controls::Tags
+    } else if std::io::stdout().is_terminal() {
+        Controls::Ansi
+    } else {
+        Controls::Plain
+    };
+    let mut terminal =
+        (!args.json).then(|| Terminal::new(std::io::stdout(), controls, Arc::clone(&flush), Arc::clone(&failure)));
+    let mut json = args.json.then(|| {
+        JsonLines::new(
+            std::io::stdout(),
+            pipeline.started(),
+            Arc::clone(&flush),
+            Arc::clone(&failure),
+        )
+    });
+    let mut log = match &args.log {
+        Some(dir) => Some(
+            DebugLog::open(dir, Arc::clone(&flush), Arc::clone(&failure)).map_err(|error| {
+                Failure::input(anyhow::anyhow!(
+                    "cannot write the debug log in {}: {error}",
+                    dir.display()
+                ))
+            })?,
+        ),
+        None => None,
+    };
+    let mut windows = match &args.windows {
+        Some(dir) => Some(
+            WindowFiles::open(dir, Arc::clone(&flush), Arc::clone(&failure)).map_err(|error| {
+                Failure::input(anyhow::anyhow!(
+                    "cannot write window files in {}: {error}",
+                    dir.display()
+                ))
+            })?,
+        ),
+        None => None,
+    };
+
+    let mut tally = Tally::default();
+    {
+        let mut router = Router::new();
+        const FEW: &str = "four destinations fit the router";
+        if let Some(terminal) = terminal.as_mut() {
+            router
+                .add_destination(terminal, Subscription::new(KindSet::TERMINAL).with_events())
+                .expect(FEW);
+        }
+        if let Some(json) = json.as_mut() {
+            router
+                .add_destination(json, Subscription::new(KindSet::ALL).with_events())
+                .expect(FEW);
+        }
+        if let Some(log) = log.as_mut() {
+            router
+                .add_destination(log, Subscription::new(KindSet::ALL).with_events())
+                .expect(FEW);
+        }
+        if let Some(windows) = windows.as_mut() {
+            let subscription = Subscription::new(KindSet::EMPTY).with_window_updates().with_events();
+            router.add_destination(windows, subscription).expect(FEW);
+        }
+
+        let mut stall = args.stall_ms.map(Duration::from_millis);
+        let mut stopping = false;
+        loop {
+            if stop.load(Ordering::Relaxed) && !stopping {
+                stopping = true;
+                pipeline.stop();
+            }
+            if report.swap(false, Ordering::Relaxed) {
+                print_stats(&tally, &pipeline.stats(), &router, args.json);
+            }
+            while let Some(event) = pipeline.poll_event() {
+                report_event(&event);
+            }
+            let output = match pipeline.outputs().recv_timeout(Duration::from_millis(50)) {
+                Ok(output) => output,
+                Err(RecvTimeoutError::Timeout) if pipeline.is_finished() => break,
+                Err(RecvTimeoutError::Timeout) => continue,
+                Err(RecvTimeoutError::Disconnected) => break,
+            };
+            if let Some(stall) = stall.take() {
+                std::thread::sleep(stall);
+            }
+            flush.store(pipeline.outputs().is_empty(), Ordering::Relaxed);
+            router.route(&output);
+            tally.observe(&output, live);
+            if failure.lock().unwrap_or_else(|poison| poison.into_inner()).is_some() {
+                pipeline.stop();
+                break;
+            }
+        }
+        while let Some(event) = pipeline.poll_event() {
+            report_event(&event);
+        }
+        if args.stats {
+            print_stats(&tally, &pipeline.stats(), &router, args.json);
+        }
+    }
+    drop((terminal, json, log, windows));
+    let write_error = failure.lock().unwrap_or_else(|poison| poison.into_inner()).take();
+    let record_error =
+        record_failure.and_then(|failure| failure.lock().unwrap_or_else(|poison| poison.into_inner()).take());
+    let finished = pipeline.finish();
+    if let Some(error) = write_error {
+        if error.kind() == std::io::ErrorKind::BrokenPipe {
+            return Ok(());
+        }
+        return Err(Failure::runtime(anyhow::anyhow!("cannot write output: {error}")));
+    }
+    if let Some(error) = record_error {
+        return Err(Failure::runtime(anyhow::anyhow!("cannot write the recording: {error}")));
+    }
+    finished.map_err(Failure::runtime)?;
+    Ok(())
+}
+
+fn report_event(event: &PipelineEvent) {
+    match event {
+        PipelineEvent::Overflow { lost } => {
+            eprintln!("sluicegate p2: overflow: the byte ring stayed full, {lost} bytes discarded; resynchronising");
+        }
+        PipelineEvent::WorkerRestarted { restarts, panic } => {
+            eprintln!("sluicegate p2: extraction worker restarted (restart {restarts}) after: {panic}");
+        }
+        PipelineEvent::SourceFailed { error } => eprintln!("sluicegate p2: input ended: {error}"),
+        _ => {}
+    }
+}
+
+fn print_stats(tally: &Tally, pipeline: &sluicegate_p2::pipeline::PipelineStats, router: &Router<'_>, json: bool) {
+    let stats = tally.report(pipeline, router.counters());
+    let mut stderr = std::io::stderr().lock();
+    if json {
+        let _ = writeln!(stderr, "{}", serde_json::to_string(&stats).unwrap_or_default());
+    } else {
+        let _ = stderr.write_all(stats.table().as_bytes());
+    }
+}

@@ -1,0 +1,442 @@
+//! The terminal's destinations (A.4): terminal text, JSON lines, the debug log (B.5 format), per-window files.
+//!
+//! Each writes through a buffered writer and flushes when the pipeline has nothing more queued (the shared
+//! [`Flush`] hint), so a burst costs few system calls and a lone line still shows at once. Write errors are
+//! kept in the shared [`Failure`] for the consumer loop to act on (a closed pipe ends the program quietly).
+
+use std::fmt::Write as _;
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use sluicegate_p2::{Backtick, Destination, Event, Flags, Message, MessageKind, Routed, Tokens, WindowRegistry};
+
+use super::pst::{self, Controls};
+
+/// Set by the consumer loop when no output is queued: destinations flush then.
+pub type Flush = Arc<AtomicBool>;
+
+/// The first write error any destination met.
+pub type Failure = Arc<Mutex<Option<io::Error>>>;
+
+fn record_failure(failure: &Failure, result: io::Result<()>) {
+    if let Err(error) = result {
+        failure
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
+            .get_or_insert(error);
+    }
+}
+
+/// Terminal text: COG, TERMINAL_OUTPUT and INVALID_COG lines, window errors and reboots.
+pub struct Terminal<W: Write> {
+    out: BufWriter<W>,
+    controls: Controls,
+    flush: Flush,
+    failure: Failure,
+    line: String,
+}
+
+impl<W: Write> Terminal<W> {
+    pub fn new(out: W, controls: Controls, flush: Flush, failure: Failure) -> Self {
+        Self {
+            out: BufWriter::with_capacity(64 * 1024, out),
+            controls,
+            flush,
+            failure,
+            line: String::new(),
+        }
+    }
+
+    fn write(&mut self, routed: &Routed<'_>) -> io::Result<()> {
+        self.line.clear();
+        match routed {
+            Routed::Message(message) => {
+                if message.kind == MessageKind::InvalidCog {
+                    self.line.push_str("WARNING: invalid cog number: ");
+                }
+                pst::render(pst::without_line_end(&message.bytes), self.controls, &mut self.line);
+                if !message.flags.contains(Flags::PARTIAL) {
+                    self.line.push('\n');
+                }
+            }
+            Routed::Event(Event::WindowError { error, name, .. }) => {
+                let name = String::from_utf8_lossy(name);
+                let _ = writeln!(self.line, "ERROR: {error} (window '{name}')");
+            }
+            Routed::Event(Event::Reboot { .. }) => self.line.push_str("--- P2 reboot (golden sync) ---\n"),
+            _ => return Ok(()),
+        }
+        self.out.write_all(self.line.as_bytes())?;
+        if self.flush.load(Ordering::Relaxed) {
+            self.out.flush()?;
+        }
+        Ok(())
+    }
+}
+
+impl<W: Write> Destination for Terminal<W> {
+    fn deliver(&mut self, routed: &Routed<'_>) {
+        let result = self.write(routed);
+        record_failure(&self.failure, result);
+    }
+}
+
+impl<W: Write> Drop for Terminal<W> {
+    fn drop(&mut self) {
+        let result = self.out.flush();
+        record_failure(&self.failure, result);
+    }
+}
+
+/// One JSON object per message: `code`, `kind`, `cog`, `window`, `targets`, `flags`, `len`, `hex`, `text`
+/// (text kinds only), `t` (arrival, seconds since the start) and `seq`.
+///
+/// Targets are resolved against a mirror of the router's window registry, kept from the `WindowCreated` and
+/// `Reboot` events, so each message is written whole the moment it is delivered.
+pub struct JsonLines<W: Write> {
+    out: BufWriter<W>,
+    started: Instant,
+    windows: WindowRegistry,
+    flush: Flush,
+    failure: Failure,
+    sequence: u64,
+    line: String,
+}
+
+impl<W: Write> JsonLines<W> {
+    pub fn new(out: W, started: Instant, flush: Flush, failure: Failure) -> Self {
+        Self {
+            out: BufWriter::with_capacity(256 * 1024, out),
+            started,
+            windows: WindowRegistry::new(),
+            flush,
+            failure,
+            sequence: 0,
+            line: String::new(),
+        }
+    }
+
+    fn write_message(&mut self, message: &Message) -> io::Result<()> {
+        let (window, targets) = self.window_and_targets(message);
+        let line = &mut self.line;
+        line.clear();
+        let kind = message.kind;
+        let cog = match kind {
+            MessageKind::Cog(cog) | MessageKind::Debugger(cog) => cog.get().to_string(),
+            _ => "null".to_owned(),
+        };
+        let seconds = message.arrival.saturating_duration_since(self.started).as_secs_f64();
+        let _ = write!(
+            line,
+            r#"{{"seq":{},"t":{seconds:.6},"code":{},"kind":"{}","cog":{cog},"window":"#,
+            self.sequence,
+            kind.code(),
+            kind.name()
+        );
+        match window {
+            Some(window) => push_json_string(line, &String::from_utf8_lossy(&window)),
+            None => line.push_str("null"),
+        }
+        line.push_str(r#","targets":["#);
+        for (index, target) in targets.iter().enumerate() {
+            if index > 0 {
+                line.push(',');
+            }
+            push_json_string(line, &String::from_utf8_lossy(target));
+        }
+        line.push_str(r#"],"flags":["#);
+        let names = [
+            (Flags::OVERLONG, "overlong"),
+            (Flags::PARTIAL, "partial"),
+            (Flags::RESYNC, "resync"),
+            (Flags::GOLDEN_SYNC, "golden_sync"),
+            (Flags::ASSEMBLED, "assembled"),
+        ];
+        let mut first = true;
+        for (flag, name) in names {
+            if message.flags.contains(flag) {
+                line.push_str(if first { "\"" } else { ",\"" });
+                line.push_str(name);
+                line.push('"');
+                first = false;
+            }
+        }
+        let _ = write!(line, r#"],"len":{},"hex":""#, message.bytes.len());
+        for byte in message.bytes.iter() {
+            let _ = write!(line, "{byte:02x}");
+        }
+        line.push('"');
+        if !matches!(kind, MessageKind::DbPacket | MessageKind::Debugger(_)) {
+            line.push_str(r#","text":"#);
+            push_json_string(line, &String::from_utf8_lossy(&message.bytes));
+        }
+        line.push_str("}\n");
+        self.sequence += 1;
+        self.out.write_all(self.line.as_bytes())?;
+        if self.flush.load(Ordering::Relaxed) {
+            self.out.flush()?;
+        }
+        Ok(())
+    }
+
+    /// The declared window of a create; the first target (and all targets) of an update.
+    fn window_and_targets(&self, message: &Message) -> (Option<Vec<u8>>, Vec<Vec<u8>>) {
+        match Backtick::parse(pst::without_line_end(&message.bytes)) {
+            Some(Backtick::Create(declaration)) => (declaration.name.map(<[u8]>::to_vec), Vec::new()),
+            Some(Backtick::Update(tokens)) => {
+                let targets: Vec<Vec<u8>> = tokens_naming_windows(tokens, &self.windows);
+                (targets.first().cloned(), targets)
+            }
+            None => (None, Vec::new()),
+        }
+    }
+}
+
+fn tokens_naming_windows(tokens: Tokens<'_>, windows: &WindowRegistry) -> Vec<Vec<u8>> {
+    tokens
+        .map_while(|token| windows.find(token).map(|window| window.name().to_vec()))
+        .collect()
+}
+
+fn push_json_string(out: &mut String, text: &str) {
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+impl<W: Write> Destination for JsonLines<W> {
+    fn deliver(&mut self, routed: &Routed<'_>) {
+        match routed {
+            Routed::Message(message) => {
+                let result = self.write_message(message);
+                record_failure(&self.failure, result);
+            }
+            Routed::Event(Event::Reboot { .. }) => self.windows.clear(),
+            Routed::Event(Event::WindowCreated { window, .. }) => {
+                self.windows.create(window.window_type(), window.name());
+            }
+            _ => {}
+        }
+    }
+}
+
+impl<W: Write> Drop for JsonLines<W> {
+    fn drop(&mut self) {
+        let result = self.out.flush();
+        record_failure(&self.failure, result);
+    }
+}
+
+/// The debug log (B.5): `<dir>/debug_YYMMDD-HHMMSS.log`, a new file at each reboot, entries
+/// `[YYYY-MM-DDTHH:MM:SS.mmm] text` in local time; binary messages as `Cog N:` and hex rows.
+pub struct DebugLog {
+    dir: PathBuf,
+    file: Option<BufWriter<File>>,
+    flush: Flush,
+    failure: Failure,
+    entry: String,
+}
+
+impl DebugLog {
+    pub fn open(dir: &Path, flush: Flush, failure: Failure) -> io::Result<Self> {
+        std::fs::create_dir_all(dir)?;
+        let mut log = Self {
+            dir: dir.to_owned(),
+            file: None,
+            flush,
+            failure,
+            entry: String::new(),
+        };
+        log.rotate()?;
+        Ok(log)
+    }
+
+    fn rotate(&mut self) -> io::Result<()> {
+        if let Some(mut file) = self.file.take() {
+            file.flush()?;
+        }
+        let stamp = chrono::Local::now().format("%y%m%d-%H%M%S");
+        let mut path = self.dir.join(format!("debug_{stamp}.log"));
+        let mut suffix = 1;
+        while path.exists() {
+            path = self.dir.join(format!("debug_{stamp}_{suffix}.log"));
+            suffix += 1;
+        }
+        self.file = Some(BufWriter::new(File::create(path)?));
+        Ok(())
+    }
+
+    fn write(&mut self, routed: &Routed<'_>) -> io::Result<()> {
+        let entry = &mut self.entry;
+        entry.clear();
+        let _ = write!(entry, "[{}] ", chrono::Local::now().format("%Y-%m-%dT%H:%M:%S%.3f"));
+        match routed {
+            Routed::Message(message) => match message.kind {
+                MessageKind::Debugger(cog) => hex_entry(
+                    entry,
+                    &format!("Cog {}:", cog.get()),
+                    &message.bytes[..message.bytes.len().min(40)],
+                ),
+                MessageKind::DbPacket => hex_entry(entry, "INVALID(0xDB):", &message.bytes),
+                _ => pst::render(pst::without_line_end(&message.bytes), Controls::Tags, entry),
+            },
+            Routed::Event(Event::Reboot { .. }) => {
+                self.rotate()?;
+                return Ok(());
+            }
+            Routed::Event(Event::WindowError { error, name, .. }) => {
+                let _ = write!(entry, "ERROR: {error} (window '{}')", String::from_utf8_lossy(name));
+            }
+            _ => return Ok(()),
+        }
+        entry.push('\n');
+        let file = self.file.as_mut().expect("a log file is open");
+        file.write_all(entry.as_bytes())?;
+        if self.flush.load(Ordering::Relaxed) {
+            file.flush()?;
+        }
+        Ok(())
+    }
+}
+
+/// `Cog N:` then rows `  OOO: $XXXXXXXX …`, 32 bytes a row, bytes in stream order (B.5).
+fn hex_entry(entry: &mut String, title: &str, bytes: &[u8]) {
+    entry.push_str(title);
+    for (row, chunk) in bytes.chunks(32).enumerate() {
+        let _ = write!(entry, "\n  {:03X}:", row * 32);
+        for long in chunk.chunks(4) {
+            entry.push_str(" $");
+            for byte in long {
+                let _ = write!(entry, "{byte:02X}");
+            }
+        }
+    }
+}
+
+impl Destination for DebugLog {
+    fn deliver(&mut self, routed: &Routed<'_>) {
+        let result = self.write(routed);
+        record_failure(&self.failure, result);
+    }
+}
+
+impl Drop for DebugLog {
+    fn drop(&mut self) {
+        if let Some(file) = self.file.as_mut() {
+            let result = file.flush();
+            record_failure(&self.failure, result);
+        }
+    }
+}
+
+/// `--windows DIR`: one file per declared window, the declaration line first, then each update's data.
+pub struct WindowFiles {
+    dir: PathBuf,
+    files: Vec<(Vec<u8>, BufWriter<File>)>,
+    failure: Failure,
+    flush: Flush,
+}
+
+impl WindowFiles {
+    pub fn open(dir: &Path, flush: Flush, failure: Failure) -> io::Result<Self> {
+        std::fs::create_dir_all(dir)?;
+        Ok(Self {
+            dir: dir.to_owned(),
+            files: Vec::new(),
+            failure,
+            flush,
+        })
+    }
+
+    fn write(&mut self, routed: &Routed<'_>) -> io::Result<()> {
+        match routed {
+            Routed::Event(Event::WindowCreated { window, message }) => {
+                let name = window.name().to_ascii_lowercase();
+                let safe: String = String::from_utf8_lossy(&name)
+                    .chars()
+                    .map(|c| {
+                        if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
+                            c
+                        } else {
+                            '_'
+                        }
+                    })
+                    .collect();
+                let mut file = BufWriter::new(File::create(self.dir.join(format!("{safe}.txt")))?);
+                file.write_all(pst::without_line_end(&message.bytes))?;
+                file.write_all(b"\n")?;
+                self.files.retain(|(existing, _)| *existing != name);
+                self.files.push((name, file));
+            }
+            Routed::WindowUpdate(update) => {
+                let name = update.window.name().to_ascii_lowercase();
+                if let Some((_, file)) = self.files.iter_mut().find(|(existing, _)| *existing == name) {
+                    file.write_all(update.data())?;
+                    file.write_all(b"\n")?;
+                }
+            }
+            _ => return Ok(()),
+        }
+        if self.flush.load(Ordering::Relaxed) {
+            for (_, file) in &mut self.files {
+                file.flush()?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Destination for WindowFiles {
+    fn deliver(&mut self, routed: &Routed<'_>) {
+        let result = self.write(routed);
+        record_failure(&self.failure, result);
+    }
+}
+
+impl Drop for WindowFiles {
+    fn drop(&mut self) {
+        for (_, file) in &mut self.files {
+            let result = file.flush();
+            record_failure(&self.failure, result);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hex_rows_are_32_bytes_of_longs_in_stream_order() {
+        let mut entry = String::new();
+        let bytes: Vec<u8> = (0..40).collect();
+        hex_entry(&mut entry, "Cog 1:", &bytes);
+        let lines: Vec<&str> = entry.lines().collect();
+        assert_eq!(lines[0], "Cog 1:");
+        assert!(lines[1].starts_with("  000: $00010203 $04050607"), "{}", lines[1]);
+        assert_eq!(lines[2], "  020: $20212223 $24252627");
+    }
+
+    #[test]
+    fn json_strings_escape_controls() {
+        let mut out = String::new();
+        push_json_string(&mut out, "a\"b\\c\r\n\x01");
+        assert_eq!(out, r#""a\"b\\c\r\n\u0001""#);
+    }
+}

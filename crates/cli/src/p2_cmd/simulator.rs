@@ -1,0 +1,116 @@
+//! `sluicegate p2 simulate`: the built-in P2 on the far end of a serial line, for tests, demos and users without
+//! a board. Paced writes are non-blocking: a byte the line refuses is lost, as on a UART without flow control,
+//! and counted.
+
+use std::io::{BufRead, Write};
+use std::time::{Duration, Instant};
+
+use clap::Args;
+use serialport::{SerialPort, TTYPort};
+use sluicegate_p2::source::{DEFAULT_BAUD, Scenario};
+
+use super::ScenarioArg;
+use crate::exit::Failure;
+
+#[derive(Debug, Args)]
+pub struct SimulateArgs {
+    /// What the P2 sends.
+    #[arg(value_enum)]
+    scenario: ScenarioArg,
+    /// Send at this baud rate (8N1), with non-blocking writes; without it, as fast as the line takes bytes.
+    #[arg(long, value_name = "BAUD")]
+    pace: Option<u32>,
+    /// Write to this serial device.
+    #[arg(long, value_name = "PATH", required_unless_present = "pty", conflicts_with = "pty")]
+    device: Option<String>,
+    /// Open a fresh pseudo-terminal, print the path to connect to on stdout, and start when a line (or end of
+    /// input) arrives on stdin.
+    #[arg(long)]
+    pty: bool,
+    /// Baud rate to open --device at.
+    #[arg(long, default_value_t = DEFAULT_BAUD)]
+    baud: u32,
+    /// Keep the line open this long after the last byte, so the reader can drain it (milliseconds).
+    #[arg(long, default_value_t = 500, value_name = "MS")]
+    linger_ms: u64,
+}
+
+pub fn run(args: SimulateArgs) -> Result<(), Failure> {
+    let stream = Scenario::from(args.scenario).stream();
+    let mut port: Box<dyn SerialPort> = if args.pty {
+        let (master, slave) = TTYPort::pair()
+            .map_err(|error| Failure::device(anyhow::anyhow!("cannot open a pseudo-terminal: {error}")))?;
+        let path = slave.name().unwrap_or_default();
+        let mut stdout = std::io::stdout().lock();
+        writeln!(stdout, "{path}")
+            .and_then(|()| stdout.flush())
+            .map_err(Failure::runtime)?;
+        eprintln!("sluicegate p2 simulate: connect to {path}, then press Enter to start");
+        let mut line = String::new();
+        // Our handle on the far end holds a lock that would keep the terminal out: close it before it connects.
+        drop(slave);
+        let _ = std::io::stdin().lock().read_line(&mut line);
+        Box::new(master)
+    } else {
+        let path = args.device.as_deref().expect("clap requires --device without --pty");
+        serialport::new(path, args.baud)
+            .open()
+            .map_err(|error| Failure::device(anyhow::anyhow!("serial port {path}: {error}")))?
+    };
+    // A P2 is never descheduled: keep the simulated UART on time when the OS allows it.
+    if let Err(error) = sluicegate_core::realtime::raise_current_thread() {
+        tracing::debug!(%error, "simulator stays at normal priority");
+    }
+    let bytes = stream.bytes();
+    let started = Instant::now();
+    let refused = match args.pace {
+        Some(baud) => send_paced(port.as_mut(), bytes, baud)?,
+        None => {
+            port.set_timeout(Duration::from_secs(30)).map_err(Failure::runtime)?;
+            port.write_all(bytes)
+                .map_err(|error| Failure::device(anyhow::anyhow!("write failed: {error}")))?;
+            0
+        }
+    };
+    let _ = port.flush();
+    eprintln!(
+        "sluicegate p2 simulate: sent {} messages, {} bytes in {:.2} s; {refused} bytes refused by the line (lost)",
+        stream.messages().len(),
+        bytes.len() - refused,
+        started.elapsed().as_secs_f64()
+    );
+    std::thread::sleep(Duration::from_millis(args.linger_ms));
+    Ok(())
+}
+
+/// Writes `bytes` at `baud` (10 bits a byte) in 1 ms steps; returns how many bytes the line refused.
+fn send_paced(port: &mut dyn SerialPort, bytes: &[u8], baud: u32) -> Result<usize, Failure> {
+    if baud == 0 {
+        return Err(Failure::usage(anyhow::anyhow!("--pace must be a positive baud rate")));
+    }
+    port.set_timeout(Duration::ZERO).map_err(Failure::runtime)?;
+    let started = Instant::now();
+    let (mut sent, mut refused) = (0usize, 0usize);
+    while sent < bytes.len() {
+        let due = ((started.elapsed().as_secs_f64() * f64::from(baud) / 10.0) as usize).min(bytes.len());
+        if due > sent {
+            let wanted = &bytes[sent..due];
+            let written = match port.write(wanted) {
+                Ok(written) => written,
+                Err(error)
+                    if matches!(
+                        error.kind(),
+                        std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock
+                    ) =>
+                {
+                    0
+                }
+                Err(error) => return Err(Failure::device(anyhow::anyhow!("write failed: {error}"))),
+            };
+            refused += wanted.len() - written;
+            sent = due;
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    Ok(refused)
+}

@@ -1,0 +1,448 @@
+//! `sluicegate p2` end to end, as a user runs it: the simulator on one end of a real pseudo-terminal pair, the
+//! terminal on the other, JSON out; replay of recordings; bad input.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::process::{Child, ChildStdin, Command, Output, Stdio};
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use serde_json::Value;
+use sluicegate_p2::simulate;
+
+fn sluicegate() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_sluicegate"))
+}
+
+fn hex_bytes(value: &Value) -> Vec<u8> {
+    let hex = value["hex"].as_str().expect("every JSON message has hex");
+    (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).expect("hex"))
+        .collect()
+}
+
+fn json_lines(stdout: &[u8]) -> Vec<Value> {
+    stdout
+        .split(|&byte| byte == b'\n')
+        .filter(|line| !line.is_empty())
+        .map(|line| serde_json::from_slice(line).expect("one JSON object per line"))
+        .collect()
+}
+
+/// The last line of stderr that is a JSON object: the `--stats --json` report.
+fn stats(stderr: &[u8]) -> Value {
+    let text = String::from_utf8_lossy(stderr);
+    let line = text
+        .lines()
+        .rev()
+        .find(|line| line.starts_with('{'))
+        .unwrap_or_else(|| panic!("no stats in: {text}"));
+    serde_json::from_str(line).expect("stats are JSON")
+}
+
+/// Every message of `stream`, in order, byte-exact, and nothing else.
+fn assert_complete(messages: &[Value], stream: &simulate::Stream) {
+    assert_eq!(messages.len(), stream.messages().len(), "message count");
+    for (index, (got, expected)) in messages.iter().zip(stream.messages()).enumerate() {
+        assert_eq!(
+            hex_bytes(got),
+            &stream.bytes()[expected.range.clone()],
+            "message {index}"
+        );
+        assert_eq!(
+            got["code"].as_u64(),
+            Some(u64::from(expected.kind.code())),
+            "message {index} kind"
+        );
+    }
+}
+
+/// A simulator on a fresh pty, started once `start` is called.
+struct Simulator {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    path: String,
+}
+
+impl Simulator {
+    fn spawn(scenario: &str, pace: Option<u32>) -> Simulator {
+        let mut command = sluicegate();
+        command.args(["p2", "simulate", scenario, "--pty", "--linger-ms", "300"]);
+        if let Some(baud) = pace {
+            command.args(["--pace", &baud.to_string()]);
+        }
+        let mut child = command
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut path = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut path)
+            .unwrap();
+        Simulator {
+            stdin: child.stdin.take(),
+            child,
+            path: path.trim().to_owned(),
+        }
+    }
+
+    fn start(&mut self) {
+        let mut stdin = self.stdin.take().unwrap();
+        stdin.write_all(b"\n").unwrap();
+    }
+
+    /// Waits for the end; returns how many bytes the line refused.
+    fn finish(mut self) -> u64 {
+        let mut stderr = String::new();
+        self.child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+        assert!(self.child.wait().unwrap().success(), "simulator failed: {stderr}");
+        let refused = stderr
+            .split("; ")
+            .nth(1)
+            .and_then(|rest| rest.split(' ').next())
+            .unwrap_or_else(|| panic!("{stderr}"));
+        refused.parse().unwrap()
+    }
+}
+
+/// Runs the terminal on the simulator's pty and returns its output once the simulator hangs up.
+fn terminal_on(simulator: &mut Simulator, extra: &[&str]) -> Output {
+    let mut terminal = sluicegate()
+        .args(["p2", "--port", &simulator.path, "--json", "--stats"])
+        .args(extra)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(terminal.stderr.take().unwrap());
+    let mut first = String::new();
+    stderr.read_line(&mut first).unwrap();
+    assert!(first.contains("listening on"), "terminal did not start: {first}");
+    simulator.start();
+    let stdout_reader = {
+        let mut stdout = terminal.stdout.take().unwrap();
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            stdout.read_to_end(&mut bytes).unwrap();
+            bytes
+        })
+    };
+    let mut rest = Vec::new();
+    stderr.read_to_end(&mut rest).unwrap();
+    let status = terminal.wait().unwrap();
+    Output {
+        status,
+        stdout: stdout_reader.join().unwrap(),
+        stderr: [first.into_bytes(), rest].concat(),
+    }
+}
+
+/// Two other processes keeping both cores busy until dropped.
+struct CpuLoad(Vec<Child>);
+
+impl CpuLoad {
+    fn start() -> CpuLoad {
+        let spin = || {
+            Command::new("sh")
+                .args(["-c", "while :; do :; done"])
+                .spawn()
+                .expect("sh")
+        };
+        CpuLoad(vec![spin(), spin()])
+    }
+}
+
+impl Drop for CpuLoad {
+    fn drop(&mut self) {
+        for child in &mut self.0 {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// The tests run one at a time: each measures loss on a real line, which other tests' processes would disturb.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+fn exclusive() -> MutexGuard<'static, ()> {
+    ONE_AT_A_TIME.lock().unwrap_or_else(|poison| poison.into_inner())
+}
+
+#[test]
+fn hsv16_over_a_pty_at_2_mbaud_with_non_blocking_writes_under_cpu_load() {
+    let _one = exclusive();
+    let stream = simulate::hsv16();
+    let mut simulator = Simulator::spawn("hsv16", Some(2_000_000));
+    let load = CpuLoad::start();
+    let output = terminal_on(&mut simulator, &[]);
+    drop(load);
+    let refused = simulator.finish();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(refused, 0, "the pty refused bytes: the terminal fell behind");
+    assert_complete(&json_lines(&output.stdout), &stream);
+    let stats = stats(&output.stderr);
+    assert_eq!(stats["bytes_in"], stream.bytes().len());
+    assert_eq!(stats["overflows"], 0);
+}
+
+#[test]
+fn hsv16_over_a_pty_unpaced_five_times_without_a_loss() {
+    let _one = exclusive();
+    let stream = simulate::hsv16();
+    for run in 0..5 {
+        let mut simulator = Simulator::spawn("hsv16", None);
+        let output = terminal_on(&mut simulator, &[]);
+        assert_eq!(simulator.finish(), 0);
+        assert!(
+            output.status.success(),
+            "run {run}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert_complete(&json_lines(&output.stdout), &stream);
+    }
+}
+
+#[test]
+fn worker_panic_mid_burst_loses_and_repeats_nothing() {
+    let _one = exclusive();
+    let stream = simulate::hsv16();
+    let mut simulator = Simulator::spawn("hsv16", None);
+    let output = terminal_on(&mut simulator, &["--inject-panic-after", "30000"]);
+    simulator.finish();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert_complete(&json_lines(&output.stdout), &stream);
+    assert_eq!(stats(&output.stderr)["restarts"], 1);
+    assert!(String::from_utf8_lossy(&output.stderr).contains("extraction worker restarted"));
+}
+
+#[test]
+fn overflow_is_counted_exactly_resyncs_and_keeps_every_other_message() {
+    let _one = exclusive();
+    let stream = simulate::hsv16();
+    let output = sluicegate()
+        .args([
+            "p2",
+            "--simulate",
+            "hsv16",
+            "--json",
+            "--stats",
+            "--ring-bytes",
+            "4096",
+            "--stall-ms",
+            "700",
+        ])
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let reported: u64 = stderr
+        .lines()
+        .filter_map(|line| line.split("stayed full, ").nth(1))
+        .map(|rest| rest.split(' ').next().unwrap().parse::<u64>().unwrap())
+        .sum();
+    let stats = stats(&output.stderr);
+    assert!(reported > 0, "no overflow happened: {stderr}");
+    assert_eq!(
+        stats["overflow_bytes"], reported,
+        "events and stats agree on the exact count"
+    );
+    let total = |key: &str| stats[key].as_u64().unwrap();
+    assert_eq!(
+        total("bytes_in"),
+        total("message_bytes") + total("padding_bytes") + total("discarded_bytes")
+    );
+
+    // Every message is the stream's bytes at a later position; those not cut by the gap are whole messages.
+    let starts: std::collections::HashMap<usize, usize> = stream
+        .messages()
+        .iter()
+        .map(|message| (message.range.start, message.range.end))
+        .collect();
+    let mut position = 0;
+    let mut intact = 0;
+    for message in json_lines(&output.stdout) {
+        let bytes = hex_bytes(&message);
+        let found = stream.bytes()[position..]
+            .windows(bytes.len())
+            .position(|window| window == bytes);
+        let start = position + found.expect("a message that is not in the stream");
+        let cut = message["flags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|flag| matches!(flag.as_str(), Some("resync" | "partial")));
+        if !cut {
+            assert_eq!(
+                starts.get(&start),
+                Some(&(start + bytes.len())),
+                "a whole message at {start}"
+            );
+            intact += 1;
+        }
+        position = start + bytes.len();
+    }
+    assert_eq!(intact as u64 + total("partial_flushes"), total("messages"));
+}
+
+#[test]
+fn record_then_replay_gives_identical_json() {
+    let _one = exclusive();
+    let dir = tempfile::tempdir().unwrap();
+    let recording = dir.path().join("session.sgrec");
+    let live = sluicegate()
+        .args(["p2", "--simulate", "mixed", "--json", "--record"])
+        .arg(&recording)
+        .output()
+        .unwrap();
+    assert!(live.status.success(), "{}", String::from_utf8_lossy(&live.stderr));
+    let replay = sluicegate()
+        .args(["p2", "--speed", "max", "--json", "--replay"])
+        .arg(&recording)
+        .output()
+        .unwrap();
+    assert!(replay.status.success(), "{}", String::from_utf8_lossy(&replay.stderr));
+    assert!(!live.stdout.is_empty());
+    assert_eq!(
+        String::from_utf8_lossy(&live.stdout),
+        String::from_utf8_lossy(&replay.stdout)
+    );
+}
+
+/// A USB traffic log as the reference writes it (B.5), from a real capture and its real read sizes.
+#[test]
+fn replay_of_a_reference_usb_traffic_log_gives_the_capture_s_messages() {
+    let _one = exclusive();
+    let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/../p2/tests/fixtures/");
+    let bytes = std::fs::read(format!("{fixtures}real-session-2025-08-30.bin")).unwrap();
+    let sizes = std::fs::read_to_string(format!("{fixtures}real-session-2025-08-30.chunks")).unwrap();
+    let mut log = String::from("================================================================================\n");
+    let mut offset = 0;
+    for (index, size) in sizes
+        .lines()
+        .map(|line| line.trim().parse::<usize>().unwrap())
+        .enumerate()
+    {
+        let chunk = &bytes[offset..offset + size];
+        offset += size;
+        log.push_str(&format!(
+            "[USB RECV 2025-08-30T06:30:{:02}.{:03}Z] Received {size} bytes\n[USB RECV HEX/ASCII]:\n",
+            index / 10,
+            index * 7 % 1000
+        ));
+        for (row, row_bytes) in chunk.chunks(16).enumerate() {
+            log.push_str(&format!("  {:04x}: ", row * 16));
+            for (i, byte) in row_bytes.iter().enumerate() {
+                log.push_str(&format!("${byte:02X} {}", if i == 7 { " " } else { "" }));
+            }
+            let ascii: String = row_bytes
+                .iter()
+                .map(|&b| {
+                    if (0x20..0x7f).contains(&(b & 0x7f)) {
+                        char::from(b & 0x7f)
+                    } else {
+                        '.'
+                    }
+                })
+                .collect();
+            log.push_str(&format!(" {ascii}\n"));
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("usb-traffic_250830-063000.log");
+    std::fs::write(&path, log).unwrap();
+    let from_log = sluicegate()
+        .args(["p2", "--speed", "max", "--json", "--stats", "--replay"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(
+        from_log.status.success(),
+        "{}",
+        String::from_utf8_lossy(&from_log.stderr)
+    );
+    let messages = json_lines(&from_log.stdout);
+    let kinds: Vec<&str> = messages
+        .iter()
+        .map(|message| message["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds.iter().filter(|&&kind| kind == "debugger1").count(),
+        2,
+        "two COG1 debugger packets: {kinds:?}"
+    );
+    let golden: Vec<_> = messages
+        .iter()
+        .filter(|message| message["flags"].as_array().unwrap().iter().any(|f| f == "golden_sync"))
+        .collect();
+    assert_eq!(golden.len(), 2, "the session twice, each starting with a golden sync");
+    let stats = stats(&from_log.stderr);
+    assert_eq!(stats["bytes_in"], bytes.len());
+    assert_eq!(stats["padding_bytes"], 80, "40 zero bytes after each packet");
+    let rebuilt: Vec<u8> = messages.iter().flat_map(hex_bytes).collect();
+    assert_eq!(rebuilt.len() + 80, bytes.len());
+}
+
+fn run_failing(args: &[&str]) -> (i32, String) {
+    let output = sluicegate().args(args).output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    (output.status.code().unwrap(), stderr)
+}
+
+#[test]
+fn bad_input_is_one_clear_line_and_a_meaningful_exit_code() {
+    let _one = exclusive();
+    let (code, stderr) = run_failing(&["p2", "--port", "/dev/no-such-p2"]);
+    assert_eq!(
+        (code, stderr.trim()),
+        (4, "sluicegate: serial port /dev/no-such-p2: no such device")
+    );
+
+    let (code, stderr) = run_failing(&["p2", "--port", "/dev/null", "--baud", "0"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("baud rate 0 is out of range"), "{stderr}");
+
+    let (code, stderr) = run_failing(&["p2", "--replay", "/nonexistent/capture.sgrec"]);
+    assert_eq!(code, 3, "{stderr}");
+    assert!(stderr.contains("cannot read /nonexistent/capture.sgrec"), "{stderr}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let corrupt = dir.path().join("cut.sgrec");
+    std::fs::write(
+        &corrupt,
+        b"SGREC\0\x01\0\0\0\0\0\0\0\0\0\x05\0\0\0\0\0\0\0\x10\0\0\0abc",
+    )
+    .unwrap();
+    let (code, stderr) = run_failing(&["p2", "--replay", corrupt.to_str().unwrap()]);
+    assert_eq!(code, 3, "{stderr}");
+    assert!(
+        stderr.contains("truncated at byte 28") && stderr.lines().count() == 1,
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_port_held_by_another_terminal_is_reported_busy() {
+    let _one = exclusive();
+    let mut simulator = Simulator::spawn("demo", None);
+    let mut first = sluicegate()
+        .args(["p2", "--port", &simulator.path])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(first.stderr.as_mut().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert!(line.contains("listening"), "{line}");
+    let (code, stderr) = run_failing(&["p2", "--port", &simulator.path]);
+    assert_eq!(code, 4, "{stderr}");
+    assert!(stderr.contains("busy"), "{stderr}");
+    simulator.start();
+    simulator.finish();
+    assert!(first.wait().unwrap().success());
+    std::thread::sleep(Duration::from_millis(10));
+}
