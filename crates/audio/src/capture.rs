@@ -381,10 +381,11 @@ impl Worker {
             if let Err(error) = read {
                 return SessionEnd::Failed(error);
             }
+            let status = session.stream_status();
             while let Some(event) = session.poll_event() {
                 self.send_event(event);
             }
-            match session.stream_status() {
+            match status {
                 StreamStatus::Running => {}
                 StreamStatus::ApplicationGone => return SessionEnd::ApplicationGone,
                 StreamStatus::Failed(error) => return SessionEnd::Failed(error),

@@ -418,8 +418,14 @@ impl Session {
         if !matches!(state, Some(stream::State::Failed | stream::State::Terminated)) {
             return StreamStatus::Running;
         }
-        if watched_sink_input.is_some() {
-            // The server kills a monitor stream when the stream it follows goes away.
+        if let Some(index) = watched_sink_input {
+            // The server kills a monitor stream when the stream it follows goes away, possibly before the
+            // subscription reports the removal: report it now (the later notice then finds nothing to report).
+            let mut observed = self.observed.borrow_mut();
+            observed.sink_input_removed = true;
+            if let Some(app) = observed.applications.remove(&index) {
+                observed.events.push_back(Event::ApplicationStopped(app));
+            }
             return StreamStatus::ApplicationGone;
         }
         let reason = format!("the server ended the stream ({})", self.context.errno());

@@ -351,7 +351,8 @@ fn removing_the_recorded_source_ends_the_capture_with_an_error() {
 fn a_stopped_application_ends_its_capture_cleanly() {
     let server = PulseServer::start();
     let player = server.play_tone("short-lived", 440.0, 0.3);
-    let capture = Capture::start(config(&server, Target::ApplicationPid(player.pid()))).unwrap();
+    let pid = player.pid();
+    let capture = Capture::start(config(&server, Target::ApplicationPid(pid))).unwrap();
     drop(player);
     let mut events = Vec::new();
     loop {
@@ -368,6 +369,8 @@ fn a_stopped_application_ends_its_capture_cleanly() {
         !events.iter().any(|event| matches!(event, Event::Error(_))),
         "{events:?}"
     );
+    let stopped = |event: &Event| matches!(event, Event::ApplicationStopped(app) if app.pid == Some(pid));
+    assert_eq!(events.iter().filter(|event| stopped(event)).count(), 1, "{events:?}");
 }
 
 #[test]
