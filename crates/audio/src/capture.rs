@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TrySendError};
+use crossbeam_channel::{Receiver, RecvTimeoutError, SendTimeoutError, Sender, TrySendError};
 use sluicegate_core::{BufferPool, PoolBytes, PoolStats, Sizing};
 
 use crate::chunk::ChunkAssembler;
@@ -252,7 +252,6 @@ impl Capture {
 
     fn shut_down(&mut self) {
         self.stop.stop();
-        // Dropping the receiver unblocks a worker waiting to deliver an event.
         self.messages = None;
         if let Some(worker) = self.worker.take() {
             let _ = worker.join();
@@ -401,10 +400,17 @@ impl Worker {
         send_chunk(&self.messages, &self.dropped_chunks, chunk);
     }
 
-    /// Events wait for room in the channel: they are rare and must not be lost. `Capture::stop` drops the
-    /// receiver first, so this never blocks a shutdown.
+    /// Events wait for room in the channel: they are rare and must not be lost, except to a capture being
+    /// stopped, whose consumer may be gone (or hold a clone of the receiver and never read it).
     fn send_event(&self, event: Event) {
-        let _ = self.messages.send(Message::Event(event));
+        let mut message = Message::Event(event);
+        loop {
+            match self.messages.send_timeout(message, STOP_LATENCY) {
+                Ok(()) | Err(SendTimeoutError::Disconnected(_)) => return,
+                Err(SendTimeoutError::Timeout(_)) if self.stop.is_stopped() => return,
+                Err(SendTimeoutError::Timeout(unsent)) => message = unsent,
+            }
+        }
     }
 }
 

@@ -395,3 +395,31 @@ fn fixed_pool_and_s16_at_other_rates_and_channel_counts() {
     );
     assert_eq!(recording.stats.max_pool_size, 16);
 }
+
+#[test]
+fn stop_returns_even_while_a_cloned_receiver_is_full_and_unread() {
+    let server = PulseServer::start();
+    let _player = server.play_tone("tone", 1_000.0, 0.5);
+    let capture = Capture::start(CaptureConfig {
+        queue_chunks: 4,
+        ..config(&server, Target::DefaultMonitor)
+    })
+    .unwrap();
+    let unread = capture.receiver().unwrap().clone();
+    while !unread.is_full() {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    // New chunks are dropped and counted rather than waited for.
+    let dropped_before = capture.dropped_chunks();
+    while capture.dropped_chunks() == dropped_before {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let (stopped, done) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        capture.stop();
+        stopped.send(())
+    });
+    // Would time out if the capture thread waited for room to send `Stopped`.
+    done.recv_timeout(Duration::from_secs(5)).expect("stop() returns");
+    assert!(unread.len() <= 4);
+}
