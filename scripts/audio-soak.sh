@@ -37,8 +37,8 @@ for _ in $(seq 100); do
 done
 pactl info >/dev/null
 
-# Noise at a tenth of full volume: the content does not matter to the capture's cost, only its rate.
-pacat --playback --raw --format=s16le --rate=48000 --channels=2 --latency-msec=50 --volume=6554 \
+# Noise at about -20 dB: the content does not matter to the capture's cost, only its rate.
+pacat --playback --raw --format=s16le --rate=48000 --channels=2 --latency-msec=50 --volume=30000 \
     --device=soak --property=application.name=soak-noise </dev/urandom &
 pids+=("$!")
 

@@ -311,6 +311,9 @@ fn capture(args: CaptureArgs) -> anyhow::Result<ExitCode> {
                     soak.handle_progress(written, spec);
                 }
                 if limit.is_some_and(|limit| written >= limit) {
+                    if let Some(soak) = soak.as_mut() {
+                        soak.handle_end();
+                    }
                     capture.stop_handle().stop();
                 }
                 if checkpoint_at.elapsed() >= Duration::from_secs(1) {
@@ -420,6 +423,7 @@ fn process_usage() -> io::Result<Usage> {
 struct Soak {
     before: Option<Usage>,
     warm: Option<Usage>,
+    end: Option<Usage>,
     next_report: u64,
 }
 
@@ -431,6 +435,7 @@ impl Soak {
         Soak {
             before,
             warm: None,
+            end: None,
             next_report: SOAK_WARM_UP,
         }
     }
@@ -456,8 +461,18 @@ impl Soak {
         }
     }
 
+    /// Measures the end while the capture still runs (after it stops, its buffers are already freed).
+    fn handle_end(&mut self) {
+        if self.end.is_none() {
+            self.end = process_usage().ok();
+        }
+    }
+
     fn report(&self, capture: &Capture, seconds: f64) -> anyhow::Result<()> {
-        let end = process_usage()?;
+        let end = match self.end {
+            Some(end) => end,
+            None => process_usage()?,
+        };
         let rss = |usage: Option<Usage>| usage.map_or("?".to_owned(), |usage| format!("{} KiB", usage.rss_kib));
         eprintln!("soak: {seconds:.1} s of {} from {}", capture.spec(), capture.source());
         eprintln!(
