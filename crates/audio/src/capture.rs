@@ -18,7 +18,9 @@ use crate::format::StreamSpec;
 /// What to record.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub enum Target {
-    /// What the machine is playing: the default output's monitor.
+    /// What the machine is playing: the monitor of the output that is the default when the capture
+    /// starts (or reconnects). A later change of default is reported ([`Event::DefaultChanged`]) but does
+    /// not move the recording.
     #[default]
     DefaultMonitor,
     /// A source by name (a microphone, or any sink's `.monitor`).
