@@ -3,6 +3,7 @@
 
 #![forbid(unsafe_code)]
 
+mod audio_cmd;
 mod exit;
 mod p2_cmd;
 
@@ -27,6 +28,8 @@ struct Cli {
 enum Command {
     /// Parallax Propeller 2 debug terminal: every DEBUG message at 2 Mbaud, framed, classified and routed.
     P2(p2_cmd::P2Args),
+    /// Capture system or per-application audio from PulseAudio into pooled zero-copy buffers.
+    Audio(audio_cmd::AudioArgs),
 }
 
 fn main() -> ExitCode {
@@ -34,11 +37,11 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .with_env_filter(tracing_subscriber::EnvFilter::from_env("SLUICEGATE_LOG"))
         .init();
-    let result = match Cli::parse().command {
-        Command::P2(args) => p2_cmd::run(args),
-    };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(failure) => failure.report(),
+    match Cli::parse().command {
+        Command::P2(args) => match p2_cmd::run(args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(failure) => failure.report(),
+        },
+        Command::Audio(args) => audio_cmd::run(args),
     }
 }

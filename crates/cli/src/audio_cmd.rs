@@ -1,0 +1,543 @@
+//! `sluicegate audio`: list the sound server's devices and applications, and capture one of them to a WAV
+//! file or raw to stdout, with pool statistics, a level meter and a soak mode that measures memory and CPU.
+
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use clap::{Args, Subcommand};
+use sluicegate_audio::{
+    Capture, CaptureConfig, CaptureError, Devices, Event, LevelMeter, Message, SampleFormat, StreamSpec, Target,
+    WavWriter, list_devices,
+};
+use sluicegate_core::Sizing;
+
+/// Exit code for a capture that failed after starting (server lost, device removed) or could not connect.
+const EXIT_FAILURE: u8 = 1;
+/// Exit code for bad arguments, including a source or application that does not exist (as clap uses).
+const EXIT_USAGE: u8 = 2;
+
+/// Audio capture from PulseAudio or PipeWire's pulse server.
+#[derive(Debug, Args)]
+pub struct AudioArgs {
+    #[command(subcommand)]
+    command: AudioCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum AudioCommand {
+    /// List sinks, sources (with the monitors of sinks) and the applications playing.
+    Devices {
+        /// Server to ask (e.g. unix:/run/user/1000/pulse/native); default: libpulse's usual lookup.
+        #[arg(long)]
+        server: Option<String>,
+    },
+    /// Record the default output's monitor (what the machine plays), a source or one application.
+    Capture(CaptureArgs),
+}
+
+#[derive(Debug, Args)]
+struct CaptureArgs {
+    /// Server to connect to (e.g. unix:/run/user/1000/pulse/native); default: libpulse's usual lookup.
+    #[arg(long)]
+    server: Option<String>,
+    /// Record this source (see `audio devices`) instead of the default output's monitor.
+    #[arg(long, group = "target")]
+    source: Option<String>,
+    /// Record only the application with this name (its application.name, or binary).
+    #[arg(long, group = "target")]
+    app: Option<String>,
+    /// Record only the application with this process id.
+    #[arg(long, group = "target")]
+    pid: Option<u32>,
+    /// Sample format: f32le or s16le.
+    #[arg(long, default_value = "f32le")]
+    format: SampleFormat,
+    /// Sample rate in Hz.
+    #[arg(long, default_value_t = 48_000)]
+    rate: u32,
+    /// Channel count.
+    #[arg(long, default_value_t = 2)]
+    channels: u8,
+    /// Stop after this many seconds of audio (default: until Ctrl-C or the source ends).
+    #[arg(long, value_parser = parse_seconds)]
+    duration: Option<Duration>,
+    /// Audio per chunk, in milliseconds.
+    #[arg(long, default_value = "10", value_parser = parse_millis)]
+    chunk_ms: Duration,
+    /// Buffer pool: fixed:N or adaptive:MIN:MAX.
+    #[arg(long, default_value = "adaptive:50:200", value_parser = parse_pool)]
+    pool: Sizing,
+    /// Keep trying to reconnect when the server goes away, instead of ending with an error.
+    #[arg(long)]
+    reconnect: bool,
+    /// Write a WAV file, or raw samples to stdout with `-`.
+    #[arg(long, required_unless_present = "soak", conflicts_with = "soak")]
+    out: Option<PathBuf>,
+    /// Capture for SECONDS discarding the audio, and report RSS and CPU use at the start and the end.
+    #[arg(long, value_name = "SECONDS", value_parser = parse_seconds)]
+    soak: Option<Duration>,
+    /// Print pool statistics and the level meter at the end (on stderr).
+    #[arg(long)]
+    stats: bool,
+}
+
+fn parse_seconds(text: &str) -> Result<Duration, String> {
+    let seconds: f64 = text
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number of seconds"))?;
+    Duration::try_from_secs_f64(seconds)
+        .ok()
+        .filter(|duration| !duration.is_zero())
+        .ok_or_else(|| format!("{text} s is not a positive duration"))
+}
+
+fn parse_millis(text: &str) -> Result<Duration, String> {
+    let millis: f64 = text
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number of milliseconds"))?;
+    parse_seconds(&(millis / 1000.0).to_string()).map_err(|_| format!("{text} ms is not a positive duration"))
+}
+
+fn parse_pool(text: &str) -> Result<Sizing, String> {
+    let number = |part: &str| {
+        part.parse::<usize>()
+            .map_err(|_| format!("{part:?} is not a buffer count"))
+    };
+    let sizing = match text.split(':').collect::<Vec<_>>()[..] {
+        ["fixed", n] => Sizing::Fixed(number(n)?),
+        ["adaptive", min, max] => Sizing::Adaptive {
+            min: number(min)?,
+            max: number(max)?,
+        },
+        _ => return Err(format!("{text:?}: expected fixed:N or adaptive:MIN:MAX")),
+    };
+    match sizing {
+        Sizing::Fixed(0) => Err("a fixed pool needs at least one buffer".into()),
+        Sizing::Adaptive { min, max } if max == 0 || min > max => {
+            Err(format!("adaptive:{min}:{max}: need 0 <= MIN <= MAX, MAX > 0"))
+        }
+        sizing => Ok(sizing),
+    }
+}
+
+/// Runs an `audio` subcommand and returns the process's exit code; errors are printed on stderr.
+pub fn run(args: AudioArgs) -> ExitCode {
+    let result = match args.command {
+        AudioCommand::Devices { server } => print_devices(server.as_deref()),
+        AudioCommand::Capture(args) => capture(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            let usage = error.downcast_ref::<CaptureError>().is_some_and(|error| {
+                matches!(
+                    error,
+                    CaptureError::Spec(_)
+                        | CaptureError::Config(_)
+                        | CaptureError::SourceNotFound(_)
+                        | CaptureError::ApplicationNotFound(_)
+                )
+            });
+            ExitCode::from(if usage { EXIT_USAGE } else { EXIT_FAILURE })
+        }
+    }
+}
+
+fn print_devices(server: Option<&str>) -> anyhow::Result<ExitCode> {
+    let Devices {
+        default_sink,
+        default_source,
+        sinks,
+        sources,
+        applications,
+    } = list_devices(server)?;
+    let mark = |name: &str, default: &Option<String>| if default.as_deref() == Some(name) { "*" } else { " " };
+    let mut out = io::stdout().lock();
+    let result = (|| -> io::Result<()> {
+        writeln!(out, "Sinks (* default):")?;
+        for sink in &sinks {
+            writeln!(
+                out,
+                " {} {:>3}  {}  ({})",
+                mark(&sink.name, &default_sink),
+                sink.index,
+                sink.name,
+                sink.description
+            )?;
+        }
+        writeln!(out, "Sources (* default; record with --source NAME):")?;
+        for source in &sources {
+            let monitor = source
+                .monitor_of
+                .as_ref()
+                .map(|sink| format!(", monitor of {sink}"))
+                .unwrap_or_default();
+            let default = mark(&source.name, &default_source);
+            writeln!(
+                out,
+                " {default} {:>3}  {}  ({}{monitor})",
+                source.index, source.name, source.description
+            )?;
+        }
+        writeln!(out, "Applications playing (record with --app NAME or --pid N):")?;
+        for app in &applications {
+            let pid = app.pid.map(|pid| pid.to_string()).unwrap_or_else(|| "-".into());
+            let name = app.name.as_deref().or(app.binary.as_deref()).unwrap_or("?");
+            writeln!(out, "   {:>3}  pid {pid:<8} {name}  (sink {})", app.index, app.sink)?;
+        }
+        Ok(())
+    })();
+    finish_output(result)
+}
+
+/// A closed stdout (`| head`) is not a failure.
+fn finish_output(result: io::Result<()>) -> anyhow::Result<ExitCode> {
+    match result {
+        Err(error) if error.kind() != io::ErrorKind::BrokenPipe => Err(error.into()),
+        _ => Ok(ExitCode::SUCCESS),
+    }
+}
+
+/// Where captured audio goes.
+enum Output {
+    Wav(WavWriter<BufWriter<File>>, PathBuf),
+    Raw(io::StdoutLock<'static>),
+    Discard,
+}
+
+impl Output {
+    /// Writes a chunk; `Ok(false)` when stdout was closed by its reader.
+    fn write(&mut self, chunk: &[u8]) -> anyhow::Result<bool> {
+        match self {
+            Output::Wav(wav, path) => wav
+                .write_samples(chunk)
+                .with_context(|| format!("writing {}", path.display()))?,
+            Output::Raw(stdout) => match stdout.write_all(chunk) {
+                Err(error) if error.kind() == io::ErrorKind::BrokenPipe => return Ok(false),
+                result => result.context("writing to stdout")?,
+            },
+            Output::Discard => {}
+        }
+        Ok(true)
+    }
+
+    /// Keeps a WAV header current, so that even a killed process leaves a readable file.
+    fn checkpoint(&mut self) -> anyhow::Result<()> {
+        if let Output::Wav(wav, path) = self {
+            wav.update_header()
+                .with_context(|| format!("writing {}", path.display()))?;
+        }
+        Ok(())
+    }
+
+    fn finish(self) -> anyhow::Result<()> {
+        match self {
+            Output::Wav(wav, path) => {
+                wav.finish().with_context(|| format!("finishing {}", path.display()))?;
+            }
+            Output::Raw(mut stdout) => match stdout.flush() {
+                Err(error) if error.kind() != io::ErrorKind::BrokenPipe => return Err(error.into()),
+                _ => {}
+            },
+            Output::Discard => {}
+        }
+        Ok(())
+    }
+}
+
+fn capture(args: CaptureArgs) -> anyhow::Result<ExitCode> {
+    let target = match (&args.source, &args.app, args.pid) {
+        (Some(source), _, _) => Target::Source(source.clone()),
+        (_, Some(app), _) => Target::ApplicationName(app.clone()),
+        (_, _, Some(pid)) => Target::ApplicationPid(pid),
+        _ => Target::DefaultMonitor,
+    };
+    let spec = StreamSpec {
+        format: args.format,
+        rate: args.rate,
+        channels: args.channels,
+    };
+    let config = CaptureConfig {
+        server: args.server.clone(),
+        target,
+        spec,
+        chunk_duration: args.chunk_ms,
+        pool: args.pool,
+        reconnect: args.reconnect,
+        ..CaptureConfig::default()
+    };
+    // Checked before connecting, so that bad arguments are reported as such even without a server.
+    spec.chunk_bytes(config.chunk_duration).map_err(CaptureError::from)?;
+    let rss_before = process_usage().ok();
+    let capture = Capture::start(config)?;
+    let stop = capture.stop_handle();
+    ctrlc::set_handler(move || stop.stop()).context("installing the Ctrl-C handler")?;
+
+    let mut output = match (&args.out, args.soak) {
+        (_, Some(_)) => Output::Discard,
+        (Some(path), _) if path.as_os_str() == "-" => Output::Raw(io::stdout().lock()),
+        (Some(path), _) => {
+            let file = File::create(path).with_context(|| format!("creating {}", path.display()))?;
+            Output::Wav(WavWriter::new(BufWriter::new(file), capture.spec())?, path.clone())
+        }
+        (None, None) => unreachable!("clap requires --out unless --soak"),
+    };
+    let limit = args.duration.or(args.soak).map(|duration| {
+        let frames = (duration.as_secs_f64() * f64::from(spec.rate)).round() as u64;
+        frames * spec.frame_bytes() as u64
+    });
+    let mut soak = args.soak.map(|_| Soak::new(rss_before));
+    let mut meter = LevelMeter::new(capture.spec());
+    let mut written: u64 = 0;
+    let mut failure = None;
+    let mut checkpoint_at = Instant::now();
+
+    while let Some(message) = capture.recv() {
+        match message {
+            Message::Chunk(chunk) => {
+                let wanted = limit.map_or(chunk.len(), |limit| chunk.len().min((limit - written) as usize));
+                let part = &chunk[..wanted];
+                meter.handle_chunk(part);
+                if !output.write(part)? {
+                    break;
+                }
+                written += wanted as u64;
+                if let Some(soak) = soak.as_mut() {
+                    soak.handle_progress(written, spec);
+                }
+                if limit.is_some_and(|limit| written >= limit) {
+                    if let Some(soak) = soak.as_mut() {
+                        soak.handle_end();
+                    }
+                    capture.stop_handle().stop();
+                }
+                if checkpoint_at.elapsed() >= Duration::from_secs(1) {
+                    output.checkpoint()?;
+                    checkpoint_at = Instant::now();
+                }
+            }
+            Message::Event(Event::Stopped) => break,
+            Message::Event(Event::Error(error)) => failure = Some(error),
+            Message::Event(event) => report_event(&event),
+        }
+    }
+    output.finish()?;
+    let seconds = written as f64 / spec.bytes_per_second() as f64;
+    if let Some(soak) = soak {
+        soak.report(&capture, seconds)?;
+    }
+    if args.stats || args.soak.is_some() {
+        print_stats(&capture, &meter, seconds)?;
+    }
+    match failure {
+        Some(error) => {
+            let saved = args.out.as_ref().filter(|path| path.as_os_str() != "-");
+            let saved = saved
+                .map(|path| format!("; {seconds:.2} s saved in {}", path.display()))
+                .unwrap_or_default();
+            eprintln!("error: {error}{saved}");
+            Ok(ExitCode::from(EXIT_FAILURE))
+        }
+        None => Ok(ExitCode::SUCCESS),
+    }
+}
+
+fn report_event(event: &Event) {
+    match event {
+        Event::Started { source, spec } => eprintln!("recording {source} ({spec})"),
+        Event::DeviceAdded(device) => eprintln!("device added: {} ({:?})", device.name, device.kind),
+        Event::DeviceRemoved(device) => eprintln!("device removed: {} ({:?})", device.name, device.kind),
+        Event::DefaultChanged { kind, name } => eprintln!("default {kind:?} is now {name}"),
+        Event::ApplicationStarted(app) | Event::ApplicationStopped(app) => {
+            let verb = if matches!(event, Event::ApplicationStarted(_)) {
+                "started"
+            } else {
+                "stopped"
+            };
+            let name = app.name.as_deref().unwrap_or("?");
+            let pid = app.pid.map(|pid| format!(" (pid {pid})")).unwrap_or_default();
+            eprintln!("application {verb} playing: {name}{pid}");
+        }
+        Event::Reconnecting(error) => eprintln!("{error}; reconnecting"),
+        other => eprintln!("{other:?}"),
+    }
+}
+
+fn print_stats(capture: &Capture, meter: &LevelMeter, seconds: f64) -> anyhow::Result<()> {
+    let stats = serde_json::to_string(&capture.pool_stats())?;
+    eprintln!(
+        "captured {seconds:.3} s, {} chunks dropped (consumer too slow)",
+        capture.dropped_chunks()
+    );
+    eprintln!("pool: {stats}");
+    for (channel, level) in meter.levels().iter().enumerate() {
+        eprintln!(
+            "channel {channel}: peak {:.1} dBFS, RMS {:.1} dBFS",
+            level.peak_dbfs(),
+            level.rms_dbfs()
+        );
+    }
+    Ok(())
+}
+
+/// Resident memory and CPU time of this process, from procfs.
+#[derive(Clone, Copy, Debug)]
+struct Usage {
+    rss_kib: u64,
+    cpu_seconds: f64,
+    at: Instant,
+}
+
+fn process_usage() -> io::Result<Usage> {
+    let status = std::fs::read_to_string("/proc/self/status")?;
+    let rss_kib = status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
+        .ok_or_else(|| io::Error::other("no VmRSS in /proc/self/status"))?;
+    let stat = std::fs::read_to_string("/proc/self/stat")?;
+    // Fields after the parenthesised command name; utime and stime are fields 14 and 15 (proc(5)).
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest.split_whitespace().collect())
+        .unwrap_or_default();
+    let ticks = |index: usize| fields.get(index).and_then(|field| field.parse::<u64>().ok());
+    let (utime, stime) = ticks(11)
+        .zip(ticks(12))
+        .ok_or_else(|| io::Error::other("malformed /proc/self/stat"))?;
+    // Linux reports these in USER_HZ, which is 100 on every architecture (proc(5), times(2)).
+    Ok(Usage {
+        rss_kib,
+        cpu_seconds: (utime + stime) as f64 / 100.0,
+        at: Instant::now(),
+    })
+}
+
+/// The soak benchmark's measurements: usage before the capture, once warm (after 10 s of audio, when the
+/// pool and the server's buffers have settled), once a minute, and at the end.
+struct Soak {
+    before: Option<Usage>,
+    warm: Option<Usage>,
+    end: Option<Usage>,
+    next_report: u64,
+}
+
+/// Audio seconds after which the soak takes its starting measurement.
+const SOAK_WARM_UP: u64 = 10;
+
+impl Soak {
+    fn new(before: Option<Usage>) -> Self {
+        Soak {
+            before,
+            warm: None,
+            end: None,
+            next_report: SOAK_WARM_UP,
+        }
+    }
+
+    fn handle_progress(&mut self, written: u64, spec: StreamSpec) {
+        let seconds = written / spec.bytes_per_second() as u64;
+        if seconds < self.next_report {
+            return;
+        }
+        self.next_report = seconds + 60;
+        let Ok(now) = process_usage() else { return };
+        match self.warm {
+            None => {
+                eprintln!("soak: warm after {seconds} s: RSS {} KiB", now.rss_kib);
+                self.warm = Some(now);
+            }
+            Some(warm) => eprintln!(
+                "soak: {seconds} s: RSS {} KiB ({:+} KiB since warm), CPU {:.2} % of a core",
+                now.rss_kib,
+                now.rss_kib as i64 - warm.rss_kib as i64,
+                cpu_percent(warm, now)
+            ),
+        }
+    }
+
+    /// Measures the end while the capture still runs (after it stops, its buffers are already freed).
+    fn handle_end(&mut self) {
+        if self.end.is_none() {
+            self.end = process_usage().ok();
+        }
+    }
+
+    fn report(&self, capture: &Capture, seconds: f64) -> anyhow::Result<()> {
+        let end = match self.end {
+            Some(end) => end,
+            None => process_usage()?,
+        };
+        let rss = |usage: Option<Usage>| usage.map_or("?".to_owned(), |usage| format!("{} KiB", usage.rss_kib));
+        eprintln!("soak: {seconds:.1} s of {} from {}", capture.spec(), capture.source());
+        eprintln!(
+            "soak: RSS before capture {}, warm (at {SOAK_WARM_UP} s) {}, end {}",
+            rss(self.before),
+            rss(self.warm),
+            rss(Some(end))
+        );
+        if let Some(warm) = self.warm {
+            eprintln!(
+                "soak: RSS drift {:+} KiB since warm; CPU {:.3} % of a core since warm ({:.2} s CPU in {:.1} s)",
+                end.rss_kib as i64 - warm.rss_kib as i64,
+                cpu_percent(warm, end),
+                end.cpu_seconds - warm.cpu_seconds,
+                end.at.duration_since(warm.at).as_secs_f64()
+            );
+        }
+        Ok(())
+    }
+}
+
+fn cpu_percent(from: Usage, to: Usage) -> f64 {
+    let wall = to.at.duration_since(from.at).as_secs_f64();
+    if wall == 0.0 {
+        0.0
+    } else {
+        (to.cpu_seconds - from.cpu_seconds) * 100.0 / wall
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pool_sizes_parse_and_nonsense_is_refused() {
+        assert_eq!(parse_pool("fixed:8"), Ok(Sizing::Fixed(8)));
+        assert_eq!(
+            parse_pool("adaptive:50:200"),
+            Ok(Sizing::Adaptive { min: 50, max: 200 })
+        );
+        for bad in [
+            "fixed:0",
+            "adaptive:9:3",
+            "fixed",
+            "elastic:3",
+            "fixed:-1",
+            "adaptive:1:0",
+        ] {
+            assert!(parse_pool(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn durations_must_be_positive_numbers() {
+        assert_eq!(parse_seconds("1.5"), Ok(Duration::from_millis(1500)));
+        for bad in ["0", "-1", "soon", "NaN", "inf"] {
+            assert!(parse_seconds(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn procfs_usage_reads_this_process() {
+        let usage = process_usage().unwrap();
+        assert!(usage.rss_kib > 0);
+        assert!(usage.cpu_seconds >= 0.0);
+    }
+}

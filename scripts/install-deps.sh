@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs the Debian packages sluicegate builds and tests with, only when one is missing: libpulse-dev and
+# pkg-config for the audio crate, a PulseAudio server and pactl/pacat for its integration tests.
+set -euo pipefail
+
+packages=(pkg-config libpulse-dev pulseaudio pulseaudio-utils)
+missing=()
+for package in "${packages[@]}"; do
+    if ! dpkg -s "$package" >/dev/null 2>&1; then
+        missing+=("$package")
+    fi
+done
+
+if [ "${#missing[@]}" -eq 0 ]; then
+    exit 0
+fi
+
+if [ "$(id -u)" -eq 0 ]; then
+    sudo=()
+else
+    sudo=(sudo)
+fi
+
+echo "installing: ${missing[*]}" >&2
+# Lists left from an earlier update can name versions the mirror no longer has, so refresh them whenever
+# something must be installed (and only then).
+"${sudo[@]}" apt-get update
+DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y --no-install-recommends "${missing[@]}"
