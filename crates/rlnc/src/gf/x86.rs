@@ -1,0 +1,172 @@
+//! x86-64 nibble-table kernels: c·b = T_lo[c][b & 15] ⊕ T_hi[c][b >> 4], one
+//! `pshufb` per table per vector.
+//!
+//! Tails never fall back to a byte loop. When `len` is not a multiple of
+//! the vector width, the last vector is computed over the *overlapping*
+//! window `[len - W, len)`, from destination bytes loaded before the main
+//! loop overwrote them, so the overlap is written twice with the same value.
+//! Only slices shorter than one vector go through a stack copy.
+
+use super::{DstMode, NIBBLES};
+use core::arch::x86_64::*;
+
+macro_rules! define_combine {
+    (
+        $(#[$doc:meta])*
+        $name:ident, $feature:literal, $width:literal, $vec:ty,
+        load = $load:ident, store = $store:ident, xor = $xor:ident, and = $and:ident,
+        shuffle = $shuffle:ident, srli = $srli:ident, splat = $splat:ident, zero = $zero:ident,
+        table = $table:expr
+    ) => {
+        $(#[$doc])*
+        ///
+        /// # Safety
+        /// The CPU must support the enabled feature; pointer contract as
+        /// `gf::combine_raw`.
+        #[target_feature(enable = $feature)]
+        pub(super) unsafe fn $name(
+            dst: *mut u8,
+            len: usize,
+            mode: DstMode,
+            src: *const u8,
+            stride: usize,
+            coefs: &[u8],
+        ) {
+            const W: usize = $width;
+            // SAFETY: every pointer access below stays inside `dst[..len]` or
+            // a source row `src + i·stride` for `i` with a non-zero
+            // coefficient, which the caller guarantees valid and disjoint
+            // from `dst`. Sub-vector slices go through stack buffers.
+            unsafe {
+                let mask = $splat(0x0f);
+                let tables = |c: u8| -> ($vec, $vec) {
+                    let t = NIBBLES.0[c as usize].as_ptr();
+                    ($table(t), $table(t.add(16)))
+                };
+                let mul = |(lo, hi): ($vec, $vec), v: $vec| -> $vec {
+                    $xor(
+                        $shuffle(lo, $and(v, mask)),
+                        $shuffle(hi, $and($srli::<4>(v), mask)),
+                    )
+                };
+                let dst_tables = match mode {
+                    DstMode::Scale(d) => tables(d),
+                    _ => ($zero(), $zero()),
+                };
+                let init = |v: $vec| -> $vec {
+                    match mode {
+                        DstMode::Overwrite => $zero(),
+                        DstMode::Accumulate => v,
+                        DstMode::Scale(_) => mul(dst_tables, v),
+                    }
+                };
+
+                if len < W {
+                    if len == 0 {
+                        return;
+                    }
+                    let mut buf = [0u8; W];
+                    core::ptr::copy_nonoverlapping(dst, buf.as_mut_ptr(), len);
+                    let mut acc = init($load(buf.as_ptr().cast()));
+                    for (i, &c) in coefs.iter().enumerate() {
+                        if c != 0 {
+                            let mut s = [0u8; W];
+                            core::ptr::copy_nonoverlapping(src.add(i * stride), s.as_mut_ptr(), len);
+                            acc = $xor(acc, mul(tables(c), $load(s.as_ptr().cast())));
+                        }
+                    }
+                    $store(buf.as_mut_ptr().cast(), acc);
+                    core::ptr::copy_nonoverlapping(buf.as_ptr(), dst, len);
+                    return;
+                }
+
+                // The overlapping last window, initialised from the
+                // destination before the main loop rewrites part of it.
+                let tail = (len % W != 0).then(|| (len - W, init($load(dst.add(len - W).cast()))));
+
+                // Four vectors per pass: one table fetch per source serves
+                // 4·W bytes.
+                let mut off = 0;
+                while off + 4 * W <= len {
+                    let d = dst.add(off);
+                    let mut a0 = init($load(d.cast()));
+                    let mut a1 = init($load(d.add(W).cast()));
+                    let mut a2 = init($load(d.add(2 * W).cast()));
+                    let mut a3 = init($load(d.add(3 * W).cast()));
+                    for (i, &c) in coefs.iter().enumerate() {
+                        if c != 0 {
+                            let t = tables(c);
+                            let s = src.add(i * stride + off);
+                            a0 = $xor(a0, mul(t, $load(s.cast())));
+                            a1 = $xor(a1, mul(t, $load(s.add(W).cast())));
+                            a2 = $xor(a2, mul(t, $load(s.add(2 * W).cast())));
+                            a3 = $xor(a3, mul(t, $load(s.add(3 * W).cast())));
+                        }
+                    }
+                    $store(d.cast(), a0);
+                    $store(d.add(W).cast(), a1);
+                    $store(d.add(2 * W).cast(), a2);
+                    $store(d.add(3 * W).cast(), a3);
+                    off += 4 * W;
+                }
+                while off + W <= len {
+                    let d = dst.add(off);
+                    let mut a = init($load(d.cast()));
+                    for (i, &c) in coefs.iter().enumerate() {
+                        if c != 0 {
+                            a = $xor(a, mul(tables(c), $load(src.add(i * stride + off).cast())));
+                        }
+                    }
+                    $store(d.cast(), a);
+                    off += W;
+                }
+                if let Some((off, mut a)) = tail {
+                    for (i, &c) in coefs.iter().enumerate() {
+                        if c != 0 {
+                            a = $xor(a, mul(tables(c), $load(src.add(i * stride + off).cast())));
+                        }
+                    }
+                    $store(dst.add(off).cast(), a);
+                }
+            }
+        }
+    };
+}
+
+/// Broadcast a 16-byte table into both 128-bit lanes (`vbroadcasti128`).
+///
+/// # Safety
+/// `p` must be valid for 16 reads; AVX2 must be available.
+#[target_feature(enable = "avx2")]
+unsafe fn splat_table_256(p: *const u8) -> __m256i {
+    // SAFETY: the caller guarantees 16 readable bytes at `p`.
+    unsafe { _mm256_broadcastsi128_si256(_mm_loadu_si128(p.cast())) }
+}
+
+/// Load a 16-byte table.
+///
+/// # Safety
+/// `p` must be valid for 16 reads.
+#[target_feature(enable = "ssse3")]
+unsafe fn load_table_128(p: *const u8) -> __m128i {
+    // SAFETY: the caller guarantees 16 readable bytes at `p`.
+    unsafe { _mm_loadu_si128(p.cast()) }
+}
+
+define_combine!(
+    /// 32-byte AVX2 kernel.
+    combine_avx2, "avx2", 32, __m256i,
+    load = _mm256_loadu_si256, store = _mm256_storeu_si256, xor = _mm256_xor_si256,
+    and = _mm256_and_si256, shuffle = _mm256_shuffle_epi8, srli = _mm256_srli_epi64,
+    splat = _mm256_set1_epi8, zero = _mm256_setzero_si256,
+    table = splat_table_256
+);
+
+define_combine!(
+    /// 16-byte SSSE3 kernel.
+    combine_ssse3, "ssse3", 16, __m128i,
+    load = _mm_loadu_si128, store = _mm_storeu_si128, xor = _mm_xor_si128,
+    and = _mm_and_si128, shuffle = _mm_shuffle_epi8, srli = _mm_srli_epi64,
+    splat = _mm_set1_epi8, zero = _mm_setzero_si128,
+    table = load_table_128
+);
