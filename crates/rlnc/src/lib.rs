@@ -44,6 +44,8 @@ pub mod encoder;
 pub mod gf;
 pub mod packet;
 pub mod recoder;
+#[cfg(feature = "std")]
+pub mod speed;
 
 pub use decoder::{Decoder, NeedMore, Progress, ReceiveError};
 pub use encoder::{ConfigError, EncodeError, Encoder, EncoderConfig, Generation};
