@@ -394,6 +394,122 @@ pub fn lin_comb(dst: &mut [u8], rows: &[u8], stride: usize, coefs: &[u8]) {
     );
 }
 
+/// Several outputs at once: `dst[m·dst_stride ..][..len] =
+/// Σᵢ coefs[m·n + i] · rows[i·stride ..][..len]` for `m < coefs.len() / n`.
+/// Faster than one [`lin_comb`] per output because each source vector is
+/// loaded once for up to four outputs.
+///
+/// # Panics
+/// If `n == 0`, `coefs.len()` is not a multiple of `n`, `len` exceeds either
+/// stride, or a row falls outside its slice.
+pub fn lin_comb_multi(
+    dst: &mut [u8],
+    dst_stride: usize,
+    len: usize,
+    rows: &[u8],
+    stride: usize,
+    coefs: &[u8],
+    n: usize,
+) {
+    lin_comb_multi_with(
+        Backend::active(),
+        dst,
+        dst_stride,
+        len,
+        rows,
+        stride,
+        coefs,
+        n,
+    );
+}
+
+#[allow(clippy::too_many_arguments)]
+fn lin_comb_multi_with(
+    backend: Backend,
+    dst: &mut [u8],
+    dst_stride: usize,
+    len: usize,
+    rows: &[u8],
+    stride: usize,
+    coefs: &[u8],
+    n: usize,
+) {
+    assert!(
+        n > 0 && coefs.len() % n == 0,
+        "coefficients are not M rows of n"
+    );
+    let outputs = coefs.len() / n;
+    if outputs == 0 {
+        return;
+    }
+    assert!(len <= dst_stride || outputs == 1, "len exceeds dst_stride");
+    assert!(len <= stride || n == 1, "len exceeds stride");
+    assert!(
+        dst.len() >= (outputs - 1) * dst_stride + len,
+        "dst too short"
+    );
+    assert!(rows.len() >= (n - 1) * stride + len, "rows too short");
+    #[cfg(target_arch = "x86_64")]
+    if backend == Backend::Avx2 && len >= 32 {
+        let mut m = 0;
+        while m < outputs {
+            let group = (outputs - m).min(4);
+            let d = dst[m * dst_stride..].as_mut_ptr();
+            let c = &coefs[m * n..(m + group) * n];
+            // SAFETY: AVX2 is present (the backend exists); len >= 32;
+            // outputs m..m+group lie in `dst` and sources in `rows`
+            // (asserted above); `dst` is exclusive and `rows` shared, so they
+            // cannot overlap; outputs are `dst_stride >= len` apart.
+            unsafe {
+                match group {
+                    4 => x86::lin_comb_multi_avx2::<4>(
+                        d,
+                        dst_stride,
+                        len,
+                        rows.as_ptr(),
+                        stride,
+                        c,
+                        n,
+                    ),
+                    3 => x86::lin_comb_multi_avx2::<3>(
+                        d,
+                        dst_stride,
+                        len,
+                        rows.as_ptr(),
+                        stride,
+                        c,
+                        n,
+                    ),
+                    2 => x86::lin_comb_multi_avx2::<2>(
+                        d,
+                        dst_stride,
+                        len,
+                        rows.as_ptr(),
+                        stride,
+                        c,
+                        n,
+                    ),
+                    _ => x86::lin_comb_multi_avx2::<1>(
+                        d,
+                        dst_stride,
+                        len,
+                        rows.as_ptr(),
+                        stride,
+                        c,
+                        n,
+                    ),
+                }
+            }
+            m += group;
+        }
+        return;
+    }
+    for (m, c) in coefs.chunks_exact(n).enumerate() {
+        let d = &mut dst[m * dst_stride..m * dst_stride + len];
+        combine_with(backend, d, DstMode::Overwrite, rows, stride, c);
+    }
+}
+
 /// Within one matrix of rows `stride` apart:
 /// `row[dst] = d·row[dst] ⊕ Σ coefs[i]·row[i]` over the first `len` bytes.
 ///
@@ -579,6 +695,45 @@ mod tests {
                         &coefs,
                     );
                     assert_eq!(got, want, "{backend:?} n={n} len={len} d={d}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn every_backend_multi_output_matches_reference() {
+        for backend in Backend::available() {
+            for (outputs, n, len) in [
+                (1, 1, 31),
+                (4, 3, 32),
+                (5, 7, 63),
+                (6, 32, 64),
+                (3, 16, 1500),
+                (9, 5, 1501),
+                (2, 255, 100),
+                (4, 2, 0),
+            ] {
+                let stride = len + 3;
+                let dst_stride = len + 5;
+                let rows = bytes(n * stride, (n + len) as u64);
+                let mut coefs = bytes(outputs * n, len as u64 + 9);
+                coefs[0] = 0;
+                let mut got = vec![0xEEu8; outputs * dst_stride];
+                lin_comb_multi_with(backend, &mut got, dst_stride, len, &rows, stride, &coefs, n);
+                for m in 0..outputs {
+                    let mut want = vec![0u8; len];
+                    for i in 0..n {
+                        for (w, &s) in want.iter_mut().zip(&rows[i * stride..][..len]) {
+                            *w ^= ref_mul(coefs[m * n + i], s);
+                        }
+                    }
+                    let out = &got[m * dst_stride..][..dst_stride];
+                    assert_eq!(
+                        out[..len],
+                        want[..],
+                        "{backend:?} M={outputs} n={n} len={len} m={m}"
+                    );
+                    assert!(out[len..].iter().all(|&b| b == 0xEE), "wrote past len");
                 }
             }
         }

@@ -116,9 +116,8 @@ pub fn measure(
     let indices = encode_indices(k, mode);
     let mut out = vec![0u8; indices.len() * s];
     let encode_mb_s = rate(data.len(), min_time, || {
-        for (i, buf) in indices.clone().zip(out.chunks_exact_mut(s)) {
-            enc.write_payload(0, i, buf).expect("generation 0 exists");
-        }
+        enc.write_payloads(0, indices.clone(), &mut out)
+            .expect("generation 0 exists");
     });
 
     let offered = decode_indices(k, mode);

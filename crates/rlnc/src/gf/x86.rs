@@ -170,3 +170,88 @@ define_combine!(
     splat = _mm_set1_epi8, zero = _mm_setzero_si128,
     table = load_table_128
 );
+
+/// `dst[m] = Σᵢ coefs[m·n + i]·src[i]` for `M` outputs at once: each source
+/// vector is loaded and split into nibbles once and multiplied into all
+/// `M` outputs, which cuts the nibble work per output by M and source reads
+/// from L2 by M (the encoder's large-K case is L2-bound). Overwrite only,
+/// so the overlapping tail window needs no preloaded destination.
+///
+/// # Safety
+/// AVX2 must be available; `len >= 32`; `coefs.len() >= M·n`; output `m` at
+/// `dst + m·dst_stride` valid for `len` writes; source `i < n` at
+/// `src + i·stride` valid for `len` reads; no read range overlaps a written
+/// one, and outputs do not overlap each other.
+#[target_feature(enable = "avx2")]
+pub(super) unsafe fn lin_comb_multi_avx2<const M: usize>(
+    dst: *mut u8,
+    dst_stride: usize,
+    len: usize,
+    src: *const u8,
+    stride: usize,
+    coefs: &[u8],
+    n: usize,
+) {
+    const W: usize = 32;
+    debug_assert!(len >= W && coefs.len() >= M * n);
+    // SAFETY: all accesses are inside the ranges the caller guarantees:
+    // column offsets stay below `len - W` + W, sources `i < n`, outputs
+    // `m < M`; coefficient reads are bounds-checked slices.
+    unsafe {
+        let mask = _mm256_set1_epi8(0x0f);
+        let tables = |c: u8| -> (__m256i, __m256i) {
+            let t = NIBBLES.0[c as usize].as_ptr();
+            (splat_table_256(t), splat_table_256(t.add(16)))
+        };
+        let nibbles = |v: __m256i| -> (__m256i, __m256i) {
+            (
+                _mm256_and_si256(v, mask),
+                _mm256_and_si256(_mm256_srli_epi64::<4>(v), mask),
+            )
+        };
+        let mul = |(lo, hi): (__m256i, __m256i), (l, h): (__m256i, __m256i)| -> __m256i {
+            _mm256_xor_si256(_mm256_shuffle_epi8(lo, l), _mm256_shuffle_epi8(hi, h))
+        };
+        let mut off = 0;
+        while off + 2 * W <= len {
+            let mut acc = [[_mm256_setzero_si256(); 2]; M];
+            for i in 0..n {
+                let s = src.add(i * stride + off);
+                let n0 = nibbles(_mm256_loadu_si256(s.cast()));
+                let n1 = nibbles(_mm256_loadu_si256(s.add(W).cast()));
+                for (m, a) in acc.iter_mut().enumerate() {
+                    // A zero coefficient has all-zero tables: no branch.
+                    let t = tables(coefs[m * n + i]);
+                    a[0] = _mm256_xor_si256(a[0], mul(t, n0));
+                    a[1] = _mm256_xor_si256(a[1], mul(t, n1));
+                }
+            }
+            for (m, a) in acc.iter().enumerate() {
+                let d = dst.add(m * dst_stride + off);
+                _mm256_storeu_si256(d.cast(), a[0]);
+                _mm256_storeu_si256(d.add(W).cast(), a[1]);
+            }
+            off += 2 * W;
+        }
+        // At most one whole vector, then the overlapping last window.
+        let column = |off: usize| {
+            let mut acc = [_mm256_setzero_si256(); M];
+            for i in 0..n {
+                let v = nibbles(_mm256_loadu_si256(src.add(i * stride + off).cast()));
+                for (m, a) in acc.iter_mut().enumerate() {
+                    *a = _mm256_xor_si256(*a, mul(tables(coefs[m * n + i]), v));
+                }
+            }
+            for (m, a) in acc.iter().enumerate() {
+                _mm256_storeu_si256(dst.add(m * dst_stride + off).cast(), *a);
+            }
+        };
+        if off + W <= len {
+            column(off);
+            off += W;
+        }
+        if off < len {
+            column(len - W);
+        }
+    }
+}
