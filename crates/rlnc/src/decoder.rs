@@ -133,9 +133,13 @@ pub struct Decoder {
     shape: Shape,
     k: usize,
     s: usize,
+    /// Coefficient row stride: K rounded up to whole 32-byte vectors, so
+    /// row operations on coefficients never take a kernel's short or tail
+    /// path (the zero padding stays zero).
+    kp: usize,
     /// K rows of S bytes; row `p` holds the row whose pivot is `p`.
     rows: Vec<u8>,
-    /// K×K coefficient rows matching `rows`.
+    /// K rows of `kp` coefficients matching `rows`.
     coefs: Vec<u8>,
     present: Vec<bool>,
     /// Row `p` is exactly original symbol `p`.
@@ -151,6 +155,7 @@ impl Decoder {
     pub fn new(generation: u32, k: u8, symbol_size: u16) -> Result<Decoder, ConfigError> {
         check_shape(k, symbol_size)?;
         let (ku, s) = (usize::from(k), usize::from(symbol_size));
+        let kp = ku.next_multiple_of(32);
         Ok(Decoder {
             shape: Shape {
                 generation,
@@ -160,13 +165,14 @@ impl Decoder {
             },
             k: ku,
             s,
+            kp,
             rows: vec![0; ku * s],
-            coefs: vec![0; ku * ku],
+            coefs: vec![0; ku * kp],
             present: vec![false; ku],
             unit: vec![false; ku],
             rank: 0,
             redundant: 0,
-            vector: vec![0; ku],
+            vector: vec![0; kp],
             mult: vec![0; ku],
         })
     }
@@ -243,8 +249,8 @@ impl Decoder {
     /// Reduce `self.vector` from column `from` on, recording multipliers in
     /// `self.mult`; returns the first column with no row to eliminate it.
     fn eliminate(&mut self, from: usize) -> Option<usize> {
-        let k = self.k;
-        for p in from..k {
+        let kp = self.kp;
+        for p in from..self.k {
             let c = self.vector[p];
             if c == 0 {
                 continue;
@@ -256,9 +262,12 @@ impl Decoder {
             if self.unit[p] {
                 self.vector[p] = 0;
             } else {
+                // Row p is zero before column p: start at the vector
+                // boundary below it.
+                let start = p & !31;
                 gf::mul_acc(
-                    &mut self.vector[p..],
-                    &self.coefs[p * k + p..(p + 1) * k],
+                    &mut self.vector[start..],
+                    &self.coefs[p * kp + start..(p + 1) * kp],
                     c,
                 );
             }
@@ -269,7 +278,7 @@ impl Decoder {
     /// Install the reduced vector as row `q`; its raw payload is already in
     /// row `q`, and `self.mult` names the rows to subtract.
     fn install(&mut self, q: usize) {
-        let k = self.k;
+        let kp = self.kp;
         let inv = gf::inv(self.vector[q]).expect("pivot is non-zero");
         if inv != 1 {
             gf::scale(&mut self.mult, inv);
@@ -277,7 +286,7 @@ impl Decoder {
         if inv != 1 || self.mult.iter().any(|&m| m != 0) {
             gf::combine_rows_into(&mut self.rows, self.s, self.s, q, inv, &self.mult);
         }
-        gf::mul_slice(&mut self.coefs[q * k..(q + 1) * k], &self.vector, inv);
+        gf::mul_slice(&mut self.coefs[q * kp..(q + 1) * kp], &self.vector, inv);
         self.present[q] = true;
         self.rank += 1;
     }
@@ -298,7 +307,7 @@ impl Decoder {
     }
 
     fn receive_systematic(&mut self, i: usize, payload: &[u8]) -> Progress {
-        let (k, s) = (self.k, self.s);
+        let (kp, s) = (self.kp, self.s);
         if self.unit[i] {
             self.redundant += 1;
             return Progress::Redundant {
@@ -308,7 +317,8 @@ impl Decoder {
         if self.present[i] {
             // A coded row R holds pivot i. Keep the original E there and
             // re-insert R − E, which is zero up to column i.
-            self.vector.copy_from_slice(&self.coefs[i * k..(i + 1) * k]);
+            self.vector
+                .copy_from_slice(&self.coefs[i * kp..(i + 1) * kp]);
             self.vector[i] = 0;
             self.mult.fill(0);
             let Some(q) = self.eliminate(i + 1) else {
@@ -327,7 +337,7 @@ impl Decoder {
             self.present[i] = true;
             self.rank += 1;
         }
-        let row = &mut self.coefs[i * k..(i + 1) * k];
+        let row = &mut self.coefs[i * kp..(i + 1) * kp];
         row.fill(0);
         row[i] = 1;
         self.unit[i] = true;
@@ -337,21 +347,46 @@ impl Decoder {
         }
     }
 
-    /// Full rank: clear every row above its pivot, last row first, one fused
-    /// pass per row.
+    /// Full rank: clear every row above its pivot, last row first. Runs of
+    /// up to four coded rows take the contributions of all rows below them
+    /// in one multi-output pass (each final row read once for four), then
+    /// settle among themselves; isolated coded rows (systematic repairs) use
+    /// the zero-skipping single-row pass, their coefficients being sparse.
     fn back_substitute(&mut self) {
-        let k = self.k;
-        for i in (0..k).rev() {
-            if self.unit[i] {
+        let (k, kp, s) = (self.k, self.kp, self.s);
+        // Rows i.. are final.
+        let mut i = k;
+        while i > 0 {
+            let mut lo = i;
+            while lo > 0 && i - lo < 4 && !self.unit[lo - 1] {
+                lo -= 1;
+            }
+            if lo == i {
+                i -= 1;
                 continue;
             }
-            self.mult.copy_from_slice(&self.coefs[i * k..(i + 1) * k]);
-            self.mult[..=i].fill(0);
-            gf::combine_rows_into(&mut self.rows, self.s, self.s, i, 1, &self.mult);
-            let row = &mut self.coefs[i * k..(i + 1) * k];
-            row.fill(0);
-            row[i] = 1;
-            self.unit[i] = true;
+            let n = k - i;
+            if i - lo > 1 && n > 0 {
+                let mut block = [0u8; 4 * 255];
+                for (r, row) in (lo..i).zip(block.chunks_exact_mut(n)) {
+                    row.copy_from_slice(&self.coefs[r * kp + i..r * kp + k]);
+                }
+                let block = &block[..(i - lo) * n];
+                gf::accumulate_rows_into(&mut self.rows, s, s, lo, i, block, n);
+            }
+            for r in (lo..i).rev() {
+                // Sources: rows r+1..i (settled just now), or every later
+                // row when the block pass was skipped.
+                let upto = if i - lo > 1 { i } else { k };
+                self.mult[..upto].fill(0);
+                self.mult[r + 1..upto].copy_from_slice(&self.coefs[r * kp + r + 1..r * kp + upto]);
+                gf::combine_rows_into(&mut self.rows, s, s, r, 1, &self.mult[..upto]);
+                let row = &mut self.coefs[r * kp..(r + 1) * kp];
+                row.fill(0);
+                row[r] = 1;
+                self.unit[r] = true;
+            }
+            i = lo;
         }
     }
 }

