@@ -148,7 +148,23 @@ pub struct Decoder {
     redundant: u64,
     vector: Vec<u8>,
     mult: Vec<u8>,
+    /// Coded rows whose payload still awaits its elimination pass: pivots
+    /// `batch_start..batch_start + batch_len`, in arrival order, with their
+    /// multipliers (K bytes each, pre-scaled by the pivot inverse) in
+    /// `batch_mult`. Up to [`BATCH`] consecutive pivots (the random-mode
+    /// case) are settled in one multi-output pass that reads each older row
+    /// once for all of them. Measured at K=32, S=1500: the per-packet
+    /// single-output passes took 30% of a random-mode decode.
+    batch_start: usize,
+    batch_len: usize,
+    batch_mult: Vec<u8>,
+    /// Their pivot inverses and raw payloads (`BATCH` rows of S).
+    batch_inv: [u8; BATCH],
+    staging: Vec<u8>,
 }
+
+/// Coded packets settled together.
+const BATCH: usize = 4;
 
 impl Decoder {
     /// A decoder for `generation` with K symbols of S bytes.
@@ -174,6 +190,11 @@ impl Decoder {
             redundant: 0,
             vector: vec![0; kp],
             mult: vec![0; ku],
+            batch_start: 0,
+            batch_len: 0,
+            batch_mult: vec![0; BATCH * ku],
+            batch_inv: [0; BATCH],
+            staging: vec![0; BATCH * s],
         })
     }
 
@@ -186,6 +207,7 @@ impl Decoder {
         self.unit.fill(false);
         self.rank = 0;
         self.redundant = 0;
+        self.batch_len = 0;
     }
 
     /// Generation being decoded.
@@ -240,6 +262,7 @@ impl Decoder {
             }
         };
         if self.is_complete() {
+            self.flush();
             self.back_substitute();
             return Ok(Progress::Complete);
         }
@@ -292,6 +315,7 @@ impl Decoder {
     }
 
     fn receive_coded(&mut self, payload: &[u8]) -> Progress {
+        let (k, kp, s) = (self.k, self.kp, self.s);
         self.mult.fill(0);
         let Some(q) = self.eliminate(0) else {
             self.redundant += 1;
@@ -299,14 +323,80 @@ impl Decoder {
                 rank: self.rank as u8,
             };
         };
-        self.rows[q * self.s..(q + 1) * self.s].copy_from_slice(payload);
-        self.install(q);
+        // Every multiplier refers to a row above q (elimination stops at
+        // the first free column), so a batch of consecutive pivots depends
+        // only on older rows and on earlier members of the batch.
+        if self.batch_len > 0 && q != self.batch_start + self.batch_len {
+            self.flush();
+        }
+        if self.batch_len == 0 {
+            self.batch_start = q;
+        }
+        let inv = gf::inv(self.vector[q]).expect("pivot is non-zero");
+        let b = self.batch_len;
+        self.staging[b * s..(b + 1) * s].copy_from_slice(payload);
+        self.batch_inv[b] = inv;
+        gf::mul_slice(&mut self.batch_mult[b * k..(b + 1) * k], &self.mult, inv);
+        gf::mul_slice(&mut self.coefs[q * kp..(q + 1) * kp], &self.vector, inv);
+        self.present[q] = true;
+        self.rank += 1;
+        self.batch_len += 1;
+        if self.batch_len == BATCH {
+            self.flush();
+        }
         Progress::Innovative {
             rank: self.rank as u8,
         }
     }
 
+    /// Settle the pending batch. Member j must become
+    /// `yⱼ ⊕ Σ_{i<j} lⱼᵢ·finalᵢ` with `yⱼ = invⱼ·rawⱼ ⊕ Σ_{p<q1} mⱼₚ·rowₚ`;
+    /// folding the triangular `(I ⊕ L)⁻¹ = T` into the coefficients turns
+    /// that into one multi-output pass over the staged payloads and one over
+    /// the older rows, instead of a chain of single-row passes.
+    fn flush(&mut self) {
+        let (k, s, m, q1) = (self.k, self.s, self.batch_len, self.batch_start);
+        self.batch_len = 0;
+        if m == 0 {
+            return;
+        }
+        let mut t = [[0u8; BATCH]; BATCH];
+        for j in 0..m {
+            t[j][j] = 1;
+            for i in 0..j {
+                let l = self.batch_mult[j * k + q1 + i];
+                if l != 0 {
+                    let earlier = t[i];
+                    for (tc, &e) in t[j].iter_mut().zip(&earlier).take(i + 1) {
+                        *tc ^= gf::mul(l, e);
+                    }
+                }
+            }
+        }
+        let mut staged = [0u8; BATCH * BATCH];
+        for j in 0..m {
+            for i in 0..m {
+                staged[j * m + i] = gf::mul(t[j][i], self.batch_inv[i]);
+            }
+        }
+        let rows = &mut self.rows[q1 * s..(q1 + m) * s];
+        gf::lin_comb_multi(rows, s, s, &self.staging, s, &staged[..m * m], m);
+        if q1 > 0 {
+            let mut older = [0u8; BATCH * 255];
+            for (j, (out, tj)) in older.chunks_exact_mut(q1).zip(&t).take(m).enumerate() {
+                for (i, &c) in tj.iter().enumerate().take(j + 1) {
+                    if c != 0 {
+                        gf::mul_acc(out, &self.batch_mult[i * k..i * k + q1], c);
+                    }
+                }
+            }
+            gf::accumulate_rows_into(&mut self.rows, s, s, q1, 0, &older[..m * q1], q1);
+        }
+    }
+
     fn receive_systematic(&mut self, i: usize, payload: &[u8]) -> Progress {
+        // The re-insertion below reads other rows' payloads: settle them.
+        self.flush();
         let (kp, s) = (self.kp, self.s);
         if self.unit[i] {
             self.redundant += 1;
