@@ -272,30 +272,15 @@ impl Decoder {
     /// Reduce `self.vector` from column `from` on, recording multipliers in
     /// `self.mult`; returns the first column with no row to eliminate it.
     fn eliminate(&mut self, from: usize) -> Option<usize> {
-        let kp = self.kp;
-        for p in from..self.k {
-            let c = self.vector[p];
-            if c == 0 {
-                continue;
-            }
-            if !self.present[p] {
-                return Some(p);
-            }
-            self.mult[p] = c;
-            if self.unit[p] {
-                self.vector[p] = 0;
-            } else {
-                // Row p is zero before column p: start at the vector
-                // boundary below it.
-                let start = p & !31;
-                gf::mul_acc(
-                    &mut self.vector[start..],
-                    &self.coefs[p * kp + start..(p + 1) * kp],
-                    c,
-                );
-            }
-        }
-        None
+        gf::eliminate(
+            &mut self.vector,
+            &self.coefs,
+            self.kp,
+            &self.present,
+            &self.unit,
+            from,
+            &mut self.mult,
+        )
     }
 
     /// Install the reduced vector as row `q`; its raw payload is already in

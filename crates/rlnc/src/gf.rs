@@ -587,6 +587,83 @@ pub(crate) fn accumulate_rows_into(
     }
 }
 
+/// Forward-eliminate `vector` against a row-echelon matrix: row `p` (at
+/// `p·stride` in `rows`) exists if `present[p]`, is zero before column `p`
+/// and 1 at `p`, and is exactly eₚ if `unit[p]`. Columns `from..` are visited
+/// in order; each existing row meeting a non-zero entry is subtracted, its
+/// multiplier recorded in `mult[p]`. Returns the first non-zero column with
+/// no row, or `None` if `vector` reduced to zero from `from` on.
+///
+/// # Panics
+/// If `stride` is not a multiple of 32, `vector.len() != stride`, or the
+/// other slices are shorter than `present`.
+pub(crate) fn eliminate(
+    vector: &mut [u8],
+    rows: &[u8],
+    stride: usize,
+    present: &[bool],
+    unit: &[bool],
+    from: usize,
+    mult: &mut [u8],
+) -> Option<usize> {
+    eliminate_with(
+        Backend::active(),
+        vector,
+        rows,
+        stride,
+        present,
+        unit,
+        from,
+        mult,
+    )
+}
+
+#[allow(clippy::too_many_arguments)]
+fn eliminate_with(
+    backend: Backend,
+    vector: &mut [u8],
+    rows: &[u8],
+    stride: usize,
+    present: &[bool],
+    unit: &[bool],
+    from: usize,
+    mult: &mut [u8],
+) -> Option<usize> {
+    let k = present.len();
+    assert!(stride % 32 == 0 && vector.len() == stride && k <= stride);
+    assert!(rows.len() >= k * stride && unit.len() >= k && mult.len() >= k);
+    #[cfg(target_arch = "x86_64")]
+    if backend == Backend::Avx2 {
+        // SAFETY: AVX2 present (the backend exists); shapes asserted above.
+        return unsafe { x86::eliminate_avx2(vector, rows, stride, present, unit, from, mult) };
+    }
+    for p in from..k {
+        let c = vector[p];
+        if c == 0 {
+            continue;
+        }
+        if !present[p] {
+            return Some(p);
+        }
+        mult[p] = c;
+        if unit[p] {
+            vector[p] = 0;
+        } else {
+            let start = p & !31;
+            let row = &rows[p * stride + start..(p + 1) * stride];
+            combine_with(
+                backend,
+                &mut vector[start..],
+                DstMode::Accumulate,
+                row,
+                0,
+                &[c],
+            );
+        }
+    }
+    None
+}
+
 /// Within one matrix of rows `stride` apart:
 /// `row[dst] = d·row[dst] ⊕ Σ coefs[i]·row[i]` over the first `len` bytes.
 ///
@@ -845,6 +922,52 @@ mod tests {
                     assert!(out[len..].iter().all(|&b| b == 0xEE), "wrote past len");
                 }
             }
+        }
+    }
+
+    #[test]
+    fn every_backend_eliminates_alike() {
+        let (k, stride) = (40, 64);
+        // An echelon matrix: row p zero before p, 1 at p; some rows absent,
+        // some exactly unit.
+        let mut rows = bytes(k * stride, 77);
+        let present: Vec<bool> = (0..k).map(|p| p % 5 != 3).collect();
+        let unit: Vec<bool> = (0..k).map(|p| p % 7 == 0).collect();
+        for p in 0..k {
+            let row = &mut rows[p * stride..(p + 1) * stride];
+            row[..p].fill(0);
+            row[p] = 1;
+            row[k..].fill(0);
+            if unit[p] {
+                row[p + 1..].fill(0);
+            }
+        }
+        for seed in 0..20 {
+            let mut v0 = bytes(stride, seed);
+            v0[k..].fill(0);
+            let mut results = Vec::new();
+            for backend in Backend::available() {
+                let mut v = v0.clone();
+                let mut mult = vec![0u8; k];
+                let q = eliminate_with(
+                    backend, &mut v, &rows, stride, &present, &unit, 0, &mut mult,
+                );
+                // v0 = reduced + Σ mult[p]·row p, and reduced is zero before q.
+                let mut rebuilt = v.clone();
+                for (p, &m) in mult.iter().enumerate() {
+                    for (r, &x) in rebuilt.iter_mut().zip(&rows[p * stride..(p + 1) * stride]) {
+                        *r ^= ref_mul(m, x);
+                    }
+                }
+                assert_eq!(rebuilt, v0, "{backend:?}");
+                let end = q.unwrap_or(k);
+                assert!(v[..end].iter().all(|&b| b == 0), "{backend:?}");
+                results.push((q, v, mult));
+            }
+            assert!(
+                results.windows(2).all(|w| w[0] == w[1]),
+                "backends disagree"
+            );
         }
     }
 
