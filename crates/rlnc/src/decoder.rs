@@ -425,37 +425,62 @@ impl Decoder {
     /// Full rank: clear every row above its pivot, last row first. Runs of
     /// up to four coded rows take the contributions of all rows below them
     /// in one multi-output pass (each final row read once for four), then
-    /// settle among themselves; isolated coded rows (systematic repairs) use
-    /// the zero-skipping single-row pass, their coefficients being sparse.
+    /// settle among themselves through the triangular inverse, as in
+    /// `flush`; isolated coded rows (systematic repairs) use the
+    /// zero-skipping single-row pass.
     fn back_substitute(&mut self) {
         let (k, kp, s) = (self.k, self.kp, self.s);
         // Rows i.. are final.
         let mut i = k;
         while i > 0 {
             let mut lo = i;
-            while lo > 0 && i - lo < 4 && !self.unit[lo - 1] {
+            while lo > 0 && i - lo < BATCH && !self.unit[lo - 1] {
                 lo -= 1;
             }
-            if lo == i {
+            let m = i - lo;
+            if m == 0 {
                 i -= 1;
                 continue;
             }
-            let n = k - i;
-            if i - lo > 1 && n > 0 {
-                let mut block = [0u8; 4 * 255];
-                for (r, row) in (lo..i).zip(block.chunks_exact_mut(n)) {
-                    row.copy_from_slice(&self.coefs[r * kp + i..r * kp + k]);
+            if m == 1 {
+                self.mult[..k].fill(0);
+                self.mult[i..k].copy_from_slice(&self.coefs[lo * kp + i..lo * kp + k]);
+                if self.mult[i..k].iter().any(|&c| c != 0) {
+                    gf::combine_rows_into(&mut self.rows, s, s, lo, 1, &self.mult[..k]);
                 }
-                let block = &block[..(i - lo) * n];
-                gf::accumulate_rows_into(&mut self.rows, s, s, lo, i, block, n);
+            } else {
+                let n = k - i;
+                if n > 0 {
+                    let mut block = [0u8; BATCH * 255];
+                    for (r, row) in (lo..i).zip(block.chunks_exact_mut(n)) {
+                        row.copy_from_slice(&self.coefs[r * kp + i..r * kp + k]);
+                    }
+                    gf::accumulate_rows_into(&mut self.rows, s, s, lo, i, &block[..m * n], n);
+                }
+                // finalᵦ = yᵦ ⊕ Σ_{b'>b} uᵦᵦ'·finalᵦ': T = (I ⊕ U)⁻¹ applied to
+                // the staged y in one pass.
+                let mut t = [[0u8; BATCH]; BATCH];
+                for b in (0..m).rev() {
+                    t[b][b] = 1;
+                    for b2 in b + 1..m {
+                        let u = self.coefs[(lo + b) * kp + lo + b2];
+                        if u != 0 {
+                            let later = t[b2];
+                            for (tc, &e) in t[b].iter_mut().zip(&later) {
+                                *tc ^= gf::mul(u, e);
+                            }
+                        }
+                    }
+                }
+                let mut flat = [0u8; BATCH * BATCH];
+                for (out, row) in flat.chunks_exact_mut(m).zip(&t) {
+                    out.copy_from_slice(&row[..m]);
+                }
+                self.staging[..m * s].copy_from_slice(&self.rows[lo * s..i * s]);
+                let rows = &mut self.rows[lo * s..i * s];
+                gf::lin_comb_multi(rows, s, s, &self.staging, s, &flat[..m * m], m);
             }
-            for r in (lo..i).rev() {
-                // Sources: rows r+1..i (settled just now), or every later
-                // row when the block pass was skipped.
-                let upto = if i - lo > 1 { i } else { k };
-                self.mult[..upto].fill(0);
-                self.mult[r + 1..upto].copy_from_slice(&self.coefs[r * kp + r + 1..r * kp + upto]);
-                gf::combine_rows_into(&mut self.rows, s, s, r, 1, &self.mult[..upto]);
+            for r in lo..i {
                 let row = &mut self.coefs[r * kp..(r + 1) * kp];
                 row.fill(0);
                 row[r] = 1;
