@@ -6,6 +6,7 @@
 mod audio_cmd;
 mod exit;
 mod p2_cmd;
+mod rlnc_cmd;
 
 use std::process::ExitCode;
 
@@ -28,6 +29,8 @@ struct Cli {
 enum Command {
     /// Parallax Propeller 2 debug terminal: every DEBUG message at 2 Mbaud, framed, classified and routed.
     P2(p2_cmd::P2Args),
+    /// Random linear network coding over GF(2^8): codec speed report.
+    Rlnc(rlnc_cmd::RlncArgs),
     /// Capture system or per-application audio from PulseAudio into pooled zero-copy buffers.
     Audio(audio_cmd::AudioArgs),
 }
@@ -41,6 +44,10 @@ fn main() -> ExitCode {
         Command::P2(args) => match p2_cmd::run(args) {
             Ok(()) => ExitCode::SUCCESS,
             Err(failure) => failure.report(),
+        },
+        Command::Rlnc(args) => match rlnc_cmd::run(args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => exit::Failure::runtime(error).report(),
         },
         Command::Audio(args) => audio_cmd::run(args),
     }

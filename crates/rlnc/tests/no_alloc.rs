@@ -1,0 +1,67 @@
+//! The steady-state packet paths allocate nothing: a worker pool can fill
+//! pooled buffers forever without touching the allocator.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use sluicegate_rlnc::decoder::Decoder;
+use sluicegate_rlnc::encoder::{Encoder, EncoderConfig};
+use sluicegate_rlnc::packet::{Mode, Packet, ParseOptions};
+use sluicegate_rlnc::recoder::Recoder;
+
+struct Counting;
+
+static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
+
+// SAFETY: forwards every call unchanged to the system allocator and only
+// counts allocations.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: same contract as the caller's.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: same contract as the caller's.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: same contract as the caller's.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+#[test]
+fn encode_parse_decode_and_recode_allocate_nothing_per_packet() {
+    let data: Vec<u8> = (0..32 * 1500).map(|i| (i * 7) as u8).collect();
+    for mode in [Mode::Systematic, Mode::Random] {
+        let enc = Encoder::new(EncoderConfig::new(32, 1500, mode), &data).unwrap();
+        let mut dec = Decoder::new(0, 32, 1500).unwrap();
+        let mut rec = Recoder::new(0, 32, 1500).unwrap();
+        let mut buf = vec![0u8; rec.packet_len()];
+        let opts = ParseOptions::default();
+        // Warm up: first calls may initialise lazily detected state.
+        enc.write_packet(0, 40, &mut buf).unwrap();
+
+        let before = ALLOCATIONS.load(Ordering::Relaxed);
+        for index in 0..1000u32 {
+            let n = enc.write_packet(0, index, &mut buf).unwrap();
+            let p = Packet::parse(&buf[..n], &opts).unwrap();
+            dec.receive(&p).unwrap();
+            rec.receive(&p).unwrap();
+            if dec.is_complete() {
+                assert_eq!(dec.data(), Ok(&data[..]));
+                dec.reset(0);
+            }
+        }
+        for seed in 0..100 {
+            rec.recode(seed, &mut buf).unwrap();
+        }
+        let after = ALLOCATIONS.load(Ordering::Relaxed);
+        assert_eq!(after - before, 0, "{mode:?}: allocations in steady state");
+    }
+}
