@@ -7,37 +7,14 @@
 //! What it cannot see: libpulse's own C allocations (it uses `malloc` directly); those are the library's,
 //! bounded by its memblock pool, and the soak benchmark's flat RSS covers them.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use sluicegate_audio::test_support::PulseServer;
 use sluicegate_audio::{Capture, CaptureConfig, ChunkAssembler, Message, SampleFormat, StreamSpec};
+use sluicegate_core::alloc_count::{self, CountingAllocator};
 use sluicegate_core::{BufferPool, Sizing};
 
 /// Counts allocations on every thread (the capture thread and the consumer both matter here).
-struct CountingAllocator;
-
-static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
-
-// SAFETY: forwards every call to the system allocator unchanged; only counts.
-unsafe impl GlobalAlloc for CountingAllocator {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        // SAFETY: same contract as ours.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: same contract as ours.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        // SAFETY: same contract as ours.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
 #[global_allocator]
 static GLOBAL: CountingAllocator = CountingAllocator;
 
@@ -113,9 +90,9 @@ fn ten_thousand_assembled_chunks_allocate_nothing_and_hit_the_pool() {
         }
     };
     feed(100); // warm-up: the channel's and the threads' first-use allocations
-    let before = ALLOCATIONS.load(Ordering::Relaxed);
+    let before = alloc_count::all_threads();
     feed(10_000);
-    let allocations = ALLOCATIONS.load(Ordering::Relaxed) - before;
+    let allocations = alloc_count::all_threads() - before;
     drop(sender);
     drop(assembler);
     assert!(consumer.join().unwrap() >= 10_100 * chunk_bytes);
@@ -153,12 +130,12 @@ fn a_real_capture_allocates_nothing_per_chunk() {
     for _ in 0..300 {
         next_chunk();
     }
-    let before = ALLOCATIONS.load(Ordering::Relaxed);
+    let before = alloc_count::all_threads();
     let misses_before = capture.pool_stats().pool_misses;
     for _ in 0..2_000 {
         next_chunk();
     }
-    let allocations = ALLOCATIONS.load(Ordering::Relaxed) - before;
+    let allocations = alloc_count::all_threads() - before;
     let stats = capture.pool_stats();
     capture.stop();
     assert_eq!(allocations, 0, "allocations over 2,000 captured chunks");

@@ -6,6 +6,7 @@
 //!   handed on, and whose producer is refused — with a byte count — instead of dropping silently.
 //! - [`supervisor`]: a worker thread restarted after a panic, on the same resource, losing nothing.
 //! - [`stats`]: counters and a latency histogram.
+//! - [`alloc_count`]: the counting allocator of the zero-allocation tests.
 //! - [`realtime`]: `SCHED_FIFO` for threads that must keep up with a wire.
 //!
 //! After construction the pool and the ring neither lock nor allocate on their hot paths (tested with a
@@ -28,6 +29,7 @@
 //! assert_eq!(&message[..], b"Cog0  hello\r\n");
 //! ```
 
+pub mod alloc_count;
 pub mod pool;
 pub mod realtime;
 pub mod ring;
