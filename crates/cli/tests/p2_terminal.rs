@@ -446,3 +446,68 @@ fn a_port_held_by_another_terminal_is_reported_busy() {
     assert!(first.wait().unwrap().success());
     std::thread::sleep(Duration::from_millis(10));
 }
+
+#[test]
+fn ctrl_c_ends_cleanly_with_stats_and_exit_code_zero() {
+    let _one = exclusive();
+    let mut terminal = sluicegate()
+        .args(["p2", "--simulate", "demo", "--json", "--stats"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(terminal.stdout.take().unwrap());
+    let mut first = String::new();
+    stdout.read_line(&mut first).unwrap();
+    assert!(first.contains("golden_sync"), "{first}");
+    let status = Command::new("kill")
+        .args(["-INT", &terminal.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let mut rest = Vec::new();
+    stdout.read_to_end(&mut rest).unwrap();
+    let output = terminal.wait_with_output().unwrap();
+    assert!(output.status.success(), "{:?}", output.status);
+    let stats = stats(&output.stderr);
+    let messages = 1 + json_lines(&rest).len() as u64;
+    assert_eq!(
+        stats["messages"], messages,
+        "every message framed was written before exit"
+    );
+    assert!(
+        messages < simulate::demo_session().messages().len() as u64,
+        "stopped before the end"
+    );
+}
+
+#[test]
+fn stdin_to_its_end_frames_everything_including_the_unfinished_last_line() {
+    let _one = exclusive();
+    let mut terminal = sluicegate()
+        .args(["p2", "--stdin", "--json"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    terminal
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"Cog0  hello\r\n`TERM t SIZE 9 9\r\n`t 'x'\r\nprompt> ")
+        .unwrap();
+    let output = terminal.wait_with_output().unwrap();
+    assert!(output.status.success());
+    let messages = json_lines(&output.stdout);
+    let texts: Vec<&str> = messages
+        .iter()
+        .map(|message| message["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        texts,
+        ["Cog0  hello\r\n", "`TERM t SIZE 9 9\r\n", "`t 'x'\r\n", "prompt> "]
+    );
+    assert_eq!(messages[2]["targets"], serde_json::json!(["t"]));
+    let flags = messages[3]["flags"].as_array().unwrap();
+    assert!(flags.iter().any(|flag| flag == "partial"), "{flags:?}");
+}
