@@ -6,6 +6,10 @@
 //! ([`mul_acc`], [`mul_slice`], [`scale`], [`lin_comb`]) dispatch at run time
 //! to the fastest [`Backend`] the CPU has (with the `std` feature) or pick one
 //! at compile time from `target_feature` (without it).
+//!
+//! Backends today: portable, SSSE3, AVX2. GFNI (`vgf2p8mulb`, the same
+//! polynomial) and NEON are not written yet: neither could be run on the
+//! machine this was developed on, and untested SIMD is not shipped.
 
 #[cfg(target_arch = "x86_64")]
 mod x86;
