@@ -6,6 +6,10 @@
 //! ([`mul_acc`], [`mul_slice`], [`scale`], [`lin_comb`]) dispatch at run time
 //! to the fastest [`Backend`] the CPU has (with the `std` feature) or pick one
 //! at compile time from `target_feature` (without it).
+//!
+//! Backends today: portable, SSSE3, AVX2. GFNI (`vgf2p8mulb`, the same
+//! polynomial) and NEON are not written yet: neither could be run on the
+//! machine this was developed on, and untested SIMD is not shipped.
 
 #[cfg(target_arch = "x86_64")]
 mod x86;
@@ -810,6 +814,52 @@ mod tests {
                     let out = &got[m * dst_stride..][..dst_stride];
                     assert_eq!(out[..len], want[..], "{backend:?} M={outputs} n={n} len={len} m={m}");
                     assert!(out[len..].iter().all(|&b| b == 0xEE), "wrote past len");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn every_backend_multi_output_every_coefficient_every_length() {
+        // 4 outputs × 4 sources = 16 coefficients per call; 16 calls per
+        // length cover all 256 coefficients, for every length 0..=300 and
+        // both destination modes.
+        for backend in Backend::available() {
+            for len in 0..=300 {
+                let stride = len + 1;
+                let rows = bytes(4 * stride, len as u64);
+                for round in 0..16u8 {
+                    let coefs: Vec<u8> = (0..16).map(|j| round * 16 + j).collect();
+                    for accumulate in [false, true] {
+                        let mut got = bytes(4 * stride, 1000 + len as u64);
+                        let orig = got.clone();
+                        // SAFETY: four outputs and four sources of `len`
+                        // bytes, `stride` apart, in two distinct buffers.
+                        unsafe {
+                            multi_raw(
+                                backend,
+                                accumulate,
+                                got.as_mut_ptr(),
+                                stride,
+                                len,
+                                rows.as_ptr(),
+                                stride,
+                                &coefs,
+                                4,
+                                4,
+                            )
+                        }
+                        for m in 0..4 {
+                            for b in 0..len {
+                                let mut want = if accumulate { orig[m * stride + b] } else { 0 };
+                                for i in 0..4 {
+                                    want ^= ref_mul(coefs[m * 4 + i], rows[i * stride + b]);
+                                }
+                                assert_eq!(got[m * stride + b], want, "{backend:?} len={len} m={m} b={b}");
+                            }
+                            assert_eq!(got[m * stride + len], orig[m * stride + len], "wrote past len");
+                        }
+                    }
                 }
             }
         }

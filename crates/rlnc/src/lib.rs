@@ -6,7 +6,9 @@
 //! deterministically, so repair packets can be produced by any worker at any
 //! time; the [`Decoder`] eliminates packets as they arrive and delivers
 //! originals at once; a [`Recoder`] mixes what it holds without decoding.
-//! Packets are written into caller buffers and parsed as borrowed views.
+//! Packets are written into caller buffers and parsed as borrowed views;
+//! [`Encoder::write_payloads`] fills n repair payloads at once (BOOST), four
+//! coded payloads per pass over the source.
 //!
 //! ```
 //! use sluicegate_rlnc::{Decoder, Encoder, EncoderConfig, Mode, Packet, ParseOptions};

@@ -15,7 +15,11 @@ fuzz_target!(|data: &[u8]| {
         legacy: (selector & 1 != 0).then_some(LegacyFallback {
             k: (selector >> 1).max(1),
             symbol_size: 1 + u16::from(selector >> 3),
-            mode: if selector & 2 != 0 { Mode::Systematic } else { Mode::Random },
+            mode: if selector & 2 != 0 {
+                Mode::Systematic
+            } else {
+                Mode::Random
+            },
             session: u64::from(selector),
         }),
     };
@@ -23,9 +27,17 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let mut out = vec![0u8; packet.wire_len()];
-    let n = packet.write_to(&mut out).expect("a parsed packet serializes");
+    let n = packet
+        .write_to(&mut out)
+        .expect("a parsed packet serializes");
     let again = Packet::parse(&out[..n], &options).expect("and parses back");
-    assert_eq!(again, Packet { version: VERSION, ..packet });
+    assert_eq!(
+        again,
+        Packet {
+            version: VERSION,
+            ..packet
+        }
+    );
 
     let mut decoder = Decoder::new(packet.generation, packet.k, packet.symbol_size).unwrap();
     decoder.receive(&packet).expect("shape matches");
