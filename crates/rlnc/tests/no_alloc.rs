@@ -1,52 +1,15 @@
 //! The steady-state packet paths allocate nothing: a worker pool can fill
 //! pooled buffers forever without touching the allocator.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
-use std::sync::atomic::{AtomicUsize, Ordering};
-
+use sluicegate_core::alloc_count::{self, CountingAllocator};
 use sluicegate_rlnc::decoder::Decoder;
 use sluicegate_rlnc::encoder::{Encoder, EncoderConfig};
 use sluicegate_rlnc::packet::{Mode, Packet, ParseOptions};
 use sluicegate_rlnc::recoder::Recoder;
 
-struct Counting;
-
-static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
-
-thread_local! {
-    /// Count only this test's thread: the harness's own threads allocate
-    /// at times of their choosing.
-    static COUNTING: Cell<bool> = const { Cell::new(false) };
-}
-
-fn count() {
-    if COUNTING.with(Cell::get) {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-    }
-}
-
-// SAFETY: forwards every call unchanged to the system allocator and only
-// counts allocations.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        count();
-        // SAFETY: same contract as the caller's.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: same contract as the caller's.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        count();
-        // SAFETY: same contract as the caller's.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
+/// Counts per thread: the harness's own threads allocate at times of their choosing.
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: CountingAllocator = CountingAllocator;
 
 #[test]
 fn encode_parse_decode_and_recode_allocate_nothing_per_packet() {
@@ -60,8 +23,7 @@ fn encode_parse_decode_and_recode_allocate_nothing_per_packet() {
         // Warm up: first calls may initialise lazily detected state.
         enc.write_packet(0, 40, &mut buf).unwrap();
 
-        COUNTING.with(|c| c.set(true));
-        let before = ALLOCATIONS.load(Ordering::Relaxed);
+        let before = alloc_count::this_thread();
         for index in 0..1000u32 {
             let n = enc.write_packet(0, index, &mut buf).unwrap();
             let p = Packet::parse(&buf[..n], &opts).unwrap();
@@ -75,8 +37,7 @@ fn encode_parse_decode_and_recode_allocate_nothing_per_packet() {
         for seed in 0..100 {
             rec.recode(seed, &mut buf).unwrap();
         }
-        let after = ALLOCATIONS.load(Ordering::Relaxed);
-        COUNTING.with(|c| c.set(false));
+        let after = alloc_count::this_thread();
         assert_eq!(after - before, 0, "{mode:?}: allocations in steady state");
     }
 }
