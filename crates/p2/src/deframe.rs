@@ -445,7 +445,9 @@ impl Deframer {
     /// per message).
     pub fn handle_bytes(&mut self, mut bytes: &[u8], arrival: Instant) {
         while !bytes.is_empty() {
-            let mut buf = self.state.pool.acquire();
+            // A pooled buffer; `max(1)` keeps making progress with a pool of empty buffers.
+            let pool = &self.state.pool;
+            let mut buf = pool.acquire_at_least(bytes.len().min(pool.buffer_capacity()).max(1));
             let n = bytes.len().min(buf.remaining());
             buf.spare_mut()[..n].copy_from_slice(&bytes[..n]);
             buf.advance(n);
@@ -482,7 +484,7 @@ impl Deframer {
         if !waiting || state.idle {
             return None;
         }
-        state.last_arrival.map(|last| last + state.config.idle)
+        state.last_arrival.and_then(|last| last.checked_add(state.config.idle))
     }
 
     /// Bytes given and not yet emitted: the unfinished message and any input not yet polled.
@@ -555,7 +557,7 @@ impl Deframer {
                     state.after_packet = false;
                     if resync {
                         state.counters.gaps += 1;
-                        state.counters.lost_bytes += lost;
+                        state.counters.lost_bytes = state.counters.lost_bytes.saturating_add(lost);
                         state.resync = Resync::Scanning { seen: 0 };
                     } else {
                         state.resync = Resync::Off;

@@ -344,6 +344,11 @@ impl<'d> Router<'d> {
 
     /// A.3/A.4: a declaration opens a window; an update goes to each leading token that names a window.
     fn window_command(&mut self, message: &Message) {
+        let line = without_line_end(&message.bytes);
+        // The cached prefix comes from an update, so its first token is no window type: this is an update too.
+        if let Some(data_start) = self.cached_targets(line) {
+            return self.cached_update(message, data_start, line.len());
+        }
         let events = self.events;
         match Backtick::parse(&message.bytes) {
             Some(Backtick::Create(declaration)) => {
@@ -361,26 +366,25 @@ impl<'d> Router<'d> {
         }
     }
 
+    fn cached_update(&mut self, message: &Message, data_start: usize, data_end: usize) {
+        self.counters.window_updates += self.targets.windows.len() as u64;
+        let mask = self.window_updates;
+        for &index in &self.targets.windows {
+            let Some(window) = self.registry.get(index) else {
+                continue;
+            };
+            let routed = Routed::WindowUpdate(WindowUpdate {
+                message,
+                window,
+                data_start,
+                data_end,
+            });
+            deliver(&mut self.destinations, &mut self.counters, mask, &routed);
+        }
+    }
+
     fn window_update(&mut self, mut tokens: Tokens<'_>, message: &Message) {
         let line = without_line_end(&message.bytes);
-        if let Some(data_start) = self.cached_targets(line) {
-            self.counters.window_updates += self.targets.windows.len() as u64;
-            let mask = self.window_updates;
-            for &index in &self.targets.windows {
-                let Some(window) = self.registry.get(index) else {
-                    continue;
-                };
-                let data_end = line.len();
-                let routed = Routed::WindowUpdate(WindowUpdate {
-                    message,
-                    window,
-                    data_start,
-                    data_end,
-                });
-                deliver(&mut self.destinations, &mut self.counters, mask, &routed);
-            }
-            return;
-        }
         let mut found = [0usize; STACK_TARGETS];
         let mut targets = 0;
         let mut first = None;
