@@ -165,6 +165,15 @@ pub struct RoutingCounters {
 }
 
 /// Framing and routing counters together, as the CLI prints them (one flat JSON object).
+///
+/// # Examples
+/// ```
+/// use sluicegate_p2::{Config, Counters, Deframer, Router};
+/// let (deframer, router) = (Deframer::new(Config::default()).unwrap(), Router::new());
+/// let counters = Counters { framing: deframer.counters(), routing: *router.counters() };
+/// let json = serde_json::to_string(&counters).unwrap();
+/// assert!(json.starts_with(r#"{"bytes_in":0,"#) && json.contains(r#""reboots":0"#));
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Counters {
     /// The deframer's counters.
