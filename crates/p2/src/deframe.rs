@@ -1275,6 +1275,19 @@ mod tests {
     }
 
     #[test]
+    fn deframer_and_router_can_move_to_a_worker_thread() {
+        fn send<T: Send>(_: &T) {}
+        send(&deframer());
+        send(&crate::Router::new());
+        let mut deframer = deframer();
+        let worker = std::thread::spawn(move || {
+            deframer.handle_bytes(b"Cog0  from a worker\r\n", ms(0));
+            deframer.poll_output().map(|output| output.bytes().len())
+        });
+        assert_eq!(worker.join().unwrap(), Some(21));
+    }
+
+    #[test]
     fn sequence_numbers_count_messages_only() {
         let mut bytes = debugger_packet(1, 9);
         bytes.extend_from_slice(&[0, 0]);
