@@ -14,6 +14,12 @@
 //! Messages are [`PoolBytes`](sluicegate_core::PoolBytes) slices of the pooled buffers the bytes arrived in;
 //! in the steady state nothing is copied or allocated per message.
 //!
+//! Tests: unit tests beside the code; `tests/` holds the A.1 property tests (any split gives the same messages,
+//! every byte accounted for, no panic on arbitrary input), the real captures, HSV16, the demo session and the
+//! counting-allocator test. The fuzz target (nightly, outside the workspace):
+//! `cd fuzz && cargo +nightly fuzz run deframe_route`. Benches: `cargo bench -p sluicegate-p2`
+//! (figures in `BENCHMARKS-p2.md`).
+//!
 //! ```
 //! use std::time::Instant;
 //! use sluicegate_p2::{Config, Deframer, Destination, KindSet, Output, Routed, Router, Subscription};
