@@ -113,7 +113,11 @@ impl<'a> Iterator for Tokens<'a> {
             self.rest = text;
             return None;
         }
-        let mut end = 0;
+        // Most tokens hold no quote: find the first separator or quote, and only walk quotes byte by byte.
+        let mut end = text
+            .iter()
+            .position(|&b| is_separator(b) || b == b'\'' || b == b'"')
+            .unwrap_or(text.len());
         let mut quote = None;
         while end < text.len() {
             let b = text[end];

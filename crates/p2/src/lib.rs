@@ -3,7 +3,7 @@
 //!
 //! - [`Deframer`] (A.1, A.2, A.5): sans-IO framing of debugger packets, 0xDB packets, zero padding and text
 //!   lines; every byte comes out in a [`Message`] or a counted [`Discard`], whatever the chunking.
-//! - [`classify`] and friends (A.3): the one-byte [`MessageKind`], golden sync, backtick declarations and
+//! - [`classify()`] and friends (A.3): the one-byte [`MessageKind`], golden sync, backtick declarations and
 //!   updates, debugger packet fields.
 //! - [`Router`] (A.4): fan-out of the same reference-counted buffer to every [`Destination`] registered for a
 //!   kind, the [`WindowRegistry`], reboot and window-error events.
@@ -16,6 +16,12 @@
 //! The library owns no thread, port or clock: time comes in as [`Instant`](std::time::Instant) arguments.
 //! Messages are [`PoolBytes`](sluicegate_core::PoolBytes) slices of the pooled buffers the bytes arrived in;
 //! in the steady state nothing is copied or allocated per message.
+//!
+//! Tests: unit tests beside the code; `tests/` holds the A.1 property tests (any split gives the same messages,
+//! every byte accounted for, no panic on arbitrary input), the real captures, HSV16, the demo session and the
+//! counting-allocator test. The fuzz target (nightly, outside the workspace):
+//! `cd fuzz && cargo +nightly fuzz run deframe_route`. Benches: `cargo bench -p sluicegate-p2`
+//! (figures in `BENCHMARKS-p2.md`).
 //!
 //! ```
 //! use std::time::Instant;

@@ -331,7 +331,7 @@ pub fn demo_session() -> Stream {
         stream.line(
             MessageKind::TerminalOutput,
             Flags::NONE,
-            b"\x01\x02\x05Enter a value: 42",
+            b"\x01\x02\x05\x03Enter a value: 42",
             crlf,
         );
         stream.line(

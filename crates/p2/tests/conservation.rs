@@ -217,7 +217,7 @@ proptest! {
             router.route(&output);
         }
         prop_assert_eq!(&out, &given);
-        let counters = *deframer.counters();
+        let counters = deframer.counters();
         prop_assert_eq!(counters.bytes_in, given.len() as u64);
         prop_assert_eq!(counters.bytes_in, counters.message_bytes + counters.discarded_bytes);
         prop_assert_eq!(counters.discarded_bytes, counters.padding_bytes + counters.resync_bytes + counters.truncated_bytes);

@@ -96,7 +96,7 @@ fn run(bytes: &[u8], reads: impl IntoIterator<Item = usize>) -> Run {
     deframer.handle_end();
     route(&mut deframer, &mut router);
     assert_eq!(out, bytes, "A.1: every byte accounted for");
-    let counters = *deframer.counters();
+    let counters = deframer.counters();
     assert_eq!(counters.bytes_in, counters.message_bytes + counters.padding_bytes);
     assert_eq!(
         (

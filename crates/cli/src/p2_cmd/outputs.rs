@@ -68,6 +68,10 @@ impl<W: Write> Terminal<W> {
                 let _ = writeln!(self.line, "ERROR: {error} (window '{name}')");
             }
             Routed::Event(Event::Reboot { .. }) => self.line.push_str("--- P2 reboot (golden sync) ---\n"),
+            Routed::Event(Event::WindowCreated { window, .. }) => {
+                let name = String::from_utf8_lossy(window.name());
+                let _ = writeln!(self.line, "[{} window '{name}' opened]", window.window_type().keyword());
+            }
             _ => return Ok(()),
         }
         self.out.write_all(self.line.as_bytes())?;
