@@ -276,7 +276,13 @@ fn capture(args: CaptureArgs) -> anyhow::Result<ExitCode> {
     let rss_before = process_usage().ok();
     let capture = Capture::start(config)?;
     let stop = capture.stop_handle();
-    ctrlc::set_handler(move || stop.stop()).context("installing the Ctrl-C handler")?;
+    let mut signals = signal_hook::iterator::Signals::new([signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM])
+        .context("installing the Ctrl-C handler")?;
+    std::thread::spawn(move || {
+        if signals.forever().next().is_some() {
+            stop.stop();
+        }
+    });
 
     let mut output = match (&args.out, args.soak) {
         (_, Some(_)) => Output::Discard,
