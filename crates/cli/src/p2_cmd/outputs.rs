@@ -170,8 +170,12 @@ impl<W: Write> JsonLines<W> {
             }
         }
         let _ = write!(line, r#"],"len":{},"hex":""#, message.bytes.len());
-        for byte in message.bytes.iter() {
-            let _ = write!(line, "{byte:02x}");
+        // Two table lookups a byte: `write!("{:02x}")` per byte was a tenth of the terminal's CPU at 2 Mbaud (perf).
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        line.reserve(message.bytes.len() * 2);
+        for &byte in message.bytes.iter() {
+            line.push(char::from(HEX[usize::from(byte >> 4)]));
+            line.push(char::from(HEX[usize::from(byte & 15)]));
         }
         line.push('"');
         if !matches!(kind, MessageKind::DbPacket | MessageKind::Debugger(_)) {
