@@ -511,3 +511,35 @@ fn stdin_to_its_end_frames_everything_including_the_unfinished_last_line() {
     let flags = messages[3]["flags"].as_array().unwrap();
     assert!(flags.iter().any(|flag| flag == "partial"), "{flags:?}");
 }
+
+#[test]
+fn a_closed_output_pipe_ends_the_terminal_quietly_with_success() {
+    let _one = exclusive();
+    let mut terminal = sluicegate()
+        .args(["p2", "--simulate", "hsv16", "--json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(terminal.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    assert!(first.starts_with("{\"seq\":0,"), "{first}");
+    // The reader above is dropped: the pipe is closed with most of the burst still to write.
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = terminal.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the terminal did not end after its output closed"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let mut stderr = String::new();
+    terminal.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+    assert!(status.success(), "{status:?}: {stderr}");
+    assert!(stderr.is_empty(), "{stderr}");
+}

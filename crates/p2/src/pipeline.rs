@@ -280,6 +280,7 @@ impl Pipeline {
     ///
     /// # Errors
     /// [`PipelineError::WorkerGaveUp`] if the worker kept panicking.
+    /// Outputs not yet received are dropped, so a worker blocked on a full channel ends too.
     pub fn finish(mut self) -> Result<PipelineStats, PipelineError> {
         self.stop();
         if let Some(reader) = self.reader.take()
@@ -288,7 +289,9 @@ impl Pipeline {
             let _ = reader.join();
         }
         let stats = self.stats();
-        match self.worker.join() {
+        let Pipeline { outputs, worker, .. } = self;
+        drop(outputs);
+        match worker.join() {
             Ok(_) => Ok(stats),
             Err(WorkerError::GaveUp { restarts, panic, .. }) => Err(PipelineError::WorkerGaveUp { restarts, panic }),
             Err(other) => Err(PipelineError::WorkerGaveUp {
