@@ -1,6 +1,7 @@
 //! `sluicegate p2`: the receive side of a Propeller 2 debug terminal, and `sluicegate p2 simulate`, a P2 on
 //! the far end of a serial line.
 
+mod loader;
 mod outputs;
 mod pst;
 mod simulator;
@@ -33,7 +34,8 @@ use tally::Tally;
     args_conflicts_with_subcommands = true,
     after_help = "Examples:\n  sluicegate p2 --simulate demo\n  sluicegate p2 --port /dev/ttyUSB0 --log logs/ --stats\n  \
                   sluicegate p2 --replay session.sgrec --speed max --json > messages.jsonl\n  \
-                  sluicegate p2 simulate hsv16 --pty --pace 2000000"
+                  sluicegate p2 simulate hsv16 --pty --pace 2000000\n  sluicegate p2 detect --port /dev/ttyUSB0\n  \
+                  sluicegate p2 load program.bin --port /dev/ttyUSB0 --verify --then-monitor"
 )]
 pub struct P2Args {
     #[command(subcommand)]
@@ -46,6 +48,11 @@ pub struct P2Args {
 enum P2Action {
     /// Run the built-in P2 on the far end of a serial line (a device or a fresh pseudo-terminal).
     Simulate(simulator::SimulateArgs),
+    /// Reset the P2 and ask its ROM loader which chip it is.
+    Detect(loader::DetectArgs),
+    /// Reset the P2 and download a binary into hub RAM at 2 Mbaud through its ROM loader; then, with
+    /// --then-monitor, run the terminal on the same port.
+    Load(Box<loader::LoadArgs>),
 }
 
 /// Where the bytes come from: exactly one.
@@ -79,8 +86,8 @@ struct TerminalArgs {
     /// Pulse the reset line (DTR, or RTS with --rts) for 10 ms after opening the port.
     #[arg(long, requires = "port")]
     reset: bool,
-    /// Reset with RTS instead of DTR.
-    #[arg(long, requires = "reset")]
+    /// Reset with RTS instead of DTR (with --reset, or when loading).
+    #[arg(long)]
     rts: bool,
     /// Replay speed: 1 (as recorded) or max.
     #[arg(long, default_value = "1", value_parser = ["1", "max"], requires = "replay")]
@@ -143,6 +150,8 @@ impl From<ScenarioArg> for Scenario {
 pub fn run(args: P2Args) -> Result<(), Failure> {
     match args.action {
         Some(P2Action::Simulate(simulate)) => simulator::run(simulate),
+        Some(P2Action::Detect(detect)) => loader::run_detect(detect),
+        Some(P2Action::Load(load)) => loader::run_load(*load),
         None => run_terminal(args.terminal),
     }
 }
@@ -210,6 +219,11 @@ fn recording_tap(path: &PathBuf) -> anyhow::Result<(Tap, Arc<Mutex<Option<std::i
 
 fn run_terminal(args: TerminalArgs) -> Result<(), Failure> {
     let source = open_source(&args)?;
+    run_terminal_on(args, source)
+}
+
+/// The terminal on an open source (the load command hands over its port).
+fn run_terminal_on(args: TerminalArgs, source: Box<dyn Source>) -> Result<(), Failure> {
     let live = args.source.as_ref().is_some_and(|source| source.replay.is_none());
     let (tap, record_failure) = match &args.record {
         Some(path) => {
