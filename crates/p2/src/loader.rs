@@ -699,6 +699,18 @@ mod tests {
         }
 
         #[test]
+        fn arbitrary_bytes_never_panic_the_rom_or_the_chip_parser(
+            prefix in prop::sample::select(vec![&b""[..], PROP_CHK, PROP_TXT]),
+            bytes in prop::collection::vec(any::<u8>(), 0..2000),
+        ) {
+            let _ = parse_chip(&bytes);
+            let mut rom = RomLoader::new(b'G');
+            rom.handle_bytes(prefix);
+            rom.handle_bytes(&bytes);
+            while rom.poll_output().is_some() {}
+        }
+
+        #[test]
         fn any_split_of_a_download_gives_the_same_image(len in 1usize..2000, cut in any::<prop::sample::Index>()) {
             let download = Download::new(&image(len), Chip::RevBC, Ending::Check).unwrap();
             let text = download.text();

@@ -162,7 +162,7 @@ impl Link {
         if self.pseudo_terminal {
             tracing::debug!(%error, "{what} refused by a pseudo-terminal");
             eprintln!(
-                "sluicegate p2: {}: {what} not available on a pseudo-terminal; going on",
+                "sluicegate p2: {}: {what} is not available on a pseudo-terminal; going on",
                 self.path
             );
             Ok(())
