@@ -73,6 +73,28 @@ fn run(args: &[&str]) -> Output {
     sluicegate().args(args).output().unwrap()
 }
 
+fn run_logged(args: &[&str]) -> Output {
+    sluicegate()
+        .args(args)
+        .env("SLUICEGATE_LOG", "sluicegate=debug")
+        .output()
+        .unwrap()
+}
+
+/// The text without terminal colour sequences (`ESC [ … m`).
+fn without_ansi(text: &str) -> String {
+    let mut plain = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            chars.by_ref().find(|&c| c == 'm');
+        } else {
+            plain.push(c);
+        }
+    }
+    plain
+}
+
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
@@ -145,13 +167,15 @@ fn a_silent_port_times_out_with_a_clear_message() {
 }
 
 /// The load succeeds, the simulator got exactly the image (with its checksum long), and the terminal's first
-/// message is the golden sync without the fused `.`; every message of the session arrives intact.
+/// message is the golden sync without the fused `.`; every message of the session arrives intact. The simulator
+/// sends the `.` fused to the session in one write, so the loader's read that finds it also takes the session's
+/// first bytes, which it hands to the terminal (the debug log says how many).
 #[test]
 fn verified_load_then_monitor_starts_with_the_first_line_intact() {
     let _one = exclusive();
     let file = image_file(5000);
     let simulator = RomSimulator::spawn(&[]);
-    let output = run(&[
+    let output = run_logged(&[
         "p2",
         "load",
         file.path().to_str().unwrap(),
@@ -166,6 +190,13 @@ fn verified_load_then_monitor_starts_with_the_first_line_intact() {
     let stderr = simulator.finish();
     assert!(output.status.success(), "{}", text(&output.stderr));
     assert!(text(&output.stderr).contains("checksum good"));
+    let handed_over: usize = without_ansi(&text(&output.stderr))
+        .split("handed_over=")
+        .nth(1)
+        .and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next())
+        .and_then(|count| count.parse().ok())
+        .unwrap_or_else(|| panic!("no hand-over logged: {}", text(&output.stderr)));
+    assert!(handed_over > 0, "the checksum reply arrived fused to the session");
     let sent = with_checksum(&std::fs::read(file.path()).unwrap()).len();
     assert!(
         stderr.contains(&format!("loaded {sent} bytes (long sum 0x706f7250)")),

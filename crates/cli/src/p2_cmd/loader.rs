@@ -109,6 +109,10 @@ pub fn run_load(args: LoadArgs) -> Result<(), Failure> {
                     download.image_len()
                 )));
             }
+            tracing::debug!(
+                handed_over = rest.len(),
+                "bytes after the checksum reply go to the terminal first"
+            );
             rest
         }
         Ending::Run => Vec::new(),

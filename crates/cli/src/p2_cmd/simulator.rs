@@ -75,14 +75,19 @@ pub fn run(args: SimulateArgs) -> Result<(), Failure> {
             .open()
             .map_err(|error| Failure::device(anyhow::anyhow!("serial port {path}: {error}")))?
     };
-    if args.rom_loader && !serve_rom_loader(port.as_mut(), &args)? {
-        return Ok(());
-    }
+    let checksum_reply = if args.rom_loader {
+        match serve_rom_loader(port.as_mut(), &args)? {
+            Some(reply) => reply,
+            None => return Ok(()),
+        }
+    } else {
+        Vec::new()
+    };
     // A P2 is never descheduled: keep the simulated UART on time when the OS allows it.
     if let Err(error) = sluicegate_core::realtime::raise_current_thread() {
         tracing::debug!(%error, "simulator stays at normal priority");
     }
-    let bytes = stream.bytes();
+    let bytes = &[checksum_reply.as_slice(), stream.bytes()].concat();
     let started = Instant::now();
     let refused = match args.pace {
         Some(baud) => send_paced(port.as_mut(), bytes, baud)?,
@@ -97,16 +102,16 @@ pub fn run(args: SimulateArgs) -> Result<(), Failure> {
     eprintln!(
         "sluicegate p2 simulate: sent {} messages, {} bytes in {:.2} s; {refused} bytes refused by the line (lost)",
         stream.messages().len(),
-        bytes.len() - refused,
+        bytes.len() - checksum_reply.len() - refused,
         started.elapsed().as_secs_f64()
     );
     std::thread::sleep(Duration::from_millis(args.linger_ms));
     Ok(())
 }
 
-/// The ROM loader's side of B.1 until a downloaded program runs (`true`), or the host hangs up or stays silent
-/// for `--wait-ms` (`false`).
-fn serve_rom_loader(port: &mut dyn SerialPort, args: &SimulateArgs) -> Result<bool, Failure> {
+/// The ROM loader's side of B.1 until a downloaded program runs (`Some` with the checksum reply still to send,
+/// empty after `~`), or the host hangs up or stays silent for `--wait-ms` (`None`).
+fn serve_rom_loader(port: &mut dyn SerialPort, args: &SimulateArgs) -> Result<Option<Vec<u8>>, Failure> {
     let letter = u8::try_from(args.chip)
         .ok()
         .filter(u8::is_ascii_graphic)
@@ -124,7 +129,7 @@ fn serve_rom_loader(port: &mut dyn SerialPort, args: &SimulateArgs) -> Result<bo
             Err(error) if matches!(error.kind(), std::io::ErrorKind::BrokenPipe | std::io::ErrorKind::Other) => {
                 if received > 0 {
                     eprintln!("sluicegate p2 simulate: the host hung up after {received} bytes; no program runs");
-                    return Ok(false);
+                    return Ok(None);
                 }
                 std::thread::sleep(Duration::from_millis(5));
                 0
@@ -145,7 +150,7 @@ fn serve_rom_loader(port: &mut dyn SerialPort, args: &SimulateArgs) -> Result<bo
                     "sluicegate p2 simulate: nothing from the host for {} ms; giving up",
                     args.wait_ms
                 );
-                return Ok(false);
+                return Ok(None);
             }
             continue;
         }
@@ -164,8 +169,12 @@ fn serve_rom_loader(port: &mut dyn SerialPort, args: &SimulateArgs) -> Result<bo
             continue;
         }
         rom.handle_bytes(bytes);
-        while let Some(output) = rom.poll_output() {
+        let mut outputs = std::iter::from_fn(|| rom.poll_output()).peekable();
+        let mut checksum_reply = Vec::new();
+        while let Some(output) = outputs.next() {
             match output {
+                // B.1 step 5: the `.` goes out with the program's first output, fused to it, as on a real P2.
+                RomOutput::Reply(reply) if matches!(outputs.peek(), Some(RomOutput::Run(_))) => checksum_reply = reply,
                 RomOutput::Reply(reply) => {
                     port.write_all(&reply)
                         .map_err(|error| Failure::device(anyhow::anyhow!("write failed: {error}")))?;
@@ -177,7 +186,7 @@ fn serve_rom_loader(port: &mut dyn SerialPort, args: &SimulateArgs) -> Result<bo
                         loaded.image.len(),
                         loaded.sum
                     );
-                    return Ok(true);
+                    return Ok(Some(checksum_reply));
                 }
                 RomOutput::Rejected(loaded) => {
                     let fault = loaded.fault.map(|fault| fault.to_string()).unwrap_or_default();
