@@ -216,7 +216,8 @@ fn verified_load_then_monitor_starts_with_the_first_line_intact() {
     }
 }
 
-/// Without --verify the download ends with `~`, no reply comes, and monitoring starts at once.
+/// Without --verify the download ends with `~`, no reply comes, and monitoring starts at once, after the switch
+/// to a debug baud other than the loader's.
 #[test]
 fn unverified_load_then_monitor_gets_the_whole_session() {
     let _one = exclusive();
@@ -230,11 +231,15 @@ fn unverified_load_then_monitor_gets_the_whole_session() {
         &simulator.path,
         "--then-monitor",
         "--json",
+        "--baud",
+        "115200",
         "--answer-ms",
         "2000",
     ]);
     let stderr = simulator.finish();
     assert!(output.status.success(), "{}", text(&output.stderr));
+    assert!(text(&output.stderr).contains("listening on"));
+    assert!(text(&output.stderr).contains("at 115200 baud"));
     assert!(stderr.contains("loaded 1234 bytes"), "{stderr}");
     let messages = json_lines(&output.stdout);
     assert_eq!(messages.len(), simulate::demo_session().messages().len());

@@ -13,7 +13,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use sluicegate_p2::loader::{Chip, Download, DownloadError, Ending, LOADER_BAUD, PROP_CHK, Verdict, parse_chip};
 use sluicegate_p2::source::{ResetLine, SerialSource, SourceError};
 
-use super::TerminalArgs;
+use super::MonitorArgs;
 use crate::exit::Failure;
 
 /// B.1 step 1: quiet time before the reset pulse.
@@ -42,6 +42,9 @@ pub struct DetectArgs {
 pub struct LoadArgs {
     /// The binary image to load into hub RAM.
     file: PathBuf,
+    /// Serial port of the P2 (e.g. /dev/ttyUSB0).
+    #[arg(long, value_name = "DEVICE")]
+    port: String,
     /// End with `?`: the P2 checks a checksum long (appended here) and replies `.` or `!`; without it, `~`.
     #[arg(long)]
     verify: bool,
@@ -54,7 +57,7 @@ pub struct LoadArgs {
     #[arg(long, default_value_t = 200, value_name = "MS")]
     answer_ms: u64,
     #[command(flatten)]
-    terminal: TerminalArgs,
+    monitor: MonitorArgs,
 }
 
 pub fn run_detect(args: DetectArgs) -> Result<(), Failure> {
@@ -72,16 +75,8 @@ pub fn run_detect(args: DetectArgs) -> Result<(), Failure> {
 }
 
 pub fn run_load(args: LoadArgs) -> Result<(), Failure> {
-    let terminal = &args.terminal;
-    let source = terminal.source.as_ref();
-    let Some(path) = source.and_then(|source| source.port.clone()) else {
-        return Err(Failure::usage(anyhow::anyhow!("load needs --port")));
-    };
-    if terminal.reset {
-        return Err(Failure::usage(anyhow::anyhow!(
-            "load always resets the P2; --reset is for the terminal alone"
-        )));
-    }
+    let monitor = &args.monitor;
+    let path = args.port.clone();
     let image = std::fs::read(&args.file)
         .map_err(|error| Failure::input(anyhow::anyhow!("cannot read {}: {error}", args.file.display())))?;
     let ending = if args.verify { Ending::Check } else { Ending::Run };
@@ -89,7 +84,7 @@ pub fn run_load(args: LoadArgs) -> Result<(), Failure> {
     let largest = Chip::RevBC;
     Download::new(&image, largest, ending).map_err(|error| refused(&args.file, error))?;
 
-    let line = if terminal.rts { ResetLine::Rts } else { ResetLine::Dtr };
+    let line = if monitor.rts { ResetLine::Rts } else { ResetLine::Dtr };
     let answer = Duration::from_millis(args.answer_ms);
     let mut link = Link::open(&path)?;
     let chip = link.detect(line, answer)?;
@@ -118,7 +113,7 @@ pub fn run_load(args: LoadArgs) -> Result<(), Failure> {
         Ending::Run => Vec::new(),
     };
     // Back to the debug baud with no flush: the program's first bytes may already be in the OS buffer.
-    link.set_baud(terminal.baud)?;
+    link.set_baud(monitor.baud)?;
     eprintln!(
         "sluicegate p2: loaded {} ({} bytes) into the {chip}{}",
         args.file.display(),
@@ -129,7 +124,7 @@ pub fn run_load(args: LoadArgs) -> Result<(), Failure> {
         return Ok(());
     }
     let source = SerialSource::from_port(link.source.into_port(), pending);
-    super::run_terminal_on(args.terminal, Box::new(source))
+    super::run_terminal_on(monitor, Box::new(source), true, Some(&path))
 }
 
 fn refused(file: &Path, error: DownloadError) -> Failure {
