@@ -173,7 +173,7 @@ fn a_silent_port_times_out_with_a_clear_message() {
 #[test]
 fn verified_load_then_monitor_starts_with_the_first_line_intact() {
     let _one = exclusive();
-    let file = image_file(5000);
+    let file = image_file(100_000);
     let simulator = RomSimulator::spawn(&[]);
     let output = run_logged(&[
         "p2",

@@ -185,6 +185,7 @@ impl Link {
             self.tolerate("clearing the input buffer", error)?;
         }
         self.write(PROP_CHK)?;
+        self.drain();
         let mut received = Vec::new();
         let deadline = Instant::now() + answer;
         while Instant::now() < deadline {
@@ -221,6 +222,8 @@ impl Link {
             self.write(piece)?;
             progress.inc(piece.len() as u64);
         }
+        // Drained once at the end, not per line: a drain per line costs a USB round trip each.
+        self.drain();
         progress.finish_and_clear();
         Ok(())
     }
@@ -281,8 +284,14 @@ impl Link {
                 )));
             }
         }
-        let _ = self.source.port_mut().flush();
         Ok(())
+    }
+
+    /// Waits until the OS has sent what was written (before listening for an answer or changing the baud).
+    fn drain(&mut self) {
+        if let Err(error) = self.source.port_mut().flush() {
+            tracing::debug!(%error, "drain refused");
+        }
     }
 
     /// One read of at most the source's poll interval.

@@ -1,5 +1,5 @@
-//! `sluicegate p2`: the receive side of a Propeller 2 debug terminal, and `sluicegate p2 simulate`, a P2 on
-//! the far end of a serial line.
+//! `sluicegate p2`: the receive side of a Propeller 2 debug terminal; `sluicegate p2 detect` and `p2 load`, the
+//! ROM loader (p2-protocol B.1); and `sluicegate p2 simulate`, a P2 on the far end of a serial line.
 
 mod loader;
 mod outputs;
