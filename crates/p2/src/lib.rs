@@ -10,6 +10,7 @@
 //! - [`recording`]: captures on disk (ours, and the reference terminal's), parsed without I/O.
 //! - [`source`] and [`pipeline`] (the I/O edge, A.5, A.6): serial port, replay, stdin, TCP and simulator
 //!   sources; a reader thread, the core byte ring and a supervised extraction worker.
+//! - [`loader`] (B.1): the ROM loader's text, the chip's answer, and the ROM side as a state machine.
 //! - [`simulate`]: pure stream generators (the HSV16 burst of A.7, a mixed stream, a demo session) with the
 //!   messages they should give.
 //!
@@ -53,6 +54,7 @@
 
 mod classify;
 mod deframe;
+pub mod loader;
 mod message;
 pub mod pipeline;
 pub mod recording;

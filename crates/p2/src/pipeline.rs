@@ -430,7 +430,8 @@ fn extract(input: &mut WorkerInput, signal: &StopSignal, stop: &AtomicBool) {
         Deframer::with_pool(input.config.clone(), input.deframer_pool.clone()).expect("validated by Pipeline::start");
     let mut cursor = Cursor::default();
     loop {
-        let fed = feed(input, &mut deframer, &mut cursor);
+        let ended = input.bytes.is_producer_closed() || stop.load(Ordering::Acquire) || signal.is_requested();
+        let fed = feed(input, &mut deframer, &mut cursor, ended);
         let mut emitted = false;
         while let Some(output) = deframer.poll_output() {
             if !hand_on(input, &mut cursor, output) {
@@ -442,7 +443,6 @@ fn extract(input: &mut WorkerInput, signal: &StopSignal, stop: &AtomicBool) {
             continue;
         }
         let all_fed = cursor.fed_marks == input.marks.slots();
-        let ended = input.bytes.is_producer_closed() || stop.load(Ordering::Acquire) || signal.is_requested();
         if ended && all_fed {
             deframer.handle_end();
             while let Some(output) = deframer.poll_output() {
@@ -469,7 +469,13 @@ fn extract(input: &mut WorkerInput, signal: &StopSignal, stop: &AtomicBool) {
 }
 
 /// Gives the deframer every mark whose bytes are in the ring; returns whether it gave anything.
-fn feed(input: &mut WorkerInput, deframer: &mut Deframer, cursor: &mut Cursor) -> bool {
+/// Gives the deframer every mark whose bytes are in the ring; returns whether it gave anything.
+///
+/// A gap is given together with the chunk after it (whose mark comes first, its bytes a moment later): given
+/// alone, the deframer could see the input idle before the bytes after the gap arrive, end its
+/// resynchronisation, and frame the rest of a cut line as a message. At the end of the input (`at_end`), a
+/// trailing gap is given alone.
+fn feed(input: &mut WorkerInput, deframer: &mut Deframer, cursor: &mut Cursor, at_end: bool) -> bool {
     let Ok(marks) = input.marks.read_chunk(input.marks.slots()) else {
         return false;
     };
@@ -477,17 +483,36 @@ fn feed(input: &mut WorkerInput, deframer: &mut Deframer, cursor: &mut Cursor) -
     let readable = input.bytes.readable();
     let (ring_first, ring_second) = readable.as_slices();
     let available = ring_first.len() + ring_second.len();
+    let chunk_len = |mark_index: usize, len: usize| {
+        if mark_index == 0 {
+            len - input.front_committed
+        } else {
+            len
+        }
+    };
     let mut fed = false;
-    for &mark in first.iter().chain(second).skip(cursor.fed_marks) {
+    let mut unfed = first
+        .iter()
+        .chain(second)
+        .copied()
+        .enumerate()
+        .skip(cursor.fed_marks)
+        .peekable();
+    while let Some((index, mark)) = unfed.next() {
         match mark {
-            Mark::Gap { lost } => deframer.handle_gap(lost),
-            Mark::Chunk { len, arrival } => {
-                let skip = if cursor.fed_marks == 0 {
-                    input.front_committed
-                } else {
-                    0
+            Mark::Gap { lost } => {
+                let next_is_here = match unfed.peek() {
+                    Some(&(next, Mark::Chunk { len, .. })) => cursor.fed_bytes + chunk_len(next, len) <= available,
+                    Some((_, Mark::Gap { .. })) => true,
+                    None => at_end,
                 };
-                let len = len - skip;
+                if !next_is_here {
+                    break;
+                }
+                deframer.handle_gap(lost);
+            }
+            Mark::Chunk { len, arrival } => {
+                let len = chunk_len(index, len);
                 if cursor.fed_bytes + len > available {
                     break;
                 }

@@ -113,6 +113,9 @@ pub enum ResetLine {
 /// A serial port, 8N1, no flow control. Opening it toggles no control line (A.6).
 pub struct SerialSource {
     port: Box<dyn serialport::SerialPort>,
+    /// Bytes already read from the port by someone else (the loader), given out before the port's own.
+    pending: Vec<u8>,
+    pending_from: usize,
 }
 
 impl std::fmt::Debug for SerialSource {
@@ -141,7 +144,27 @@ impl SerialSource {
             .timeout(POLL_INTERVAL)
             .open()
             .map_err(|error| classify_port_error(path, error))?;
-        Ok(Self { port })
+        Ok(Self::from_port(port, Vec::new()))
+    }
+
+    /// Wraps a port that is already open and configured (after a download, B.1), with the bytes already read
+    /// from it that the pipeline must see first.
+    pub fn from_port(port: Box<dyn serialport::SerialPort>, pending: Vec<u8>) -> Self {
+        Self {
+            port,
+            pending,
+            pending_from: 0,
+        }
+    }
+
+    /// The open port, for the ROM loader's writes, reads and baud switch.
+    pub fn port_mut(&mut self) -> &mut dyn serialport::SerialPort {
+        self.port.as_mut()
+    }
+
+    /// The open port, without the bytes not yet given out.
+    pub fn into_port(self) -> Box<dyn serialport::SerialPort> {
+        self.port
     }
 
     /// Pulses the reset line: assert, [`RESET_PULSE`], release.
@@ -178,6 +201,13 @@ fn classify_port_error(path: &str, error: serialport::Error) -> SourceError {
 
 impl Source for SerialSource {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<Read> {
+        if self.pending_from < self.pending.len() {
+            let pending = &self.pending[self.pending_from..];
+            let len = pending.len().min(buf.len());
+            buf[..len].copy_from_slice(&pending[..len]);
+            self.pending_from += len;
+            return Ok(Read::Data { len, at: None });
+        }
         match self.port.read(buf) {
             Ok(0) => Ok(Read::End),
             Ok(len) => Ok(Read::Data { len, at: None }),
@@ -472,6 +502,23 @@ mod tests {
         };
         assert_eq!(len, stream.messages()[0].range.end, "exactly the first message");
         assert_eq!(source.read(&mut buf).unwrap(), Read::Idle);
+    }
+
+    #[test]
+    fn a_port_handed_over_gives_the_pending_bytes_first() {
+        use std::io::Write as _;
+        let (master, slave) = serialport::TTYPort::pair().expect("a pty pair");
+        let mut master: Box<dyn serialport::SerialPort> = Box::new(master);
+        let mut source = SerialSource::from_port(Box::new(slave), b"Cog0  first\r\n".to_vec());
+        master.write_all(b"then the port\n").unwrap();
+        let mut got = Vec::new();
+        let mut buf = [0u8; 5];
+        while got.len() < 27 {
+            if let Read::Data { len, .. } = source.read(&mut buf).unwrap() {
+                got.extend_from_slice(&buf[..len]);
+            }
+        }
+        assert_eq!(got, b"Cog0  first\r\nthen the port\n");
     }
 
     #[test]

@@ -1,6 +1,7 @@
-//! `sluicegate p2`: the receive side of a Propeller 2 debug terminal, and `sluicegate p2 simulate`, a P2 on
-//! the far end of a serial line.
+//! `sluicegate p2`: the receive side of a Propeller 2 debug terminal; `sluicegate p2 detect` and `p2 load`, the
+//! ROM loader (p2-protocol B.1); and `sluicegate p2 simulate`, a P2 on the far end of a serial line.
 
+mod loader;
 mod outputs;
 mod pst;
 mod simulator;
@@ -33,7 +34,8 @@ use tally::Tally;
     args_conflicts_with_subcommands = true,
     after_help = "Examples:\n  sluicegate p2 --simulate demo\n  sluicegate p2 --port /dev/ttyUSB0 --log logs/ --stats\n  \
                   sluicegate p2 --replay session.sgrec --speed max --json > messages.jsonl\n  \
-                  sluicegate p2 simulate hsv16 --pty --pace 2000000"
+                  sluicegate p2 simulate hsv16 --pty --pace 2000000\n  sluicegate p2 detect --port /dev/ttyUSB0\n  \
+                  sluicegate p2 load program.bin --port /dev/ttyUSB0 --verify --then-monitor"
 )]
 pub struct P2Args {
     #[command(subcommand)]
@@ -46,6 +48,11 @@ pub struct P2Args {
 enum P2Action {
     /// Run the built-in P2 on the far end of a serial line (a device or a fresh pseudo-terminal).
     Simulate(simulator::SimulateArgs),
+    /// Reset the P2 and ask its ROM loader which chip it is.
+    Detect(loader::DetectArgs),
+    /// Reset the P2 and download a binary into hub RAM at 2 Mbaud through its ROM loader; then, with
+    /// --then-monitor, run the terminal on the same port.
+    Load(Box<loader::LoadArgs>),
 }
 
 /// Where the bytes come from: exactly one.
@@ -73,21 +80,28 @@ struct SourceArgs {
 struct TerminalArgs {
     #[command(flatten)]
     source: Option<SourceArgs>,
-    /// Debug baud rate of the serial port.
-    #[arg(long, default_value_t = source::DEFAULT_BAUD)]
-    baud: u32,
     /// Pulse the reset line (DTR, or RTS with --rts) for 10 ms after opening the port.
     #[arg(long, requires = "port")]
     reset: bool,
-    /// Reset with RTS instead of DTR.
-    #[arg(long, requires = "reset")]
-    rts: bool,
     /// Replay speed: 1 (as recorded) or max.
     #[arg(long, default_value = "1", value_parser = ["1", "max"], requires = "replay")]
     speed: String,
     /// Pace of the in-process simulator in baud (default: a burst for hsv16/mixed, readable for demo).
     #[arg(long, value_name = "BAUD", requires = "simulate")]
     pace: Option<u32>,
+    #[command(flatten)]
+    monitor: MonitorArgs,
+}
+
+/// How the terminal shows, keeps and counts what arrives (shared by `sluicegate p2` and `p2 load --then-monitor`).
+#[derive(Debug, Args)]
+struct MonitorArgs {
+    /// Debug baud rate of the serial port.
+    #[arg(long, default_value_t = source::DEFAULT_BAUD)]
+    baud: u32,
+    /// Reset with RTS instead of DTR (with --reset, or when loading).
+    #[arg(long)]
+    rts: bool,
     /// One JSON object per message on stdout (instead of terminal text); stats as JSON on stderr.
     #[arg(long)]
     json: bool,
@@ -143,6 +157,8 @@ impl From<ScenarioArg> for Scenario {
 pub fn run(args: P2Args) -> Result<(), Failure> {
     match args.action {
         Some(P2Action::Simulate(simulate)) => simulator::run(simulate),
+        Some(P2Action::Detect(detect)) => loader::run_detect(detect),
+        Some(P2Action::Load(load)) => loader::run_load(*load),
         None => run_terminal(args.terminal),
     }
 }
@@ -154,9 +170,13 @@ fn open_source(args: &TerminalArgs) -> Result<Box<dyn Source>, Failure> {
         ))
     })?;
     let opened: Result<Box<dyn Source>, SourceError> = if let Some(path) = &source.port {
-        SerialSource::open(path, args.baud).and_then(|mut port| {
+        SerialSource::open(path, args.monitor.baud).and_then(|mut port| {
             if args.reset {
-                port.reset(if args.rts { ResetLine::Rts } else { ResetLine::Dtr })?;
+                port.reset(if args.monitor.rts {
+                    ResetLine::Rts
+                } else {
+                    ResetLine::Dtr
+                })?;
             }
             Ok(Box::new(port) as Box<dyn Source>)
         })
@@ -211,6 +231,13 @@ fn recording_tap(path: &PathBuf) -> anyhow::Result<(Tap, Arc<Mutex<Option<std::i
 fn run_terminal(args: TerminalArgs) -> Result<(), Failure> {
     let source = open_source(&args)?;
     let live = args.source.as_ref().is_some_and(|source| source.replay.is_none());
+    let port = args.source.as_ref().and_then(|source| source.port.as_deref());
+    run_terminal_on(&args.monitor, source, live, port)
+}
+
+/// The terminal on an open source (the load command hands over its port). `live` sources are stamped with our
+/// clock; `port` names the serial port, if it is one.
+fn run_terminal_on(args: &MonitorArgs, source: Box<dyn Source>, live: bool, port: Option<&str>) -> Result<(), Failure> {
     let (tap, record_failure) = match &args.record {
         Some(path) => {
             let (tap, failure) = recording_tap(path).map_err(Failure::input)?;
@@ -228,7 +255,7 @@ fn run_terminal(args: TerminalArgs) -> Result<(), Failure> {
         ..PipelineConfig::default()
     };
     let pipeline = Pipeline::start(source, config, tap).map_err(Failure::runtime)?;
-    if let Some(port) = args.source.as_ref().and_then(|source| source.port.as_ref()) {
+    if let Some(port) = port {
         eprintln!("sluicegate p2: listening on {port} at {} baud", args.baud);
     }
 

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use clap::Args;
 use serialport::{SerialPort, TTYPort};
+use sluicegate_p2::loader::{RomLoader, RomOutput};
 use sluicegate_p2::source::{DEFAULT_BAUD, Scenario};
 
 use super::ScenarioArg;
@@ -33,6 +34,23 @@ pub struct SimulateArgs {
     /// Keep the line open this long after the last byte, so the reader can drain it (milliseconds).
     #[arg(long, default_value_t = 500, value_name = "MS")]
     linger_ms: u64,
+    /// Speak the P2 ROM loader first (p2-protocol B.1): answer Prop_Chk, take a Prop_Txt download, reply to `?`,
+    /// and send the scenario only once the downloaded program "runs".
+    #[arg(long)]
+    rom_loader: bool,
+    /// The letter of the ROM's `Prop_Ver` answer (A, G = silicon; B, E = FPGA; others unsupported).
+    #[arg(long, default_value_t = 'G', requires = "rom_loader")]
+    chip: char,
+    /// A P2 that never answers: read and ignore everything.
+    #[arg(long, requires = "rom_loader")]
+    silent: bool,
+    /// Give up waiting for a host that sends nothing after this long (milliseconds).
+    #[arg(long, default_value_t = 30_000, value_name = "MS", requires = "rom_loader")]
+    wait_ms: u64,
+    /// Test switch: replace the Nth byte received from the host (counting from 0) by the next base64
+    /// character, as a corrupted line would.
+    #[arg(long, hide = true, value_name = "N", requires = "rom_loader")]
+    corrupt_byte: Option<usize>,
 }
 
 pub fn run(args: SimulateArgs) -> Result<(), Failure> {
@@ -57,11 +75,19 @@ pub fn run(args: SimulateArgs) -> Result<(), Failure> {
             .open()
             .map_err(|error| Failure::device(anyhow::anyhow!("serial port {path}: {error}")))?
     };
+    let checksum_reply = if args.rom_loader {
+        match serve_rom_loader(port.as_mut(), &args)? {
+            Some(reply) => reply,
+            None => return Ok(()),
+        }
+    } else {
+        Vec::new()
+    };
     // A P2 is never descheduled: keep the simulated UART on time when the OS allows it.
     if let Err(error) = sluicegate_core::realtime::raise_current_thread() {
         tracing::debug!(%error, "simulator stays at normal priority");
     }
-    let bytes = stream.bytes();
+    let bytes = &[checksum_reply.as_slice(), stream.bytes()].concat();
     let started = Instant::now();
     let refused = match args.pace {
         Some(baud) => send_paced(port.as_mut(), bytes, baud)?,
@@ -76,11 +102,111 @@ pub fn run(args: SimulateArgs) -> Result<(), Failure> {
     eprintln!(
         "sluicegate p2 simulate: sent {} messages, {} bytes in {:.2} s; {refused} bytes refused by the line (lost)",
         stream.messages().len(),
-        bytes.len() - refused,
+        bytes.len() - checksum_reply.len() - refused,
         started.elapsed().as_secs_f64()
     );
     std::thread::sleep(Duration::from_millis(args.linger_ms));
     Ok(())
+}
+
+/// The ROM loader's side of B.1 until a downloaded program runs (`Some` with the checksum reply still to send,
+/// empty after `~`), or the host hangs up or stays silent for `--wait-ms` (`None`).
+fn serve_rom_loader(port: &mut dyn SerialPort, args: &SimulateArgs) -> Result<Option<Vec<u8>>, Failure> {
+    let letter = u8::try_from(args.chip)
+        .ok()
+        .filter(u8::is_ascii_graphic)
+        .ok_or_else(|| Failure::usage(anyhow::anyhow!("--chip must be one printable ASCII letter")))?;
+    let mut rom = RomLoader::new(letter);
+    port.set_timeout(Duration::from_millis(20)).map_err(Failure::runtime)?;
+    let wait = Duration::from_millis(args.wait_ms);
+    let mut last_heard = Instant::now();
+    let mut received = 0usize;
+    let mut buf = [0u8; 4096];
+    loop {
+        let len = match port.read(&mut buf) {
+            Ok(len) => len,
+            // No terminal on the other end (yet, or any more): a pty master reports a hang-up.
+            Err(error) if matches!(error.kind(), std::io::ErrorKind::BrokenPipe | std::io::ErrorKind::Other) => {
+                if received > 0 {
+                    eprintln!("sluicegate p2 simulate: the host hung up after {received} bytes; no program runs");
+                    return Ok(None);
+                }
+                std::thread::sleep(Duration::from_millis(5));
+                0
+            }
+            Err(error)
+                if matches!(
+                    error.kind(),
+                    std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock | std::io::ErrorKind::Interrupted
+                ) =>
+            {
+                0
+            }
+            Err(error) => return Err(Failure::device(anyhow::anyhow!("read failed: {error}"))),
+        };
+        if len == 0 {
+            if last_heard.elapsed() > wait {
+                eprintln!(
+                    "sluicegate p2 simulate: nothing from the host for {} ms; giving up",
+                    args.wait_ms
+                );
+                return Ok(None);
+            }
+            continue;
+        }
+        last_heard = Instant::now();
+        let bytes = &mut buf[..len];
+        if let Some(at) = args
+            .corrupt_byte
+            .and_then(|n| n.checked_sub(received))
+            .filter(|&at| at < len)
+        {
+            bytes[at] = next_base64_character(bytes[at]);
+            eprintln!("sluicegate p2 simulate: corrupted byte {} in flight", received + at);
+        }
+        received += len;
+        if args.silent {
+            continue;
+        }
+        rom.handle_bytes(bytes);
+        let mut outputs = std::iter::from_fn(|| rom.poll_output()).peekable();
+        let mut checksum_reply = Vec::new();
+        while let Some(output) = outputs.next() {
+            match output {
+                // B.1 step 5: the `.` goes out with the program's first output, fused to it, as on a real P2.
+                RomOutput::Reply(reply) if matches!(outputs.peek(), Some(RomOutput::Run(_))) => checksum_reply = reply,
+                RomOutput::Reply(reply) => {
+                    port.write_all(&reply)
+                        .map_err(|error| Failure::device(anyhow::anyhow!("write failed: {error}")))?;
+                    let _ = port.flush();
+                }
+                RomOutput::Run(loaded) => {
+                    eprintln!(
+                        "sluicegate p2 simulate: loaded {} bytes (long sum {:#010x}), running",
+                        loaded.image.len(),
+                        loaded.sum
+                    );
+                    return Ok(Some(checksum_reply));
+                }
+                RomOutput::Rejected(loaded) => {
+                    let fault = loaded.fault.map(|fault| fault.to_string()).unwrap_or_default();
+                    eprintln!(
+                        "sluicegate p2 simulate: rejected a download of {} bytes: {fault}",
+                        loaded.image.len()
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// The base64 character after `byte` (wrapping), or `byte` with its low bit flipped if it is not base64.
+fn next_base64_character(byte: u8) -> u8 {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    match ALPHABET.iter().position(|&c| c == byte) {
+        Some(index) => ALPHABET[(index + 1) % 64],
+        None => byte ^ 1,
+    }
 }
 
 /// Writes `bytes` at `baud` (10 bits a byte) in 1 ms steps; returns how many bytes the line refused.
