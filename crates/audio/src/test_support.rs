@@ -11,6 +11,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use crate::capture::Target;
@@ -21,11 +22,14 @@ pub const NULL_SINK: &str = "sg_test";
 /// The sample rate of the null sink and the tone players.
 pub const RATE: u32 = 48_000;
 
-/// A PulseAudio server that lives as long as this value.
+/// A PulseAudio server that lives as long as this value. One at a time per test process: tone players
+/// starved by a dozen servers and players at once underran and recorded partly silent tones (seen on the
+/// 2-core CI machine), so each server waits for the previous one to be dropped.
 #[derive(Debug)]
 pub struct PulseServer {
     dir: PathBuf,
     child: Option<Child>,
+    _turn: MutexGuard<'static, ()>,
 }
 
 impl PulseServer {
@@ -35,6 +39,8 @@ impl PulseServer {
     /// If `pulseaudio` is missing (run `scripts/install-deps.sh`) or does not answer within 10 s.
     pub fn start() -> PulseServer {
         static NEXT: AtomicUsize = AtomicUsize::new(0);
+        static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+        let turn = ONE_AT_A_TIME.lock().unwrap_or_else(|poison| poison.into_inner());
         let dir = std::env::temp_dir().join(format!(
             "sluicegate-pulse-{}-{}",
             std::process::id(),
@@ -44,7 +50,11 @@ impl PulseServer {
         for sub in ["home", "config", "runtime"] {
             fs::create_dir_all(dir.join(sub)).expect("create the server's directories");
         }
-        let mut server = PulseServer { dir, child: None };
+        let mut server = PulseServer {
+            dir,
+            child: None,
+            _turn: turn,
+        };
         server.spawn();
         server
     }
