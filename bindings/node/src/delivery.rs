@@ -188,13 +188,22 @@ impl Deliverer {
     }
 }
 
-/// Sends a chunk without waiting: a full queue drops it (its buffer returns to the pool) and counts it.
-pub(crate) fn send_chunk(sink: &Sink, counters: &DeliveryCounters, bytes: PoolBytes, meta: Option<MessageMeta>) {
-    match sink.call(Delivery::Chunk { bytes, meta }, ThreadsafeFunctionCallMode::NonBlocking) {
-        Status::Ok => {}
-        _ => {
-            counters.dropped.fetch_add(1, Ordering::Relaxed);
-        }
+/// Sends a chunk. Without `wait`, a full queue drops it (its buffer returns to the pool) and counts it; with
+/// `wait`, the producer waits for room (backpressure).
+pub(crate) fn send_chunk(
+    sink: &Sink,
+    counters: &DeliveryCounters,
+    bytes: PoolBytes,
+    meta: Option<MessageMeta>,
+    wait: bool,
+) {
+    let mode = if wait {
+        ThreadsafeFunctionCallMode::Blocking
+    } else {
+        ThreadsafeFunctionCallMode::NonBlocking
+    };
+    if sink.call(Delivery::Chunk { bytes, meta }, mode) != Status::Ok {
+        counters.dropped.fetch_add(1, Ordering::Relaxed);
     }
 }
 

@@ -285,7 +285,7 @@ pub fn start_audio(
         .spawn(move || {
             while let Some(message) = producer.recv() {
                 match message {
-                    Message::Chunk(bytes) => delivery::send_chunk(&sink, &producer_counters, bytes, None),
+                    Message::Chunk(bytes) => delivery::send_chunk(&sink, &producer_counters, bytes, None, false),
                     Message::Event(Event::Error(error)) => {
                         delivery::send_event(&sink, Delivery::Error(error.to_string()))
                     }
@@ -335,15 +335,16 @@ pub fn start_synthetic(
                     break;
                 }
                 let due = started + interval * n;
-                while Instant::now() < due {
-                    std::thread::yield_now();
+                let now = Instant::now();
+                if due > now {
+                    std::thread::sleep(due - now);
                 }
                 let mut buf = producer_pool.acquire();
                 let spare = buf.spare_mut();
                 let len = spare.len();
                 spare[..4].copy_from_slice(&n.to_le_bytes());
                 buf.advance(len);
-                delivery::send_chunk(&sink, &producer_counters, buf.freeze(), None);
+                delivery::send_chunk(&sink, &producer_counters, buf.freeze(), None, false);
             }
             delivery::send_event(&sink, Delivery::End);
         })

@@ -109,7 +109,9 @@ pub fn open_p2(
                 match producer.outputs().recv_timeout(Duration::from_millis(100)) {
                     Ok(Output::Message(message)) => {
                         let meta = meta(&message);
-                        delivery::send_chunk(&sink, &producer_counters, message.bytes, Some(meta));
+                        // Messages are not dropped here: a slow consumer backs up into the pipeline, whose
+                        // ring counts what the source loses.
+                        delivery::send_chunk(&sink, &producer_counters, message.bytes, Some(meta), true);
                     }
                     Ok(_) => {}
                     Err(RecvTimeoutError::Timeout) if !producer.is_finished() => {}
