@@ -108,6 +108,8 @@ export interface SyntheticOptions extends BufferOptions, PoolOptions {
   chunks: number
   chunkBytes?: number
   intervalUs?: number
+  /** Wait for room in the queue instead of dropping (measures JavaScript's pace). */
+  blocking?: boolean
 }
 
 /** Test and bench source through the same delivery path as a capture. */

@@ -156,6 +156,7 @@ class SyntheticSource extends NativeEmitter {
         chunks: o.chunks,
         chunkBytes: o.chunkBytes ?? 3840,
         intervalUs: o.intervalUs ?? 0,
+        blocking: o.blocking,
         bufferMode: bufferMode(o),
         pool: poolOptions(o, { strategy: 'fixed' }),
       },

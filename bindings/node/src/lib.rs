@@ -7,7 +7,7 @@
 //! the native handle in an `EventEmitter` (`data`, `error`, `end`).
 
 mod delivery;
-mod p2;
+pub mod p2;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -193,13 +193,15 @@ pub struct AudioOptions {
     pub pool: PoolOptions,
 }
 
-/// Synthetic source options (tests and benches): `chunks` chunks of `chunkBytes`, one every `intervalUs`.
+/// Synthetic source options (tests and benches): `chunks` chunks of `chunkBytes`, one every `intervalUs`; with
+/// `blocking`, the producer waits for room in the queue instead of dropping (to measure JavaScript's pace).
 #[napi(object)]
 #[derive(Debug)]
 pub struct SyntheticOptions {
     pub chunks: u32,
     pub chunk_bytes: u32,
     pub interval_us: f64,
+    pub blocking: Option<bool>,
     pub buffer_mode: String,
     pub pool: PoolOptions,
 }
@@ -326,6 +328,7 @@ pub fn start_synthetic(
         (pool.clone(), Arc::clone(&counters), Arc::clone(&stopped));
     let interval = Duration::from_secs_f64(options.interval_us.max(0.0) / 1e6);
     let chunks = options.chunks;
+    let blocking = options.blocking.unwrap_or(false);
     std::thread::Builder::new()
         .name("sluicegate-node-synthetic".into())
         .spawn(move || {
@@ -344,7 +347,7 @@ pub fn start_synthetic(
                 let len = spare.len();
                 spare[..4].copy_from_slice(&n.to_le_bytes());
                 buf.advance(len);
-                delivery::send_chunk(&sink, &producer_counters, buf.freeze(), None, false);
+                delivery::send_chunk(&sink, &producer_counters, buf.freeze(), None, blocking);
             }
             delivery::send_event(&sink, Delivery::End);
         })
