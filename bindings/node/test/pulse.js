@@ -121,4 +121,18 @@ function zeroCrossingFrequency(samples, rate) {
   return (crossings * rate) / (last - first)
 }
 
-module.exports = { PulseServer, NULL_SINK, RATE, sleep, zeroCrossingFrequency }
+/**
+ * The tone's frequency, robust to gaps (a loaded machine can make the player underrun): the median of the
+ * zero-crossing frequencies of 50 ms windows.
+ */
+function toneFrequency(samples, rate) {
+  const window = rate / 20
+  const estimates = []
+  for (let start = 0; start + window <= samples.length; start += window) {
+    estimates.push(zeroCrossingFrequency(samples.subarray(start, start + window), rate))
+  }
+  estimates.sort((a, b) => a - b)
+  return estimates[Math.floor(estimates.length / 2)]
+}
+
+module.exports = { PulseServer, NULL_SINK, RATE, sleep, toneFrequency }
