@@ -7,6 +7,8 @@
 // of the event loop after release(); Node's threadsafe functions deliver up to 1,000 queued calls per turn. So
 // a producer can have up to QUEUE (256) + 1,000 buffers in flight while JavaScript releases promptly, and a
 // pool that must never miss is sized for that: 1,536 buffers of 1 ms of 48 kHz stereo f32 (384 B) = 590 KB.
+// The producer waits for room in the queue (`blocking`) except in the drop-policy test, so that a loaded
+// machine makes a test slower, not different.
 
 const { test } = require('node:test')
 const assert = require('node:assert/strict')
@@ -18,7 +20,13 @@ const tick = () => new Promise((resolve) => setImmediate(resolve))
 
 /** Runs a synthetic source to its end; `onData(buf, source)` sees each Buffer. */
 async function run(options, onData = () => {}) {
-  const source = new SyntheticSource({ chunkBytes: 384, bufferPoolStrategy: 'fixed', bufferPoolSize: 1536, ...options })
+  const source = new SyntheticSource({
+    chunkBytes: 384,
+    bufferPoolStrategy: 'fixed',
+    bufferPoolSize: 1536,
+    blocking: true,
+    ...options,
+  })
   source.on('data', (buf) => onData(buf, source))
   const ended = new Promise((resolve) => source.on('end', resolve))
   source.start()
@@ -46,8 +54,8 @@ test('30,000 chunks released promptly: hit rate >= 99.9 %, heap and RSS flat', a
   })
   const pool = source.getPoolStats()
   const delivery = source.getDeliveryStats()
-  assert.equal(delivery.delivered + delivery.droppedChunks, 30000)
-  assert.ok(delivery.delivered >= 29000, `${delivery.droppedChunks} dropped`)
+  assert.equal(delivery.delivered, 30000)
+  assert.equal(seen, 30000)
   assert.equal(delivery.finalized, delivery.delivered)
   assert.equal(pool.inUse, 0)
   assert.ok(pool.hitRate >= 99.9, `hit rate ${pool.hitRate} %`)
@@ -78,9 +86,11 @@ test('without release, buffers come back only at garbage collection', async () =
   assert.equal(before.heldByJs, before.delivered - before.finalized)
   assert.ok(source.getPoolStats().poolMisses > 0, 'a pool of 64 cannot serve 300 held Buffers')
   held = null
-  global.gc()
-  await tick()
-  await tick()
+  // Finalizers run a turn or two after the collection that found the Buffers unreachable.
+  for (let i = 0; i < 50 && source.getDeliveryStats().heldByJs > 0; i++) {
+    global.gc()
+    await tick()
+  }
   const after = source.getDeliveryStats()
   assert.equal(after.heldByJs, 0)
   assert.equal(after.finalized, after.delivered)
@@ -132,7 +142,7 @@ test('a runtime that refuses external buffers gets copies, counted as copiedFall
 })
 
 test('a slow consumer: the queue stays bounded and drops are counted', async () => {
-  const source = await run({ chunks: 5000, intervalUs: 0 }, (buf, s) => {
+  const source = await run({ chunks: 5000, intervalUs: 0, blocking: false }, (buf, s) => {
     const until = Date.now() + 1
     while (Date.now() < until);
     s.release(buf)
