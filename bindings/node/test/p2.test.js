@@ -53,3 +53,27 @@ test('exactly one source is required', () => {
   assert.throws(() => openP2({ simulate: 'mixed', replay: '/nonexistent' }), /exactly one/)
   assert.throws(() => openP2({ replay: '/nonexistent/file' }))
 })
+
+test('a replayed capture of raw bytes gives the same classified messages', async () => {
+  const fs = require('node:fs')
+  const os = require('node:os')
+  const path = require('node:path')
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sluicegate-node-p2-'))
+  const file = path.join(dir, 'session.bin')
+  fs.writeFileSync(file, '`TERM Log SIZE 40 10\r\n`Log \'hello\'\r\nCog0  INIT $0000_0000 $0000_0000 load\r\nplain text\r\n')
+  try {
+    const { messages } = await collect({ replay: file, realtime: false })
+    assert.deepEqual(
+      messages.map((m) => [m.type, m.cog, m.window]),
+      [
+        ['backtick_window', null, 'Log'],
+        ['backtick_window', null, 'Log'],
+        ['cog0', 0, null],
+        ['terminal_output', null, null],
+      ],
+    )
+    assert.equal(messages[1].text, "`Log 'hello'\r\n")
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true })
+  }
+})
