@@ -1,0 +1,131 @@
+//! `openP2`: a p2 pipeline's classified messages as `{ type, cog, window, data }`, `data` being an external
+//! `Buffer` over the pooled chunk the bytes arrived in (same zero-copy rule as audio).
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crossbeam_channel::RecvTimeoutError;
+use napi::bindgen_prelude::{Function, Unknown};
+use napi_derive::napi;
+use sluicegate_p2::pipeline::{Pipeline, PipelineConfig};
+use sluicegate_p2::source::{ReplaySource, Scenario, SerialSource, SimulatedSource, Source, Speed};
+use sluicegate_p2::{Backtick, Message, MessageKind, Output};
+
+use crate::delivery::{self, Delivery, MessageMeta};
+use crate::{NativeStream, PoolSource, buffer_mode, invalid, sink};
+
+/// `openP2` options as `index.js` passes them: exactly one of `port`, `replay`, `simulate`.
+#[napi(object)]
+#[derive(Debug)]
+pub struct P2Options {
+    pub port: Option<String>,
+    pub baud: Option<u32>,
+    pub replay: Option<String>,
+    /// Replay at the recorded pace (default) or as fast as possible (`false`).
+    pub realtime: Option<bool>,
+    /// `hsv16`, `mixed` or `demo`.
+    pub simulate: Option<String>,
+    pub buffer_mode: String,
+}
+
+fn open_source(options: &P2Options) -> napi::Result<Box<dyn Source>> {
+    let failed = |error: sluicegate_p2::source::SourceError| napi::Error::from_reason(error.to_string());
+    Ok(match (&options.port, &options.replay, &options.simulate) {
+        (Some(port), None, None) => {
+            Box::new(SerialSource::open(port, options.baud.unwrap_or(2_000_000)).map_err(failed)?)
+        }
+        (None, Some(path), None) => {
+            let speed = if options.realtime.unwrap_or(true) {
+                Speed::Realtime
+            } else {
+                Speed::Max
+            };
+            Box::new(ReplaySource::open(Path::new(path), speed).map_err(failed)?)
+        }
+        (None, None, Some(name)) => {
+            let scenario = match name.as_str() {
+                "hsv16" => Scenario::Hsv16,
+                "mixed" => Scenario::Mixed,
+                "demo" => Scenario::Demo,
+                other => {
+                    return Err(invalid(format!(
+                        "simulate must be 'hsv16', 'mixed' or 'demo', not {other:?}"
+                    )));
+                }
+            };
+            Box::new(SimulatedSource::new(&scenario.stream(), scenario.default_pace()))
+        }
+        _ => return Err(invalid("give exactly one of port, replay and simulate".into())),
+    })
+}
+
+/// The classification JavaScript sees: kind name, cog for cog and debugger messages, window name for
+/// backtick lines (the declared name, or an update's first target).
+fn meta(message: &Message) -> MessageMeta {
+    let cog = match message.kind {
+        MessageKind::Cog(cog) | MessageKind::Debugger(cog) => Some(u32::from(cog.get())),
+        _ => None,
+    };
+    let window = match message.kind {
+        MessageKind::BacktickWindow => match Backtick::parse(&message.bytes) {
+            Some(Backtick::Create(declaration)) => declaration.name,
+            Some(Backtick::Update(mut tokens)) => tokens.next(),
+            None => None,
+        }
+        .map(|name| String::from_utf8_lossy(name).into_owned()),
+        _ => None,
+    };
+    MessageMeta {
+        kind: message.kind.name(),
+        cog,
+        window,
+    }
+}
+
+/// Opens a p2 source and delivers its messages to `callback(event, buffer, text, type, cog, window)`.
+///
+/// # Errors
+/// A bad option, or the source or pipeline failing to open.
+#[napi]
+pub fn open_p2(
+    options: P2Options,
+    callback: Function<'_, Unknown<'static>, Unknown<'static>>,
+) -> napi::Result<NativeStream> {
+    let mode = buffer_mode(&options.buffer_mode)?;
+    let source = open_source(&options)?;
+    let config = PipelineConfig {
+        realtime_reader: false,
+        ..PipelineConfig::default()
+    };
+    let pipeline =
+        Arc::new(Pipeline::start(source, config, None).map_err(|error| napi::Error::from_reason(error.to_string()))?);
+    let (sink, counters, outstanding) = sink(mode, callback)?;
+    let (producer, producer_counters) = (Arc::clone(&pipeline), Arc::clone(&counters));
+    std::thread::Builder::new()
+        .name("sluicegate-node-p2".into())
+        .spawn(move || {
+            loop {
+                match producer.outputs().recv_timeout(Duration::from_millis(100)) {
+                    Ok(Output::Message(message)) => {
+                        let meta = meta(&message);
+                        // Messages are not dropped here: a slow consumer backs up into the pipeline, whose
+                        // ring counts what the source loses.
+                        delivery::send_chunk(&sink, &producer_counters, message.bytes, Some(meta), true);
+                    }
+                    Ok(_) => {}
+                    Err(RecvTimeoutError::Timeout) if !producer.is_finished() => {}
+                    Err(_) => break,
+                }
+            }
+            delivery::send_event(&sink, Delivery::End);
+        })
+        .map_err(|error| napi::Error::from_reason(format!("cannot start the delivery thread: {error}")))?;
+    let stop = Arc::clone(&pipeline);
+    Ok(NativeStream {
+        pool: PoolSource::Pipeline(pipeline),
+        stop: Box::new(move || stop.stop()),
+        counters,
+        outstanding,
+    })
+}
