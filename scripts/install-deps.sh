@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # Installs the Debian packages sluicegate builds and tests with, only when one is missing: libpulse-dev and
-# pkg-config for the audio crate, a PulseAudio server and pactl/pacat for its integration tests.
+# pkg-config for the audio crate, a PulseAudio server and pactl/pacat for its integration tests, Node.js and
+# npm for the Node binding.
 set -euo pipefail
 
 packages=(pkg-config libpulse-dev pulseaudio pulseaudio-utils)
+# The Node binding's tests need Node.js and npm; a machine that has them from elsewhere (nvm, NodeSource) keeps
+# its own.
+command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
 missing=()
 for package in "${packages[@]}"; do
     if ! dpkg -s "$package" >/dev/null 2>&1; then
