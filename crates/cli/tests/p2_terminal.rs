@@ -64,6 +64,14 @@ struct Simulator {
     path: String,
 }
 
+/// A test that fails before the simulator ends must not leave it waiting for a reader.
+impl Drop for Simulator {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 impl Simulator {
     fn spawn(scenario: &str, pace: Option<u32>) -> Simulator {
         let mut command = sluicegate();
