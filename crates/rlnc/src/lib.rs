@@ -46,6 +46,7 @@ pub mod packet;
 pub mod recoder;
 #[cfg(feature = "std")]
 pub mod speed;
+pub mod transfer;
 
 pub use decoder::{Decoder, NeedMore, Progress, ReceiveError};
 pub use encoder::{ConfigError, EncodeError, Encoder, EncoderConfig, Generation};
