@@ -42,6 +42,8 @@ pub mod coefficients;
 pub mod decoder;
 pub mod encoder;
 pub mod gf;
+#[cfg(feature = "std")]
+pub mod net;
 pub mod packet;
 pub mod recoder;
 #[cfg(feature = "std")]
