@@ -49,6 +49,8 @@ pub mod recoder;
 #[cfg(feature = "std")]
 pub mod speed;
 pub mod transfer;
+#[cfg(feature = "std")]
+pub mod workers;
 
 pub use decoder::{Decoder, NeedMore, Progress, ReceiveError};
 pub use encoder::{ConfigError, EncodeError, Encoder, EncoderConfig, Generation};

@@ -291,25 +291,8 @@ impl<B: Deref<Target = [u8]>> Sender<B> {
         let total = self.total_len.unwrap_or(UNKNOWN_LEN);
         datagram::write_data_prefix(out, self.config.session, seq, total, self.config.window);
         let slot = &mut self.slots[i];
-        // One encoder per generation buffer: generation 0 of its own data,
-        // coefficients seeded per (session, real generation).
-        let config = EncoderConfig {
-            k: self.config.k,
-            symbol_size: self.config.symbol_size,
-            mode: self.config.mode,
-            explicit_coefficients: false,
-            session: packet_seed(self.config.session, slot.id, 0),
-        };
-        let encoder = Encoder::new(config, &slot.data).expect("shape checked in new, size in push");
         let packet = &mut out[HEADER_LEN + DATA_PREFIX_LEN..];
-        let len = encoder
-            .write_packet(0, slot.next_index, packet)
-            .expect("buffer checked in poll_transmit");
-        // Stamp the real generation id and re-seal the codec checksum
-        // (packet format v1: generation at byte 2, CRC-32C last).
-        packet[2..6].copy_from_slice(&slot.id.to_le_bytes());
-        let crc = crc32c(&packet[..len - CHECKSUM_LEN]);
-        packet[len - CHECKSUM_LEN..len].copy_from_slice(&crc.to_le_bytes());
+        let len = write_generation_packet(&self.config, slot.id, &slot.data, slot.next_index, packet);
         slot.next_index += 1;
         slot.credit -= 1;
         slot.last_seq = Some(seq);
@@ -408,4 +391,41 @@ impl<B: Deref<Target = [u8]>> Sender<B> {
 fn ceil(x: f64) -> u32 {
     let whole = x as u32;
     if f64::from(whole) < x { whole + 1 } else { whole }
+}
+
+/// Writes packet `index` of generation `generation`, whose K·S bytes are
+/// `data` (a buffer of its own), into `out`; returns its length.
+/// Allocation-free.
+///
+/// # Panics
+/// If `data` is not K·S bytes or `out` is shorter than a packet.
+pub(crate) fn write_generation_packet(
+    config: &SenderConfig,
+    generation: u32,
+    data: &[u8],
+    index: u32,
+    out: &mut [u8],
+) -> usize {
+    // One encoder per generation buffer: generation 0 of its own data,
+    // coefficients seeded per (session, real generation).
+    let encoder_config = EncoderConfig {
+        k: config.k,
+        symbol_size: config.symbol_size,
+        mode: config.mode,
+        explicit_coefficients: false,
+        session: packet_seed(config.session, generation, 0),
+    };
+    assert_eq!(
+        data.len(),
+        config.generation_bytes(),
+        "a generation buffer is K·S bytes"
+    );
+    let encoder = Encoder::new(encoder_config, data).expect("shape checked by the caller");
+    let len = encoder.write_packet(0, index, out).expect("output holds a packet");
+    // Stamp the real generation id and re-seal the codec checksum
+    // (packet format v1: generation at byte 2, CRC-32C last).
+    out[2..6].copy_from_slice(&generation.to_le_bytes());
+    let crc = crc32c(&out[..len - CHECKSUM_LEN]);
+    out[len - CHECKSUM_LEN..len].copy_from_slice(&crc.to_le_bytes());
+    len
 }
