@@ -44,7 +44,9 @@ fn chunk_encode_send_receive_and_decode_allocate_nothing_per_packet() {
         let mut config = SenderConfig::new(77);
         config.mode = mode;
         config.rate = 0;
-        let data: Vec<u8> = (0..config.generation_bytes() * 200).map(|i| (i * 13 + i / 97) as u8).collect();
+        let data: Vec<u8> = (0..config.generation_bytes() * 200)
+            .map(|i| (i * 13 + i / 97) as u8)
+            .collect();
         let mut chunker = Chunker::new(&data[..], config.generation_bytes(), usize::from(config.window) + 3);
         let mut sender: Sender<PoolBytes> = Sender::new(config).unwrap();
         let mut receiver = Receiver::new(ReceiverConfig::default());
@@ -60,7 +62,9 @@ fn chunk_encode_send_receive_and_decode_allocate_nothing_per_packet() {
                 steady_from = Some(ALLOCATIONS.load(Ordering::Relaxed));
             }
             while sender.wants_generation() {
-                let Some(chunk) = chunker.next_chunk().unwrap() else { break };
+                let Some(chunk) = chunker.next_chunk().unwrap() else {
+                    break;
+                };
                 sender.push_generation(chunk.data, chunk.data_len, chunk.last).unwrap();
             }
             now += Duration::from_micros(20);
@@ -81,6 +85,9 @@ fn chunk_encode_send_receive_and_decode_allocate_nothing_per_packet() {
         let allocations = ALLOCATIONS.load(Ordering::Relaxed) - steady_from.expect("ran past warm-up");
         assert_eq!(written, data.len() as u64);
         assert!(packets >= 200 * u64::from(config.k));
-        assert_eq!(allocations, 0, "{mode:?}: {allocations} allocations over {packets} packets");
+        assert_eq!(
+            allocations, 0,
+            "{mode:?}: {allocations} allocations over {packets} packets"
+        );
     }
 }

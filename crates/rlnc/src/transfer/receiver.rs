@@ -337,3 +337,56 @@ impl Receiver {
         (self.unreported > 0 && self.digest.is_none()).then(|| self.first_unreported + self.config.feedback_interval)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::transfer::sender::{Sender, SenderConfig};
+    use alloc::vec;
+    use proptest::prelude::*;
+
+    /// A few valid data datagrams of a small transfer.
+    fn valid() -> Vec<Vec<u8>> {
+        let mut config = SenderConfig::new(5);
+        config.k = 4;
+        config.symbol_size = 16;
+        config.rate = 0;
+        let mut sender: Sender<Vec<u8>> = Sender::new(config).unwrap();
+        sender.push_generation(vec![1; 64], 64, false).unwrap();
+        sender.push_generation(vec![2; 64], 20, true).unwrap();
+        let mut buf = vec![0u8; 256];
+        let mut out = Vec::new();
+        while let Some(n) = sender.poll_transmit(Duration::ZERO, &mut buf) {
+            out.push(buf[..n].to_vec());
+        }
+        out
+    }
+
+    proptest! {
+        /// Random bytes, and valid datagrams with bytes overwritten or cut
+        /// short, never panic the receiver, and are all counted.
+        #[test]
+        fn any_datagram_is_handled_without_panic(
+            noise in proptest::collection::vec(any::<u8>(), 0..300),
+            at in any::<prop::sample::Index>(),
+            byte in any::<u8>(),
+            cut in any::<prop::sample::Index>(),
+        ) {
+            let mut receiver = Receiver::new(ReceiverConfig::default());
+            let now = Duration::ZERO;
+            let _ = receiver.handle_datagram(now, &noise);
+            for mut d in valid() {
+                let i = at.index(d.len());
+                d[i] = byte;
+                let _ = receiver.handle_datagram(now, &d);
+                let len = cut.index(d.len());
+                let _ = receiver.handle_datagram(now, &d[..len]);
+            }
+            let _ = receiver.poll_data(|_| Ok::<_, ()>(()));
+            let mut out = [0u8; 1500];
+            while receiver.poll_transmit(now, &mut out).is_some() {}
+            let s = receiver.stats();
+            prop_assert_eq!(s.datagrams, s.data + s.malformed + s.foreign);
+        }
+    }
+}
