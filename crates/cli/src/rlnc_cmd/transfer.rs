@@ -44,10 +44,12 @@ fn fraction(s: &str) -> Result<f64, String> {
 
 impl LossArgs {
     fn model(&self) -> LossModel {
-        match (self.loss, self.burst) {
-            (p, _) if p == 0.0 => LossModel::None,
-            (p, false) => LossModel::Independent(p),
-            (p, true) => LossModel::bursty(p, self.burst_len),
+        if self.loss == 0.0 {
+            LossModel::None
+        } else if self.burst {
+            LossModel::bursty(self.loss, self.burst_len)
+        } else {
+            LossModel::Independent(self.loss)
         }
     }
 }
