@@ -48,7 +48,7 @@ impl SenderConfig {
             window: 4,
             rate: 50_000_000,
             burst: 64 * 1024,
-            probe_interval: Duration::from_millis(50),
+            probe_interval: Duration::from_millis(10),
         }
     }
 
