@@ -30,8 +30,15 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
+//! [`transfer`] moves a file or stream over a lossy datagram link (session
+//! id, rank feedback, BOOST, pacing) as sans-IO state machines, with a
+//! virtual-time link simulator.
+//!
 //! Features: `std` (default) adds run-time CPU detection for the SIMD
-//! kernels and the `speed` report; without it kernels are chosen from
+//! kernels and the `speed` report, the UDP edge of the transfer (`net`:
+//! chunker into pooled buffers, blocking socket loops, SHA-256) and the
+//! supervised encoding worker pool (`workers`); without it the crate is
+//! `no_std` + `alloc` (the codec and `transfer`) and kernels are chosen from
 //! compile-time `target_feature`s.
 #![cfg_attr(not(feature = "std"), no_std)]
 

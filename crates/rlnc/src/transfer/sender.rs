@@ -36,9 +36,11 @@ pub struct SenderConfig {
 impl SenderConfig {
     /// K = 32, S = 1200 (fits a 1500-byte MTU), systematic, window 4, 50 MB/s.
     ///
-    /// Four generations are about 150 KiB in flight: less than a default Linux
-    /// socket buffer (208 KiB), so a slow receiver holds the sender back
-    /// instead of overflowing.
+    /// Four generations are about 150 KiB of payload in flight, of the order
+    /// of a default Linux socket buffer (208 KiB, which also counts
+    /// per-datagram overhead), so a slow receiver mostly holds the sender
+    /// back instead of overflowing. 50 MB/s is the rate a loaded 2-vCPU
+    /// receiver drained on loopback (BENCHMARKS-net.md).
     pub fn new(session: u64) -> SenderConfig {
         SenderConfig {
             k: 32,
