@@ -15,6 +15,10 @@ pub struct ReceiverConfig {
     pub session: Option<u64>,
     /// Decoders kept at most, whatever window the sender announces.
     pub max_window: u16,
+    /// Bytes of decoders (window × K × S) kept at most: a datagram announcing
+    /// K = 255, S = 9000 and a huge window cannot make the receiver allocate
+    /// gigabytes.
+    pub max_window_bytes: usize,
     /// Feedback after this many data datagrams …
     pub feedback_every: u32,
     /// … or this long after the first unreported one.
@@ -26,6 +30,7 @@ impl Default for ReceiverConfig {
         ReceiverConfig {
             session: None,
             max_window: 1024,
+            max_window_bytes: 64 << 20,
             feedback_every: 16,
             feedback_interval: Duration::from_millis(2),
         }
@@ -222,7 +227,8 @@ impl Receiver {
             return false;
         }
         self.shape = Some(shape);
-        self.window = usize::from(window.clamp(1, self.config.max_window.max(1)));
+        let by_bytes = (self.config.max_window_bytes as u64 / gen_bytes).max(1) as usize;
+        self.window = usize::from(window.clamp(1, self.config.max_window.max(1))).min(by_bytes);
         true
     }
 
@@ -360,6 +366,26 @@ mod tests {
             out.push(buf[..n].to_vec());
         }
         out
+    }
+
+    #[test]
+    fn decoder_memory_is_bounded_whatever_window_is_announced() {
+        let mut config = SenderConfig::new(5);
+        (config.k, config.symbol_size, config.window, config.rate) = (4, 16, 8, 0);
+        let mut sender: Sender<Vec<u8>> = Sender::new(config).unwrap();
+        for g in 0..8 {
+            sender.push_generation(vec![g; 64], 64, g == 7).unwrap();
+        }
+        let mut receiver = Receiver::new(ReceiverConfig {
+            max_window_bytes: 3 * 64,
+            ..ReceiverConfig::default()
+        });
+        let mut buf = vec![0u8; 256];
+        while let Some(n) = sender.poll_transmit(Duration::ZERO, &mut buf) {
+            receiver.handle_datagram(Duration::ZERO, &buf[..n]).unwrap();
+        }
+        assert_eq!(receiver.slots.len(), 3);
+        assert_eq!(receiver.stats().out_of_window, 5 * 4);
     }
 
     proptest! {
