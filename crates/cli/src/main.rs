@@ -29,7 +29,7 @@ struct Cli {
 enum Command {
     /// Parallax Propeller 2 debug terminal: every DEBUG message at 2 Mbaud, framed, classified and routed.
     P2(p2_cmd::P2Args),
-    /// Random linear network coding over GF(2^8): codec speed report.
+    /// Random linear network coding over GF(2^8): speed report, UDP file transfer, verify suite.
     Rlnc(rlnc_cmd::RlncArgs),
     /// Capture system or per-application audio from PulseAudio into pooled zero-copy buffers.
     Audio(audio_cmd::AudioArgs),
@@ -47,7 +47,7 @@ fn main() -> ExitCode {
         },
         Command::Rlnc(args) => match rlnc_cmd::run(args) {
             Ok(()) => ExitCode::SUCCESS,
-            Err(error) => exit::Failure::runtime(error).report(),
+            Err(failure) => failure.report(),
         },
         Command::Audio(args) => audio_cmd::run(args),
     }

@@ -7,6 +7,11 @@ use clap::{Args, Subcommand, ValueEnum};
 use sluicegate_rlnc::Mode;
 use sluicegate_rlnc::speed::{self, SpeedConfig};
 
+use crate::exit::Failure;
+
+mod transfer;
+mod verify;
+
 /// `sluicegate rlnc` arguments.
 #[derive(Args, Debug)]
 pub struct RlncArgs {
@@ -18,6 +23,12 @@ pub struct RlncArgs {
 enum RlncCommand {
     /// Single-core encode/decode speed report, like `openssl speed`.
     Bench(BenchArgs),
+    /// Send a file or stdin over UDP to `sluicegate rlnc recv`, repairing loss by coding.
+    Send(transfer::SendArgs),
+    /// Receive one transfer from `sluicegate rlnc send` into a file or stdout.
+    Recv(transfer::RecvArgs),
+    /// Worker-pool throughput or transfer resilience, as a table or JSON.
+    Verify(verify::VerifyArgs),
 }
 
 #[derive(Args, Debug)]
@@ -47,10 +58,23 @@ enum ModeArg {
     Both,
 }
 
+impl ModeArg {
+    /// The mode of a transfer (`both` means systematic there).
+    fn single(self) -> Mode {
+        match self {
+            ModeArg::Random => Mode::Random,
+            ModeArg::Systematic | ModeArg::Both => Mode::Systematic,
+        }
+    }
+}
+
 /// Run `sluicegate rlnc …`.
-pub fn run(args: RlncArgs) -> anyhow::Result<()> {
+pub fn run(args: RlncArgs) -> Result<(), Failure> {
     match args.command {
-        RlncCommand::Bench(b) => bench(b),
+        RlncCommand::Bench(b) => bench(b).map_err(Failure::runtime),
+        RlncCommand::Send(a) => transfer::send(a),
+        RlncCommand::Recv(a) => transfer::recv(a),
+        RlncCommand::Verify(a) => verify::run(a),
     }
 }
 
@@ -123,7 +147,7 @@ mod tests {
             "--json",
         ])
         .unwrap();
-        let RlncCommand::Bench(b) = w.command;
+        let RlncCommand::Bench(b) = w.command else { panic!() };
         assert_eq!(b.k, [16, 32, 64, 128]);
         assert_eq!(b.symbol_size, 1500);
         assert!(matches!(b.mode, ModeArg::Systematic));

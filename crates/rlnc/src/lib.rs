@@ -32,8 +32,15 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
+//! [`transfer`] moves a file or stream over a lossy datagram link (session
+//! id, rank feedback, BOOST, pacing) as sans-IO state machines, with a
+//! virtual-time link simulator.
+//!
 //! Features: `std` (default) adds run-time CPU detection for the SIMD
-//! kernels and the `speed` report; without it kernels are chosen from
+//! kernels and the `speed` report, the UDP edge of the transfer (`net`:
+//! chunker into pooled buffers, blocking socket loops, SHA-256) and the
+//! supervised encoding worker pool (`workers`); without it the crate is
+//! `no_std` + `alloc` (the codec and `transfer`) and kernels are chosen from
 //! compile-time `target_feature`s.
 #![cfg_attr(not(feature = "std"), no_std)]
 
@@ -44,10 +51,15 @@ pub mod coefficients;
 pub mod decoder;
 pub mod encoder;
 pub mod gf;
+#[cfg(feature = "std")]
+pub mod net;
 pub mod packet;
 pub mod recoder;
 #[cfg(feature = "std")]
 pub mod speed;
+pub mod transfer;
+#[cfg(feature = "std")]
+pub mod workers;
 
 pub use decoder::{Decoder, NeedMore, Progress, ReceiveError};
 pub use encoder::{ConfigError, EncodeError, Encoder, EncoderConfig, Generation};
