@@ -8,7 +8,7 @@ use std::time::Duration;
 use crossbeam_channel::RecvTimeoutError;
 use napi::bindgen_prelude::{Function, Unknown};
 use napi_derive::napi;
-use sluicegate_p2::pipeline::{Pipeline, PipelineConfig};
+use sluicegate_p2::pipeline::{Emitted, Pipeline, PipelineConfig};
 use sluicegate_p2::source::{ReplaySource, Scenario, SerialSource, SimulatedSource, Source, Speed};
 use sluicegate_p2::{Backtick, Message, MessageKind, Output};
 
@@ -107,7 +107,10 @@ pub fn open_p2(
         .spawn(move || {
             loop {
                 match producer.outputs().recv_timeout(Duration::from_millis(100)) {
-                    Ok(Output::Message(message)) => {
+                    Ok(Emitted {
+                        output: Output::Message(message),
+                        ..
+                    }) => {
                         let meta = meta(&message);
                         // Messages are not dropped here: a slow consumer backs up into the pipeline, whose
                         // ring counts what the source loses.

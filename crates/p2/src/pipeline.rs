@@ -1,5 +1,5 @@
 //! The threaded receive path of p2-protocol A.5: a reader thread that only copies into the core byte ring, a
-//! supervised extraction worker running the [`Deframer`], and a channel of [`Output`]s for the caller (the
+//! supervised extraction worker running the [`Deframer`], and a channel of [`Emitted`] outputs for the caller (the
 //! consumer side) to route.
 //!
 //! ```text
@@ -137,6 +137,17 @@ pub enum PipelineError {
     },
 }
 
+/// An output and when it became possible: the arrival of the last read fed to the deframer before it was
+/// emitted (for a message, the read that completed it). Delivery time minus `completed` is the pipeline's
+/// own latency; `Message::arrival` (the first byte's read) also counts the time the P2 took to send it.
+#[derive(Clone, Debug)]
+pub struct Emitted {
+    /// The message or discard.
+    pub output: Output,
+    /// Arrival of the read that let the deframer emit it.
+    pub completed: Instant,
+}
+
 /// A chunk's place and time in the ring, or a gap where chunks were refused.
 #[derive(Clone, Copy, Debug)]
 enum Mark {
@@ -151,7 +162,7 @@ pub type Tap = Box<dyn FnMut(Duration, &[u8]) + Send>;
 /// A running receive pipeline.
 #[derive(Debug)]
 pub struct Pipeline {
-    outputs: Receiver<Output>,
+    outputs: Receiver<Emitted>,
     events: Receiver<PipelineEvent>,
     worker_events: Receiver<WorkerEvent>,
     reader: Option<JoinHandle<()>>,
@@ -230,7 +241,7 @@ impl Pipeline {
 
     /// The framed outputs, in input order. The channel closes when the input has ended (or the pipeline was
     /// stopped) and everything received has been framed, pending text included.
-    pub fn outputs(&self) -> &Receiver<Output> {
+    pub fn outputs(&self) -> &Receiver<Emitted> {
         &self.outputs
     }
 
@@ -394,7 +405,7 @@ struct WorkerInput {
     /// Bytes of the front chunk mark already emitted (and freed from the ring).
     front_committed: usize,
     /// Taken when the worker ends normally, which closes the caller's channel.
-    outputs: Option<Sender<Output>>,
+    outputs: Option<Sender<Emitted>>,
     chunk_pool: BufferPool,
     deframer_pool: BufferPool,
     config: Config,
@@ -412,12 +423,13 @@ impl std::fmt::Debug for WorkerInput {
 }
 
 /// The worker's progress through the ring, for one deframer's life.
-#[derive(Default)]
 struct Cursor {
     /// Marks (from the front of the queue) given to the deframer.
     fed_marks: usize,
     /// Ring bytes (from the read position) given to the deframer.
     fed_bytes: usize,
+    /// Arrival of the last read given to the deframer.
+    last_arrival: Instant,
 }
 
 fn run_worker(input: &mut WorkerInput, signal: &StopSignal, stop: &AtomicBool) {
@@ -428,7 +440,11 @@ fn run_worker(input: &mut WorkerInput, signal: &StopSignal, stop: &AtomicBool) {
 fn extract(input: &mut WorkerInput, signal: &StopSignal, stop: &AtomicBool) {
     let mut deframer =
         Deframer::with_pool(input.config.clone(), input.deframer_pool.clone()).expect("validated by Pipeline::start");
-    let mut cursor = Cursor::default();
+    let mut cursor = Cursor {
+        fed_marks: 0,
+        fed_bytes: 0,
+        last_arrival: Instant::now(),
+    };
     loop {
         let ended = input.bytes.is_producer_closed() || stop.load(Ordering::Acquire) || signal.is_requested();
         let fed = feed(input, &mut deframer, &mut cursor, ended);
@@ -525,6 +541,7 @@ fn feed(input: &mut WorkerInput, deframer: &mut Deframer, cursor: &mut Cursor, a
                     start = end;
                 }
                 cursor.fed_bytes += len;
+                cursor.last_arrival = arrival;
             }
         }
         cursor.fed_marks += 1;
@@ -545,6 +562,7 @@ fn copy_ring_range(buf: &mut sluicegate_core::PoolBuf, first: &[u8], second: &[u
 /// Sends one output, then frees its bytes from the ring (so a panic can neither lose nor repeat it). Returns
 /// false when the caller has gone away.
 fn hand_on(input: &mut WorkerInput, cursor: &mut Cursor, output: Output) -> bool {
+    let completed = cursor.last_arrival;
     if let Output::Message(_) = output
         && input.panic_after == Some(input.messages_sent)
     {
@@ -557,7 +575,7 @@ fn hand_on(input: &mut WorkerInput, cursor: &mut Cursor, output: Output) -> bool
     let len = output.bytes().len();
     let is_message = output.message().is_some();
     let Some(outputs) = &input.outputs else { return false };
-    if outputs.send(output).is_err() {
+    if outputs.send(Emitted { output, completed }).is_err() {
         return false;
     }
     if is_message {
@@ -598,7 +616,7 @@ mod tests {
     use crate::source::{Pace, SimulatedSource};
 
     fn collect(pipeline: &Pipeline) -> Vec<Output> {
-        pipeline.outputs().iter().collect()
+        pipeline.outputs().iter().map(|emitted| emitted.output).collect()
     }
 
     #[test]

@@ -345,8 +345,8 @@ fn run_terminal_on(args: &MonitorArgs, source: Box<dyn Source>, live: bool, port
             while let Some(event) = pipeline.poll_event() {
                 report_event(&event);
             }
-            let output = match pipeline.outputs().recv_timeout(Duration::from_millis(50)) {
-                Ok(output) => output,
+            let emitted = match pipeline.outputs().recv_timeout(Duration::from_millis(50)) {
+                Ok(emitted) => emitted,
                 Err(RecvTimeoutError::Timeout) if pipeline.is_finished() => break,
                 Err(RecvTimeoutError::Timeout) => continue,
                 Err(RecvTimeoutError::Disconnected) => break,
@@ -355,8 +355,8 @@ fn run_terminal_on(args: &MonitorArgs, source: Box<dyn Source>, live: bool, port
                 std::thread::sleep(stall);
             }
             flush.store(pipeline.outputs().is_empty(), Ordering::Relaxed);
-            router.route(&output);
-            tally.observe(&output, live);
+            router.route(&emitted.output);
+            tally.observe(&emitted, live);
             if failure.lock().unwrap_or_else(|poison| poison.into_inner()).is_some() {
                 pipeline.stop();
                 break;

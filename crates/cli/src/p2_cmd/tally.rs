@@ -7,7 +7,7 @@ use std::time::Instant;
 use serde::Serialize;
 use sluicegate_core::stats::{LatencyHistogram, LatencySummary};
 use sluicegate_core::{PoolStats, ring::RingStats};
-use sluicegate_p2::pipeline::PipelineStats;
+use sluicegate_p2::pipeline::{Emitted, PipelineStats};
 use sluicegate_p2::{DiscardReason, Flags, MessageKind, Output, RoutingCounters};
 
 #[derive(Debug)]
@@ -40,9 +40,10 @@ impl Default for Tally {
 }
 
 impl Tally {
-    /// Counts one output after it was routed; `live` sources also record arrival → delivery latency.
-    pub fn observe(&mut self, output: &Output, live: bool) {
-        match output {
+    /// Counts one output after it was routed; `live` sources also record the latency from the arrival of the
+    /// read that completed a message to the end of its delivery.
+    pub fn observe(&mut self, emitted: &Emitted, live: bool) {
+        match &emitted.output {
             Output::Message(message) => {
                 let len = message.bytes.len() as u64;
                 self.messages += 1;
@@ -55,7 +56,7 @@ impl Tally {
                     u64::from(message.flags.contains(Flags::PARTIAL) || message.flags.contains(Flags::RESYNC));
                 if live {
                     self.latency
-                        .record(Instant::now().saturating_duration_since(message.arrival));
+                        .record(Instant::now().saturating_duration_since(emitted.completed));
                 }
             }
             Output::Discard(discard) => {
