@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Soak benchmark for `sluicegate audio capture`: starts a private PulseAudio server with a null sink, plays
 # noise into it with pacat, captures its monitor for SECONDS (default 600) at 48 kHz stereo f32 and prints
-# RSS at the start and the end and the CPU use (see BENCHMARKS-audio.md).
+# RSS at the start and the end and the CPU use (see BENCHMARKS.md).
 # Usage: scripts/audio-soak.sh [SECONDS] [extra `audio capture` arguments...]
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -22,7 +22,7 @@
 //! every byte accounted for, no panic on arbitrary input), the real captures, HSV16, the demo session and the
 //! counting-allocator test. The fuzz target (nightly, outside the workspace):
 //! `cd fuzz && cargo +nightly fuzz run deframe_route`. Benches: `cargo bench -p sluicegate-p2`
-//! (figures in `BENCHMARKS-p2.md`).
+//! (figures in `BENCHMARKS.md`).
 //!
 //! ```
 //! use std::time::Instant;

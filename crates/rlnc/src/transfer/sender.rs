@@ -40,7 +40,7 @@ impl SenderConfig {
     /// of a default Linux socket buffer (208 KiB, which also counts
     /// per-datagram overhead), so a slow receiver mostly holds the sender
     /// back instead of overflowing. 50 MB/s is the rate a loaded 2-vCPU
-    /// receiver drained on loopback (BENCHMARKS-net.md).
+    /// receiver drained on loopback (BENCHMARKS.md).
     pub fn new(session: u64) -> SenderConfig {
         SenderConfig {
             k: 32,
