@@ -1,24 +1,14 @@
 //! `sluicegate p2 detect` and `sluicegate p2 load` end to end over a real pseudo-terminal pair, against the
 //! simulator's ROM-loader personality (`sluicegate p2 simulate … --pty --rom-loader`).
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::process::{Child, ChildStdin, Command, Output, Stdio};
-use std::sync::{Mutex, MutexGuard};
+mod p2_common;
 
-use serde_json::Value;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::process::{Child, ChildStdin, Output, Stdio};
+
+use p2_common::{exclusive, hex_bytes, json_lines, sluicegate};
 use sluicegate_p2::loader::{PROP_CHK, PROP_TXT, with_checksum};
 use sluicegate_p2::simulate;
-
-fn sluicegate() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_sluicegate"))
-}
-
-/// The tests run one at a time: each depends on the timing of a real line.
-static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
-
-fn exclusive() -> MutexGuard<'static, ()> {
-    ONE_AT_A_TIME.lock().unwrap_or_else(|poison| poison.into_inner())
-}
 
 /// The simulated P2 with its ROM loader on a fresh pty, already listening.
 struct RomSimulator {
@@ -104,22 +94,6 @@ fn image_file(len: usize) -> tempfile::NamedTempFile {
     let image: Vec<u8> = (0..len).map(|i| (i * 31 + 7) as u8).collect();
     file.write_all(&image).unwrap();
     file
-}
-
-fn json_lines(stdout: &[u8]) -> Vec<Value> {
-    stdout
-        .split(|&byte| byte == b'\n')
-        .filter(|line| !line.is_empty())
-        .map(|line| serde_json::from_slice(line).expect("one JSON object per line"))
-        .collect()
-}
-
-fn hex_bytes(value: &Value) -> Vec<u8> {
-    let hex = value["hex"].as_str().expect("every JSON message has hex");
-    (0..hex.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).expect("hex"))
-        .collect()
 }
 
 #[test]

@@ -1,33 +1,15 @@
 //! `sluicegate p2` end to end, as a user runs it: the simulator on one end of a real pseudo-terminal pair, the
 //! terminal on the other, JSON out; replay of recordings; bad input.
 
+mod p2_common;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Child, ChildStdin, Command, Output, Stdio};
-use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
+use p2_common::{exclusive, hex_bytes, json_lines, sluicegate};
 use serde_json::Value;
 use sluicegate_p2::simulate;
-
-fn sluicegate() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_sluicegate"))
-}
-
-fn hex_bytes(value: &Value) -> Vec<u8> {
-    let hex = value["hex"].as_str().expect("every JSON message has hex");
-    (0..hex.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).expect("hex"))
-        .collect()
-}
-
-fn json_lines(stdout: &[u8]) -> Vec<Value> {
-    stdout
-        .split(|&byte| byte == b'\n')
-        .filter(|line| !line.is_empty())
-        .map(|line| serde_json::from_slice(line).expect("one JSON object per line"))
-        .collect()
-}
 
 /// The last line of stderr that is a JSON object: the `--stats --json` report.
 fn stats(stderr: &[u8]) -> Value {
@@ -169,13 +151,6 @@ impl Drop for CpuLoad {
             let _ = child.wait();
         }
     }
-}
-
-/// The tests run one at a time: each measures loss on a real line, which other tests' processes would disturb.
-static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
-
-fn exclusive() -> MutexGuard<'static, ()> {
-    ONE_AT_A_TIME.lock().unwrap_or_else(|poison| poison.into_inner())
 }
 
 #[test]
