@@ -31,6 +31,7 @@
 //! println!("{:?} {:?}", meter.levels(), capture.pool_stats());
 //! # Ok::<(), sluicegate_audio::CaptureError>(())
 //! ```
+#![forbid(unsafe_code)]
 
 mod capture;
 mod chunk;
