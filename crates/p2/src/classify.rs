@@ -58,8 +58,8 @@ fn cog_line(text: &[u8]) -> (MessageKind, Flags) {
     }
 }
 
-/// The text of a line without its end-of-line bytes.
-pub(crate) fn without_line_end(line: &[u8]) -> &[u8] {
+/// The text of a line without its end-of-line bytes (whatever their form: CR, LF, CRLF, LFCR).
+pub fn without_line_end(line: &[u8]) -> &[u8] {
     let end = line
         .iter()
         .rposition(|&b| b != b'\r' && b != b'\n')
@@ -331,6 +331,13 @@ impl DebuggerStatus {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn line_end_is_stripped_whatever_its_form() {
+        assert_eq!(without_line_end(b"Cog0  x\r\n"), b"Cog0  x");
+        assert_eq!(without_line_end(b"x\n\r"), b"x");
+        assert_eq!(without_line_end(b"\r\n"), b"");
+    }
 
     fn cog(n: u8) -> MessageKind {
         MessageKind::Cog(CogId::new(n).unwrap())

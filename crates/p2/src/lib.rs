@@ -63,7 +63,9 @@ pub mod simulate;
 pub mod source;
 mod window;
 
-pub use classify::{Backtick, DebuggerStatus, Declaration, DecodeError, Tokens, WindowType, classify};
+pub use classify::{
+    Backtick, DebuggerStatus, Declaration, DecodeError, Tokens, WindowType, classify, without_line_end,
+};
 pub use deframe::{
     Config, ConfigError, DB_PAYLOAD_MAX, DEBUGGER_PACKET_LEN, DbHeader, Deframer, FramingCounters, KindCount,
     MAX_LINE_LIMIT, PerKind,

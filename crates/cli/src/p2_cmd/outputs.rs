@@ -12,7 +12,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use sluicegate_p2::{Backtick, Destination, Event, Flags, Message, MessageKind, Routed, Tokens, WindowRegistry};
+use sluicegate_p2::{
+    Backtick, Destination, Event, Flags, Message, MessageKind, Routed, Tokens, WindowRegistry, without_line_end,
+};
 
 use super::pst::{self, Controls};
 
@@ -58,7 +60,7 @@ impl<W: Write> Terminal<W> {
                 if message.kind == MessageKind::InvalidCog {
                     self.line.push_str("WARNING: invalid cog number: ");
                 }
-                pst::render(pst::without_line_end(&message.bytes), self.controls, &mut self.line);
+                pst::render(without_line_end(&message.bytes), self.controls, &mut self.line);
                 if !message.flags.contains(Flags::PARTIAL) {
                     self.line.push('\n');
                 }
@@ -193,7 +195,7 @@ impl<W: Write> JsonLines<W> {
 
     /// The declared window of a create; the first target (and all targets) of an update.
     fn window_and_targets(&self, message: &Message) -> (Option<Vec<u8>>, Vec<Vec<u8>>) {
-        match Backtick::parse(pst::without_line_end(&message.bytes)) {
+        match Backtick::parse(without_line_end(&message.bytes)) {
             Some(Backtick::Create(declaration)) => (declaration.name.map(<[u8]>::to_vec), Vec::new()),
             Some(Backtick::Update(tokens)) => {
                 let targets: Vec<Vec<u8>> = tokens_naming_windows(tokens, &self.windows);
@@ -302,7 +304,7 @@ impl DebugLog {
                     &message.bytes[..message.bytes.len().min(40)],
                 ),
                 MessageKind::DbPacket => hex_entry(entry, "INVALID(0xDB):", &message.bytes),
-                _ => pst::render(pst::without_line_end(&message.bytes), Controls::Tags, entry),
+                _ => pst::render(without_line_end(&message.bytes), Controls::Tags, entry),
             },
             Routed::Event(Event::Reboot { .. }) => {
                 self.rotate()?;
@@ -387,7 +389,7 @@ impl WindowFiles {
                     })
                     .collect();
                 let mut file = BufWriter::new(File::create(self.dir.join(format!("{safe}.txt")))?);
-                file.write_all(pst::without_line_end(&message.bytes))?;
+                file.write_all(without_line_end(&message.bytes))?;
                 file.write_all(b"\n")?;
                 self.files.retain(|(existing, _)| *existing != name);
                 self.files.push((name, file));

@@ -104,15 +104,6 @@ fn push_ansi(byte: u8, argument: &mut impl FnMut() -> u8, out: &mut String) {
     }
 }
 
-/// The line without its trailing CR/LF bytes.
-pub fn without_line_end(line: &[u8]) -> &[u8] {
-    let end = line
-        .iter()
-        .rposition(|&byte| byte != b'\r' && byte != b'\n')
-        .map_or(0, |last| last + 1);
-    &line[..end]
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -139,12 +130,5 @@ mod tests {
             "\x1b[2;1Hhi\x1b[2J\x1b[H"
         );
         assert_eq!(rendered(b"\x02\x00\x01hi\tthere\x10", Controls::Plain), "hi\tthere");
-    }
-
-    #[test]
-    fn line_end_is_stripped_whatever_its_form() {
-        assert_eq!(without_line_end(b"Cog0  x\r\n"), b"Cog0  x");
-        assert_eq!(without_line_end(b"x\n\r"), b"x");
-        assert_eq!(without_line_end(b"\r\n"), b"");
     }
 }
