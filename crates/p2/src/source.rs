@@ -199,6 +199,23 @@ fn classify_port_error(path: &str, error: serialport::Error) -> SourceError {
     }
 }
 
+/// A live read's result as a [`Read`]: a timeout or an interrupted call is idle, zero bytes the end.
+fn live_read(result: io::Result<usize>) -> io::Result<Read> {
+    match result {
+        Ok(0) => Ok(Read::End),
+        Ok(len) => Ok(Read::Data { len, at: None }),
+        Err(error)
+            if matches!(
+                error.kind(),
+                io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
+            ) =>
+        {
+            Ok(Read::Idle)
+        }
+        Err(error) => Err(error),
+    }
+}
+
 impl Source for SerialSource {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<Read> {
         if self.pending_from < self.pending.len() {
@@ -208,13 +225,7 @@ impl Source for SerialSource {
             self.pending_from += len;
             return Ok(Read::Data { len, at: None });
         }
-        match self.port.read(buf) {
-            Ok(0) => Ok(Read::End),
-            Ok(len) => Ok(Read::Data { len, at: None }),
-            Err(error) if matches!(error.kind(), io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock) => Ok(Read::Idle),
-            Err(error) if error.kind() == io::ErrorKind::Interrupted => Ok(Read::Idle),
-            Err(error) => Err(error),
-        }
+        live_read(self.port.read(buf))
     }
 }
 
@@ -249,19 +260,7 @@ impl StreamSource<TcpStream> {
 
 impl<R: io::Read + Send> Source for StreamSource<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<Read> {
-        match self.reader.read(buf) {
-            Ok(0) => Ok(Read::End),
-            Ok(len) => Ok(Read::Data { len, at: None }),
-            Err(error)
-                if matches!(
-                    error.kind(),
-                    io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
-                ) =>
-            {
-                Ok(Read::Idle)
-            }
-            Err(error) => Err(error),
-        }
+        live_read(self.reader.read(buf))
     }
 }
 
