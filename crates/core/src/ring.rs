@@ -36,6 +36,7 @@ pub fn ring(capacity: usize) -> (RingProducer, RingConsumer) {
         refused_bytes: AtomicU64::new(0),
         producer_closed: AtomicBool::new(false),
         consumer_sleeping: AtomicBool::new(false),
+        nudged: AtomicBool::new(false),
         consumer_thread: Mutex::new(None),
     });
     (
@@ -59,6 +60,8 @@ struct RingShared {
     refused_bytes: AtomicU64,
     producer_closed: AtomicBool,
     consumer_sleeping: AtomicBool,
+    /// Set by a [`RingWaker`]: the consumer's next (or current) wait ends without bytes.
+    nudged: AtomicBool,
     consumer_thread: Mutex<Option<Thread>>,
 }
 
@@ -249,8 +252,10 @@ impl RingConsumer {
         }
         self.shared.consumer_sleeping.store(true, Ordering::Relaxed);
         fence(Ordering::SeqCst);
-        if self.inner.slots() < len && !self.is_producer_closed() {
+        if self.inner.slots() < len && !self.is_producer_closed() && !self.shared.nudged.swap(false, Ordering::Relaxed)
+        {
             std::thread::park_timeout(timeout);
+            self.shared.nudged.store(false, Ordering::Relaxed);
         }
         self.shared.consumer_sleeping.store(false, Ordering::Relaxed);
         self.inner.slots() >= len
@@ -259,6 +264,25 @@ impl RingConsumer {
     /// Fill level, high-water mark and refusals.
     pub fn stats(&self) -> RingStats {
         self.shared.stats(self.inner.slots())
+    }
+
+    /// A handle that ends this consumer's wait from any thread, for a stop that must be noticed without
+    /// bytes arriving (so the consumer need not wake on a short timeout to look).
+    pub fn waker(&self) -> RingWaker {
+        RingWaker(Arc::clone(&self.shared))
+    }
+}
+
+/// Ends a [`RingConsumer`]'s wait ([`RingConsumer::waker`]); a wake that comes before the wait ends the
+/// next one at once, so none is lost.
+#[derive(Clone, Debug)]
+pub struct RingWaker(Arc<RingShared>);
+
+impl RingWaker {
+    /// Wakes the consumer.
+    pub fn wake(&self) {
+        self.0.nudged.store(true, Ordering::Relaxed);
+        self.0.wake_consumer();
     }
 }
 
@@ -367,6 +391,36 @@ mod tests {
         drop(producer);
         assert!(!consumer.wait_readable(Duration::from_secs(30)));
         assert!(consumer.is_producer_closed());
+    }
+
+    #[test]
+    fn waker_ends_a_wait_without_bytes_and_a_wake_before_the_wait_is_kept() {
+        let (_producer, consumer) = ring(16);
+        let waker = consumer.waker();
+        let started = Instant::now();
+        let reader = std::thread::spawn(move || {
+            let readable = consumer.wait_readable(Duration::from_secs(30));
+            (readable, consumer)
+        });
+        std::thread::sleep(Duration::from_millis(20));
+        waker.wake();
+        let (readable, consumer) = reader.join().unwrap();
+        assert!(!readable, "no bytes came");
+        assert!(started.elapsed() < Duration::from_secs(10), "woken, not timed out");
+
+        waker.wake();
+        let started = Instant::now();
+        assert!(!consumer.wait_readable(Duration::from_secs(30)));
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the early wake ended the next wait"
+        );
+        let started = Instant::now();
+        consumer.wait_readable(Duration::from_millis(30));
+        assert!(
+            started.elapsed() >= Duration::from_millis(25),
+            "a wake ends one wait, not every later one"
+        );
     }
 
     proptest! {

@@ -19,7 +19,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender};
-use sluicegate_core::ring::{RingConsumer, RingProducer, RingStats, ring};
+use sluicegate_core::ring::{RingConsumer, RingProducer, RingStats, RingWaker, ring};
 use sluicegate_core::supervisor::{StopSignal, SupervisedWorker, Supervisor, WorkerError, WorkerEvent};
 use sluicegate_core::{BufferPool, PoolStats, Sizing};
 
@@ -44,6 +44,12 @@ pub struct PipelineConfig {
     /// Run the reader thread at real-time priority when the OS allows it (default true): an OS serial buffer
     /// holds only ~256 ms at 2 Mbaud (see [`sluicegate_core::realtime`]).
     pub realtime_reader: bool,
+    /// Read coalescing for live sources (default zero: off): after a read of fewer than [`COALESCE_BELOW`]
+    /// bytes, the reader lets the next bytes gather in the OS buffer for this long before it reads again.
+    /// Under sustained traffic that bounds the reads, and so the wake-ups of all three threads, to one per
+    /// window instead of one per USB transfer or pty write; a message after a pause is still read at once.
+    /// Bytes wait at most this long more before the read that takes them.
+    pub coalesce: Duration,
 }
 
 impl Default for PipelineConfig {
@@ -55,6 +61,7 @@ impl Default for PipelineConfig {
             deframer: Config::default(),
             inject_panic_after: None,
             realtime_reader: true,
+            coalesce: Duration::ZERO,
         }
     }
 }
@@ -65,6 +72,11 @@ const CHUNK_BUFFER: usize = 16 * 1024;
 
 /// Reads larger than this are split (a UART read is far smaller; a replay at full speed is not).
 const READ_BUFFER: usize = 64 * 1024;
+
+/// A read this large is not followed by a coalescing pause: more is waiting. A tty read returns at most the
+/// line discipline's buffer, 4,096 bytes (Linux `N_TTY_BUF_SIZE`), so above 2 Mbaud × 10 ms the reader
+/// reads back to back and the OS buffer cannot fill.
+pub const COALESCE_BELOW: usize = 4096;
 
 /// Something the pipeline reports besides outputs.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -168,11 +180,17 @@ pub struct Pipeline {
     reader: Option<JoinHandle<()>>,
     worker: SupervisedWorker<WorkerInput>,
     stop: Arc<AtomicBool>,
+    /// Wakes the worker on a stop (it waits without a short timeout; a blocked stdin reader cannot end it).
+    wake_worker: RingWaker,
     counters: Arc<ReaderCounters>,
     ring_stats: Arc<std::sync::Mutex<RingStats>>,
     chunk_pool: BufferPool,
     started: Instant,
 }
+
+/// How long the worker waits for bytes when nothing is due: a safety net only, since bytes, the end of the
+/// input and a stop all wake it (a timed wake costs ~15 µs of CPU on a virtual machine, see BENCHMARKS.md).
+const IDLE_WAIT: Duration = Duration::from_secs(1);
 
 impl Pipeline {
     /// Starts the reader and the worker on `source`.
@@ -193,6 +211,7 @@ impl Pipeline {
         let ring_stats = Arc::new(std::sync::Mutex::new(ring_producer.stats()));
         let started = Instant::now();
 
+        let wake_worker = ring_consumer.waker();
         let input = WorkerInput {
             bytes: ring_consumer,
             marks: mark_consumer,
@@ -221,6 +240,7 @@ impl Pipeline {
             tap,
             started,
             realtime: config.realtime_reader,
+            coalesce: config.coalesce,
         };
         let reader = std::thread::Builder::new()
             .name("p2-reader".into())
@@ -232,6 +252,7 @@ impl Pipeline {
             reader: Some(reader),
             worker,
             stop,
+            wake_worker,
             counters,
             ring_stats,
             chunk_pool,
@@ -270,6 +291,7 @@ impl Pipeline {
     /// Stops reading; what was read is still framed and comes out before the output channel closes.
     pub fn stop(&self) {
         self.stop.store(true, Ordering::Release);
+        self.wake_worker.wake();
     }
 
     /// Counters so far.
@@ -325,6 +347,7 @@ struct Reader {
     tap: Option<Tap>,
     started: Instant,
     realtime: bool,
+    coalesce: Duration,
 }
 
 impl Reader {
@@ -375,6 +398,10 @@ impl Reader {
                 let _ = self.events.try_send(PipelineEvent::Overflow { lost: len as u64 });
             }
             *self.ring_stats.lock().unwrap_or_else(|poison| poison.into_inner()) = self.ring.stats();
+            // A read that filled the buffer means more is waiting: no pause.
+            if !self.coalesce.is_zero() && len < COALESCE_BELOW.min(buf.len()) {
+                std::thread::sleep(self.coalesce);
+            }
         }
     }
 
@@ -475,16 +502,13 @@ fn extract(input: &mut WorkerInput, signal: &StopSignal, stop: &AtomicBool) {
         match deframer.poll_timeout() {
             Some(deadline) if deadline <= now => deframer.handle_timeout(now),
             deadline => {
-                let wait = deadline.map_or(Duration::from_millis(50), |deadline| deadline - now);
-                input
-                    .bytes
-                    .wait_for(cursor.fed_bytes + 1, wait.min(Duration::from_millis(50)));
+                let wait = deadline.map_or(IDLE_WAIT, |deadline| deadline - now);
+                input.bytes.wait_for(cursor.fed_bytes + 1, wait.min(IDLE_WAIT));
             }
         }
     }
 }
 
-/// Gives the deframer every mark whose bytes are in the ring; returns whether it gave anything.
 /// Gives the deframer every mark whose bytes are in the ring; returns whether it gave anything.
 ///
 /// A gap is given together with the chunk after it (whose mark comes first, its bytes a moment later): given
@@ -633,6 +657,34 @@ mod tests {
         }
         assert_eq!(stats.bytes_in, stream.bytes().len() as u64);
         assert_eq!(stats.overflows, 0);
+    }
+
+    #[test]
+    fn coalescing_bounds_the_reads_of_a_sustained_stream_and_keeps_every_byte() {
+        // 2 Mbaud for about 0.4 s: without coalescing the simulated line is read every millisecond.
+        let stream = simulate::mixed(3, 1000);
+        let seconds = stream.bytes().len() as f64 / 200_000.0;
+        let read = |coalesce| {
+            let config = PipelineConfig {
+                coalesce,
+                ..PipelineConfig::default()
+            };
+            let source = SimulatedSource::new(&stream, Pace::Baud(2_000_000));
+            let pipeline = Pipeline::start(Box::new(source), config, None).unwrap();
+            let outputs = collect(&pipeline);
+            let stats = pipeline.finish().unwrap();
+            let rebuilt: Vec<u8> = outputs.iter().flat_map(|output| output.bytes().to_vec()).collect();
+            assert_eq!(rebuilt, stream.bytes(), "every byte, once, in order");
+            stats.chunks
+        };
+        let eager = read(Duration::ZERO);
+        let coalesced = read(Duration::from_millis(10));
+        let window_count = (seconds / 0.010).ceil() as u64;
+        assert!(
+            coalesced <= window_count + 3,
+            "{coalesced} reads in {seconds:.2} s with a 10 ms window"
+        );
+        assert!(eager > 3 * coalesced, "eager reads: {eager}, coalesced: {coalesced}");
     }
 
     #[test]

@@ -124,7 +124,7 @@ pub fn run_load(args: LoadArgs) -> Result<(), Failure> {
         return Ok(());
     }
     let source = SerialSource::from_port(link.source.into_port(), pending);
-    super::run_terminal_on(monitor, Box::new(source), true, Some(&path))
+    super::run_terminal_on(monitor, Box::new(source), super::Origin::Wire, Some(&path))
 }
 
 fn refused(file: &Path, error: DownloadError) -> Failure {

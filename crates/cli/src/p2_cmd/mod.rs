@@ -126,6 +126,11 @@ struct MonitorArgs {
     /// Idle time after which unfinished text is shown (milliseconds).
     #[arg(long, default_value_t = 50, value_name = "MS")]
     idle_ms: u64,
+    /// Under sustained traffic from a port, TCP or stdin, read at most once per this many milliseconds,
+    /// letting bytes gather in the OS buffer meanwhile: fewer wake-ups, less CPU. A message after a pause is
+    /// read at once. 0 reads every byte as soon as it arrives.
+    #[arg(long, default_value_t = 10, value_name = "MS")]
+    coalesce_ms: u64,
     /// Test switch: the extraction worker panics once before this many messages.
     #[arg(long, hide = true)]
     inject_panic_after: Option<u64>,
@@ -228,16 +233,37 @@ fn recording_tap(path: &PathBuf) -> anyhow::Result<(Tap, Arc<Mutex<Option<std::i
     Ok((tap, failure))
 }
 
-fn run_terminal(args: TerminalArgs) -> Result<(), Failure> {
-    let source = open_source(&args)?;
-    let live = args.source.as_ref().is_some_and(|source| source.replay.is_none());
-    let port = args.source.as_ref().and_then(|source| source.port.as_deref());
-    run_terminal_on(&args.monitor, source, live, port)
+/// Where the terminal's bytes come from, which decides how they are stamped and read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Origin {
+    /// A capture: arrival times come from the file.
+    Recording,
+    /// The in-process simulator: stamped with our clock.
+    Simulator,
+    /// A port, TCP or stdin: stamped with our clock, reads coalesced (`--coalesce-ms`).
+    Wire,
 }
 
-/// The terminal on an open source (the load command hands over its port). `live` sources are stamped with our
-/// clock; `port` names the serial port, if it is one.
-fn run_terminal_on(args: &MonitorArgs, source: Box<dyn Source>, live: bool, port: Option<&str>) -> Result<(), Failure> {
+fn run_terminal(args: TerminalArgs) -> Result<(), Failure> {
+    let source = open_source(&args)?;
+    let origin = match &args.source {
+        Some(source) if source.replay.is_some() => Origin::Recording,
+        Some(source) if source.simulate.is_some() => Origin::Simulator,
+        _ => Origin::Wire,
+    };
+    let port = args.source.as_ref().and_then(|source| source.port.as_deref());
+    run_terminal_on(&args.monitor, source, origin, port)
+}
+
+/// The terminal on an open source (the load command hands over its port); `port` names the serial port, if
+/// it is one.
+fn run_terminal_on(
+    args: &MonitorArgs,
+    source: Box<dyn Source>,
+    origin: Origin,
+    port: Option<&str>,
+) -> Result<(), Failure> {
+    let live = origin != Origin::Recording;
     let (tap, record_failure) = match &args.record {
         Some(path) => {
             let (tap, failure) = recording_tap(path).map_err(Failure::input)?;
@@ -252,6 +278,11 @@ fn run_terminal_on(args: &MonitorArgs, source: Box<dyn Source>, live: bool, port
             ..Config::default()
         },
         inject_panic_after: args.inject_panic_after,
+        coalesce: if origin == Origin::Wire {
+            Duration::from_millis(args.coalesce_ms)
+        } else {
+            Duration::ZERO
+        },
         ..PipelineConfig::default()
     };
     let pipeline = Pipeline::start(source, config, tap).map_err(Failure::runtime)?;
@@ -345,7 +376,7 @@ fn run_terminal_on(args: &MonitorArgs, source: Box<dyn Source>, live: bool, port
             while let Some(event) = pipeline.poll_event() {
                 report_event(&event);
             }
-            let emitted = match pipeline.outputs().recv_timeout(Duration::from_millis(50)) {
+            let first = match pipeline.outputs().recv_timeout(Duration::from_millis(50)) {
                 Ok(emitted) => emitted,
                 Err(RecvTimeoutError::Timeout) if pipeline.is_finished() => break,
                 Err(RecvTimeoutError::Timeout) => continue,
@@ -354,9 +385,14 @@ fn run_terminal_on(args: &MonitorArgs, source: Box<dyn Source>, live: bool, port
             if let Some(stall) = stall.take() {
                 std::thread::sleep(stall);
             }
-            flush.store(pipeline.outputs().is_empty(), Ordering::Relaxed);
-            router.route(&emitted.output);
-            tally.observe(&emitted, live);
+            // What is queued (up to a bound, so a stop or a write error is still seen in a fast replay) is
+            // routed before the signals and events are looked at again: their cost is paid per read, not per
+            // message.
+            for emitted in std::iter::once(first).chain(pipeline.outputs().try_iter().take(ROUTE_BATCH)) {
+                flush.store(pipeline.outputs().is_empty(), Ordering::Relaxed);
+                router.route(&emitted.output);
+                tally.observe(&emitted, live);
+            }
             if failure.lock().unwrap_or_else(|poison| poison.into_inner()).is_some() {
                 pipeline.stop();
                 break;
@@ -386,6 +422,9 @@ fn run_terminal_on(args: &MonitorArgs, source: Box<dyn Source>, live: bool, port
     finished.map_err(Failure::runtime)?;
     Ok(())
 }
+
+/// Outputs routed between two looks at the signals, events and write errors.
+const ROUTE_BATCH: usize = 1024;
 
 fn report_event(event: &PipelineEvent) {
     match event {
