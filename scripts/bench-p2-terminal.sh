@@ -31,26 +31,65 @@ measure "cat (ceiling)" cat "$work/mixed.sgrec"
 measure "replay --speed max (text)" "$bin" p2 --replay "$work/mixed.sgrec" --speed max
 measure "replay --speed max --json" "$bin" p2 --replay "$work/mixed.sgrec" --speed max --json
 
-echo "live: the mixed stream over a pty at 2,000,000 baud"
-mkfifo "$work/start"
-"$bin" p2 simulate mixed --pty --pace 2000000 --linger-ms 300 < "$work/start" > "$work/path" 2> "$work/simulator.txt" &
-exec 3> "$work/start"
-until [[ -s "$work/path" ]]; do sleep 0.05; done
-port=$(head -n 1 "$work/path")
-/usr/bin/time -f '%e %U %S' -o "$work/time.txt" "$bin" p2 --port "$port" --stats --json > /dev/null 2> "$work/terminal.txt" &
-terminal=$!
-until grep -q listening "$work/terminal.txt"; do sleep 0.05; done
-echo >&3
-exec 3>&-
-wait "$terminal"
-wait
-read -r wall user system < "$work/time.txt"
-tail -n 1 "$work/simulator.txt"
-echo "terminal CPU: $(echo "($user + $system) * 100 / $wall" | bc -l | cut -c1-5) % of a core over $wall s"
-python3 - "$work/terminal.txt" <<'PY'
-import json, sys
-stats = json.loads([line for line in open(sys.argv[1]) if line.startswith('{')][-1])
-latency = stats["latency"]
-print(f"messages {stats['messages']}, bytes in {stats['bytes_in']}, overflows {stats['overflows']}")
-print(f"arrival->delivery latency: p50 {latency['p50_us']:.1f} us, p99 {latency['p99_us']:.1f} us, max {latency['max_us']:.1f} us")
+# CPU of a child to the microsecond (wait4's rusage; /usr/bin/time rounds to 10 ms): "cpu_s wall_s".
+cpu_of() {
+    python3 -c '
+import resource, subprocess, sys, time
+start = time.monotonic()
+subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL)
+wall = time.monotonic() - start
+usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+print(f"{usage.ru_utime + usage.ru_stime:.6f} {wall:.3f}")' "$@"
+}
+# One live run: the simulator sends the mixed stream at 2 Mbaud into a fresh pty; $1 labels the reader, the
+# rest is the command that reads the pty (PORT stands for its path).
+live() {
+    local label=$1
+    shift
+    rm -f "$work/start" "$work/path" "$work/terminal.txt"
+    mkfifo "$work/start"
+    "$bin" p2 simulate mixed --pty --pace 2000000 --linger-ms 300 < "$work/start" > "$work/path" 2> "$work/simulator.txt" &
+    local simulator=$!
+    exec 3> "$work/start"
+    until [[ -s "$work/path" ]]; do sleep 0.05; done
+    local port
+    port=$(head -n 1 "$work/path")
+    stty -F "$port" raw -echo
+    local command=("${@//PORT/$port}")
+    (cpu_of "${command[@]}" 2> "$work/terminal.txt" > "$work/cpu.txt") &
+    local reader=$!
+    sleep 0.5
+    echo >&3
+    exec 3>&-
+    wait "$reader" || true
+    wait "$simulator"
+    local cpu wall
+    read -r cpu wall < "$work/cpu.txt"
+    printf '%-34s CPU %6.3f %% of a core (%.1f ms in %.2f s)' "$label" \
+        "$(echo "$cpu * 100 / $wall" | bc -l)" "$(echo "$cpu * 1000" | bc -l)" "$wall"
+    python3 - "$work/terminal.txt" <<'PY'
+import json, re, sys
+text = open(sys.argv[1]).read()
+lines = [line for line in text.splitlines() if line.startswith('{')]
+if lines:
+    stats = json.loads(lines[-1])
+    latency = stats["latency"]
+    reads, overflows = stats["reads"], stats["overflows"]
+    p50, p99, peak = latency["p50_us"], latency["p99_us"], latency["max_us"]
+elif "latency p50" in text:
+    reads = re.search(r"reads: (\d+)", text).group(1)
+    overflows = re.search(r"overflows: (\d+)", text).group(1)
+    p50, p99, peak = map(float, re.search(r"latency p50 / p99 / max: ([\d.]+) / ([\d.]+) / ([\d.]+)", text).groups())
+else:
+    print()
+    sys.exit()
+print(f"; {reads} reads, {overflows} overflows; read->delivery p50 {p50:.1f} / p99 {p99:.1f} / max {peak:.1f} us")
 PY
+    tail -n 1 "$work/simulator.txt"
+}
+
+echo "live: the mixed stream (20,000 messages, 1.53 MB) over a pty at 2,000,000 baud"
+live "cat (floor: reads, does nothing)" sh -c 'exec cat < PORT'
+live "terminal, eager reads, --json" "$bin" p2 --port PORT --stats --json --coalesce-ms 0
+live "terminal (default), --json" "$bin" p2 --port PORT --stats --json
+live "terminal (default), text" "$bin" p2 --port PORT --stats

@@ -84,6 +84,7 @@ impl Tally {
             .collect();
         Report {
             bytes_in: pipeline.bytes_in,
+            reads: pipeline.chunks,
             message_bytes: self.message_bytes,
             padding_bytes: self.padding_bytes,
             discarded_bytes: pipeline.overflow_bytes + self.resync_bytes + self.truncated_bytes,
@@ -119,6 +120,8 @@ pub struct KindReport {
 #[derive(Debug, Serialize)]
 pub struct Report {
     bytes_in: u64,
+    /// Reads that delivered bytes (fewer, larger ones with `--coalesce-ms`).
+    reads: u64,
     message_bytes: u64,
     padding_bytes: u64,
     discarded_bytes: u64,
@@ -143,8 +146,9 @@ pub struct Report {
 impl Report {
     pub fn table(&self) -> String {
         let mut out = String::from("--- sluicegate p2 statistics ---\n");
-        let rows: [(&str, String); 13] = [
+        let rows: [(&str, String); 14] = [
             ("bytes in", self.bytes_in.to_string()),
+            ("reads", self.reads.to_string()),
             ("bytes in messages", self.message_bytes.to_string()),
             ("padding bytes skipped", self.padding_bytes.to_string()),
             (
