@@ -14,6 +14,7 @@ use crate::chunk::ChunkAssembler;
 use crate::device::{Fragment, Session, StreamStatus};
 use crate::event::{Application, CaptureError, Devices, Event};
 use crate::format::StreamSpec;
+use crate::handover::{self, Consumer, Producer};
 
 /// What to record.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -138,7 +139,7 @@ impl StopHandle {
 /// ```
 #[derive(Debug)]
 pub struct Capture {
-    messages: Option<Receiver<Message>>,
+    messages: Option<Consumer<Message>>,
     stop: StopHandle,
     worker: Option<JoinHandle<()>>,
     pool: BufferPool,
@@ -164,7 +165,7 @@ impl Capture {
             return Err(CaptureError::Config("the pool must hold at least one buffer"));
         }
         let pool = BufferPool::new(config.pool, chunk_bytes);
-        let (sender, messages) = crossbeam_channel::bounded(config.queue_chunks);
+        let (sender, messages) = handover::bounded(config.queue_chunks);
         let (started_sender, started) = crossbeam_channel::bounded(1);
         let stop = StopHandle(Arc::new(AtomicBool::new(false)));
         let dropped_chunks = Arc::new(AtomicU64::new(0));
@@ -203,7 +204,7 @@ impl Capture {
 
     /// The next message, waiting for it; `None` after [`Event::Stopped`] has been received.
     pub fn recv(&self) -> Option<Message> {
-        self.messages.as_ref()?.recv().ok()
+        self.messages.as_ref()?.recv()
     }
 
     /// The next message, waiting at most `timeout`.
@@ -219,7 +220,7 @@ impl Capture {
 
     /// The channel itself, to `select!` on or to hand to another thread (it is `Clone + Send`).
     pub fn receiver(&self) -> Option<&Receiver<Message>> {
-        self.messages.as_ref()
+        self.messages.as_ref().map(Consumer::receiver)
     }
 
     /// A handle that stops this capture from another thread.
@@ -279,7 +280,7 @@ struct Worker {
     config: CaptureConfig,
     chunk_bytes: usize,
     assembler: ChunkAssembler,
-    messages: Sender<Message>,
+    messages: Producer<Message>,
     stop: StopHandle,
     dropped_chunks: Arc<AtomicU64>,
 }
@@ -416,14 +417,14 @@ impl Worker {
     }
 }
 
-fn deliver(assembler: &mut ChunkAssembler, messages: &Sender<Message>, dropped: &AtomicU64) {
+fn deliver(assembler: &mut ChunkAssembler, messages: &Producer<Message>, dropped: &AtomicU64) {
     if let Some(chunk) = assembler.poll_chunk() {
         send_chunk(messages, dropped, chunk);
     }
 }
 
 /// Chunks never wait: a full channel drops the chunk (its buffer goes straight back to the pool) and counts it.
-fn send_chunk(messages: &Sender<Message>, dropped: &AtomicU64, chunk: PoolBytes) {
+fn send_chunk(messages: &Producer<Message>, dropped: &AtomicU64, chunk: PoolBytes) {
     if let Err(TrySendError::Full(_)) = messages.try_send(Message::Chunk(chunk)) {
         dropped.fetch_add(1, Ordering::Relaxed);
     }

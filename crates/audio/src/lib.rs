@@ -38,6 +38,7 @@ mod chunk;
 mod device;
 mod event;
 mod format;
+mod handover;
 mod meter;
 #[cfg(feature = "test-support")]
 #[doc(hidden)]
