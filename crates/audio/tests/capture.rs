@@ -203,7 +203,7 @@ fn a_handler_on_the_capture_thread_gets_every_chunk_until_it_breaks_off() {
     let chunk_bytes = config.spec.chunk_bytes(config.chunk_duration).unwrap();
     let seen = Arc::new(Mutex::new((Vec::<u8>::new(), Vec::<usize>::new(), Vec::<Event>::new())));
     let handler_seen = Arc::clone(&seen);
-    let capture = Capture::start_with_handler(config, move |message| {
+    let mut capture = Capture::start_with_handler(config, move |message| {
         let mut seen = handler_seen.lock().unwrap();
         let (audio, chunks, events) = &mut *seen;
         match message {
