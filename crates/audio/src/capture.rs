@@ -1,5 +1,5 @@
 //! The capture handle: a thread that owns the server connection, cuts the stream into pooled chunks and
-//! sends them, with events, down one bounded channel.
+//! sends them, with events, down one bounded channel, or hands them to a handler on that thread.
 
 use std::fmt;
 use std::ops::ControlFlow;
@@ -176,8 +176,9 @@ impl Capture {
     /// and no chunk after the break). [`wait`](Self::wait) waits for the end.
     ///
     /// This saves the consumer thread's wake-up per chunk: at 48 kHz stereo f32 in 10 ms chunks, a quarter
-    /// of the capture's CPU time (0.37 % of a core through the channel, 0.28 % with a handler; BENCHMARKS.md). The handler must be quick: while it runs, the server buffers the audio (up to
-    /// its `maxlength`, about 10 s of 48 kHz stereo f32, before it drops some); writing to a file is fine.
+    /// of the capture's CPU time (0.37 % of a core through the channel, 0.28 % with a handler; BENCHMARKS.md).
+    /// The handler must be quick: while it runs, the server buffers the audio (up to its `maxlength`, about
+    /// 10 s of 48 kHz stereo f32, before it drops some); writing to a file is fine.
     ///
     /// # Examples
     /// ```no_run
