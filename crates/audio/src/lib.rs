@@ -7,7 +7,9 @@
 //! once, from the server's shared memory straight into a buffer of a [`BufferPool`](sluicegate_core::BufferPool),
 //! and handed out as a [`PoolBytes`](sluicegate_core::PoolBytes) that returns to the pool when its last
 //! clone drops; in the steady state nothing is allocated per chunk. Device and application changes and
-//! the capture's end arrive as [`Event`]s in the same channel, in order.
+//! the capture's end arrive as [`Event`]s in the same channel, in order. Or the messages go, in the same
+//! order, to a handler on the capture thread itself ([`Capture::start_with_handler`]), which saves the
+//! consumer thread's wake-up for every chunk.
 //!
 //! The pure parts are usable without a server: [`ChunkAssembler`] (fragments to pooled chunks),
 //! [`WavWriter`], [`LevelMeter`] and [`Goertzel`].
@@ -38,6 +40,7 @@ mod chunk;
 mod device;
 mod event;
 mod format;
+mod handover;
 mod meter;
 #[cfg(feature = "test-support")]
 #[doc(hidden)]

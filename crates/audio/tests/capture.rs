@@ -1,6 +1,8 @@
 //! Capture against a real PulseAudio server started by the test (see `sluicegate_audio::test_support`):
 //! tones played by `pacat` into a null sink, recorded and measured.
 
+use std::ops::ControlFlow;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use sluicegate_audio::test_support::{NULL_SINK, PulseServer, RATE};
@@ -189,6 +191,58 @@ fn steady_capture_of_many_small_chunks_is_served_by_the_pool() {
         "1 kHz amplitude {tone}, {} bytes",
         recording.audio.len()
     );
+}
+
+/// A handler on the capture thread sees the audio as the channel would (tone, level, whole 10 ms chunks from
+/// the pool), breaks off after a second, and then sees `Stopped` and nothing else.
+#[test]
+fn a_handler_on_the_capture_thread_gets_every_chunk_until_it_breaks_off() {
+    let server = PulseServer::start();
+    let _player = server.play_tone("tone", 1_000.0, 0.5);
+    let config = config(&server, Target::DefaultMonitor);
+    let chunk_bytes = config.spec.chunk_bytes(config.chunk_duration).unwrap();
+    let seen = Arc::new(Mutex::new((Vec::<u8>::new(), Vec::<usize>::new(), Vec::<Event>::new())));
+    let handler_seen = Arc::clone(&seen);
+    let mut capture = Capture::start_with_handler(config, move |message| {
+        let mut seen = handler_seen.lock().unwrap();
+        let (audio, chunks, events) = &mut *seen;
+        match message {
+            Message::Chunk(chunk) => {
+                assert!(!events.contains(&Event::Stopped), "a chunk after Stopped");
+                audio.extend_from_slice(&chunk);
+                chunks.push(chunk.len());
+            }
+            Message::Event(event) => events.push(event),
+        }
+        if chunks.len() < 100 {
+            ControlFlow::Continue(())
+        } else {
+            ControlFlow::Break(())
+        }
+    })
+    .unwrap();
+    let spec = capture.spec();
+    assert!(capture.recv().is_none(), "nothing comes down the channel");
+    let waited = Instant::now();
+    capture.wait();
+    assert!(
+        waited.elapsed() < Duration::from_secs(5),
+        "wait() returns once the handler broke off"
+    );
+    let (audio, chunks, events) = Arc::try_unwrap(seen).unwrap().into_inner().unwrap();
+    assert_eq!(chunks.len(), 100, "nothing after the break");
+    assert!(chunks.iter().all(|&len| len == chunk_bytes), "{chunks:?}");
+    assert!(matches!(events.first(), Some(Event::Started { .. })), "{events:?}");
+    assert_eq!(events.last(), Some(&Event::Stopped), "{events:?}");
+    let recording = Recording {
+        audio,
+        chunks: chunks.len(),
+        events,
+        stats: PoolStats::default(),
+        spec,
+    };
+    let tone = recording.tone(1_000.0);
+    assert!((tone - 0.5).abs() < 0.05, "1 kHz amplitude {tone}");
 }
 
 #[test]

@@ -7,7 +7,10 @@
 //! What it cannot see: libpulse's own C allocations (it uses `malloc` directly); those are the library's,
 //! bounded by its memblock pool, and the soak benchmark's flat RSS covers them.
 
-use std::time::Duration;
+use std::ops::ControlFlow;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 use sluicegate_audio::test_support::PulseServer;
 use sluicegate_audio::{Capture, CaptureConfig, ChunkAssembler, Message, SampleFormat, StreamSpec};
@@ -21,7 +24,7 @@ static GLOBAL: CountingAllocator = CountingAllocator;
 /// 10,000 chunks of 10 ms (48 kHz stereo f32) cut from fragments of uneven sizes, sent through a bounded
 /// channel to a thread that drops them at once: no allocation, and a hit rate of at least 99.9 %.
 fn main() {
-    let checks: [(&str, fn()); 2] = [
+    let checks: [(&str, fn()); 3] = [
         (
             "ten_thousand_assembled_chunks_allocate_nothing_and_hit_the_pool",
             ten_thousand_assembled_chunks_allocate_nothing_and_hit_the_pool,
@@ -29,6 +32,10 @@ fn main() {
         (
             "a_real_capture_allocates_nothing_per_chunk",
             a_real_capture_allocates_nothing_per_chunk,
+        ),
+        (
+            "a_real_capture_with_a_handler_allocates_nothing_per_chunk",
+            a_real_capture_with_a_handler_allocates_nothing_per_chunk,
         ),
     ];
     for (name, check) in checks {
@@ -139,5 +146,47 @@ fn a_real_capture_allocates_nothing_per_chunk() {
     let stats = capture.pool_stats();
     capture.stop();
     assert_eq!(allocations, 0, "allocations over 2,000 captured chunks");
+    assert_eq!(stats.pool_misses - misses_before, 0, "{stats:?}");
+}
+
+/// The same with the chunks handed to a handler on the capture thread: 2,000 chunks of 1 ms after 300
+/// warm-up chunks, no Rust allocation on any thread and no pool miss.
+fn a_real_capture_with_a_handler_allocates_nothing_per_chunk() {
+    let server = PulseServer::start();
+    let _player = server.play_tone("tone", 1_000.0, 0.5);
+    let config = CaptureConfig {
+        server: Some(server.address()),
+        chunk_duration: Duration::from_millis(1),
+        ..CaptureConfig::default()
+    };
+    let chunks = Arc::new(AtomicUsize::new(0));
+    let counted = Arc::clone(&chunks);
+    let capture = Capture::start_with_handler(config, move |message| {
+        if let Message::Chunk(chunk) = message {
+            assert!(!chunk.is_empty());
+            counted.fetch_add(1, Ordering::Relaxed);
+        }
+        ControlFlow::Continue(())
+    })
+    .unwrap();
+    let wait_for = |count: usize| {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while chunks.load(Ordering::Relaxed) < count {
+            assert!(Instant::now() < deadline, "audio keeps coming");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    };
+    wait_for(300);
+    let before = alloc_count::all_threads();
+    let misses_before = capture.pool_stats().pool_misses;
+    let counted_before = chunks.load(Ordering::Relaxed);
+    wait_for(counted_before + 2_000);
+    let allocations = alloc_count::all_threads() - before;
+    let stats = capture.pool_stats();
+    capture.stop();
+    assert_eq!(
+        allocations, 0,
+        "allocations over 2,000 chunks handled on the capture thread"
+    );
     assert_eq!(stats.pool_misses - misses_before, 0, "{stats:?}");
 }

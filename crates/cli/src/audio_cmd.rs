@@ -3,8 +3,10 @@
 
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
+use std::ops::ControlFlow;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
@@ -206,7 +208,7 @@ fn finish_output(result: io::Result<()>) -> anyhow::Result<ExitCode> {
 /// Where captured audio goes.
 enum Output {
     Wav(WavWriter<BufWriter<File>>, PathBuf),
-    Raw(io::StdoutLock<'static>),
+    Raw(io::Stdout),
     Discard,
 }
 
@@ -217,7 +219,7 @@ impl Output {
             Output::Wav(wav, path) => wav
                 .write_samples(chunk)
                 .with_context(|| format!("writing {}", path.display()))?,
-            Output::Raw(stdout) => match stdout.write_all(chunk) {
+            Output::Raw(stdout) => match stdout.lock().write_all(chunk) {
                 Err(error) if error.kind() == io::ErrorKind::BrokenPipe => return Ok(false),
                 result => result.context("writing to stdout")?,
             },
@@ -240,7 +242,7 @@ impl Output {
             Output::Wav(wav, path) => {
                 wav.finish().with_context(|| format!("finishing {}", path.display()))?;
             }
-            Output::Raw(mut stdout) => match stdout.flush() {
+            Output::Raw(stdout) => match stdout.lock().flush() {
                 Err(error) if error.kind() != io::ErrorKind::BrokenPipe => return Err(error.into()),
                 _ => {}
             },
@@ -274,7 +276,35 @@ fn capture(args: CaptureArgs) -> anyhow::Result<ExitCode> {
     // Checked before connecting, so that bad arguments are reported as such even without a server.
     spec.chunk_bytes(config.chunk_duration).map_err(CaptureError::from)?;
     let rss_before = process_usage().ok();
-    let capture = Capture::start(config)?;
+    let limit = args.duration.or(args.soak).map(|duration| {
+        let frames = (duration.as_secs_f64() * f64::from(spec.rate)).round() as u64;
+        frames * spec.frame_bytes() as u64
+    });
+    let destination = match args.soak {
+        Some(_) => None,
+        None => Some(args.out.clone().expect("clap requires --out unless --soak")),
+    };
+    let recorder = Arc::new(Mutex::new(Recorder {
+        destination,
+        output: None,
+        meter: LevelMeter::new(spec),
+        spec,
+        limit,
+        written: 0,
+        soak: args.soak.map(|_| Soak::new(rss_before)),
+        failure: None,
+        error: None,
+        checkpoint_at: Instant::now(),
+    }));
+    // The chunks are handled on the capture thread as they arrive (writing, metering), which saves a
+    // thread wake-up per chunk; this thread only waits for the end.
+    let handler_recorder = Arc::clone(&recorder);
+    let mut capture = Capture::start_with_handler(config, move |message| {
+        handler_recorder
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .handle_message(message)
+    })?;
     let stop = capture.stop_handle();
     let mut signals = signal_hook::iterator::Signals::new([signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM])
         .context("installing the Ctrl-C handler")?;
@@ -283,64 +313,32 @@ fn capture(args: CaptureArgs) -> anyhow::Result<ExitCode> {
             stop.stop();
         }
     });
+    capture.wait();
 
-    let mut output = match (&args.out, args.soak) {
-        (_, Some(_)) => Output::Discard,
-        (Some(path), _) if path.as_os_str() == "-" => Output::Raw(io::stdout().lock()),
-        (Some(path), _) => {
-            let file = File::create(path).with_context(|| format!("creating {}", path.display()))?;
-            Output::Wav(WavWriter::new(BufWriter::new(file), capture.spec())?, path.clone())
-        }
-        (None, None) => unreachable!("clap requires --out unless --soak"),
-    };
-    let limit = args.duration.or(args.soak).map(|duration| {
-        let frames = (duration.as_secs_f64() * f64::from(spec.rate)).round() as u64;
-        frames * spec.frame_bytes() as u64
-    });
-    let mut soak = args.soak.map(|_| Soak::new(rss_before));
-    let mut meter = LevelMeter::new(capture.spec());
-    let mut written: u64 = 0;
-    let mut failure = None;
-    let mut checkpoint_at = Instant::now();
-
-    while let Some(message) = capture.recv() {
-        match message {
-            Message::Chunk(chunk) => {
-                let wanted = limit.map_or(chunk.len(), |limit| chunk.len().min((limit - written) as usize));
-                let part = &chunk[..wanted];
-                meter.handle_chunk(part);
-                if !output.write(part)? {
-                    break;
-                }
-                written += wanted as u64;
-                if let Some(soak) = soak.as_mut() {
-                    soak.handle_progress(written, spec);
-                }
-                if limit.is_some_and(|limit| written >= limit) {
-                    if let Some(soak) = soak.as_mut() {
-                        soak.handle_end();
-                    }
-                    capture.stop_handle().stop();
-                }
-                if checkpoint_at.elapsed() >= Duration::from_secs(1) {
-                    output.checkpoint()?;
-                    checkpoint_at = Instant::now();
-                }
-            }
-            Message::Event(Event::Stopped) => break,
-            Message::Event(Event::Error(error)) => failure = Some(error),
-            Message::Event(event) => report_event(&event),
-        }
+    let mut recorder = recorder.lock().unwrap_or_else(PoisonError::into_inner);
+    let Recorder {
+        output,
+        meter,
+        written,
+        soak,
+        failure,
+        error,
+        ..
+    } = &mut *recorder;
+    if let Some(error) = error.take() {
+        return Err(error);
     }
-    output.finish()?;
-    let seconds = written as f64 / spec.bytes_per_second() as f64;
+    if let Some(output) = output.take() {
+        output.finish()?;
+    }
+    let seconds = *written as f64 / spec.bytes_per_second() as f64;
     if let Some(soak) = soak {
         soak.report(&capture, seconds)?;
     }
     if args.stats || args.soak.is_some() {
-        print_stats(&capture, &meter, seconds)?;
+        print_stats(&capture, meter, seconds)?;
     }
-    match failure {
+    match failure.take() {
         Some(error) => {
             let saved = args.out.as_ref().filter(|path| path.as_os_str() != "-");
             let saved = saved
@@ -350,6 +348,92 @@ fn capture(args: CaptureArgs) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::from(EXIT_FAILURE))
         }
         None => Ok(ExitCode::SUCCESS),
+    }
+}
+
+/// What a capture does with its messages, on the capture thread: the output, the meter, the soak's
+/// measurements, and how it ended.
+struct Recorder {
+    /// Where the audio goes: a WAV file, `-` for stdout, or nowhere (`None`, for `--soak`).
+    destination: Option<PathBuf>,
+    /// Opened when the stream has started, so that a capture that cannot start leaves an existing file alone.
+    output: Option<Output>,
+    meter: LevelMeter,
+    spec: StreamSpec,
+    /// Bytes to capture (`--duration`, `--soak`), if limited.
+    limit: Option<u64>,
+    written: u64,
+    soak: Option<Soak>,
+    /// The capture's own error ([`Event::Error`]).
+    failure: Option<CaptureError>,
+    /// Writing the output failed.
+    error: Option<anyhow::Error>,
+    checkpoint_at: Instant,
+}
+
+impl Recorder {
+    /// Handles one message; breaks off when the output fails or closes, or the limit is reached.
+    fn handle_message(&mut self, message: Message) -> ControlFlow<()> {
+        match self.try_handle_message(message) {
+            Ok(flow) => flow,
+            Err(error) => {
+                self.error = Some(error);
+                ControlFlow::Break(())
+            }
+        }
+    }
+
+    /// The output, opened on first use.
+    fn output(&mut self) -> anyhow::Result<&mut Output> {
+        let output = match self.output.take() {
+            Some(output) => output,
+            None => match &self.destination {
+                None => Output::Discard,
+                Some(path) if path.as_os_str() == "-" => Output::Raw(io::stdout()),
+                Some(path) => {
+                    let file = File::create(path).with_context(|| format!("creating {}", path.display()))?;
+                    Output::Wav(WavWriter::new(BufWriter::new(file), self.spec)?, path.clone())
+                }
+            },
+        };
+        Ok(self.output.insert(output))
+    }
+
+    fn try_handle_message(&mut self, message: Message) -> anyhow::Result<ControlFlow<()>> {
+        match message {
+            Message::Chunk(chunk) => {
+                let wanted = self
+                    .limit
+                    .map_or(chunk.len(), |limit| chunk.len().min((limit - self.written) as usize));
+                let part = &chunk[..wanted];
+                self.meter.handle_chunk(part);
+                if !self.output()?.write(part)? {
+                    return Ok(ControlFlow::Break(()));
+                }
+                self.written += wanted as u64;
+                if let Some(soak) = self.soak.as_mut() {
+                    soak.handle_progress(self.written, self.spec);
+                }
+                if self.limit.is_some_and(|limit| self.written >= limit) {
+                    if let Some(soak) = self.soak.as_mut() {
+                        soak.handle_end();
+                    }
+                    return Ok(ControlFlow::Break(()));
+                }
+                if self.checkpoint_at.elapsed() >= Duration::from_secs(1) {
+                    self.output()?.checkpoint()?;
+                    self.checkpoint_at = Instant::now();
+                }
+            }
+            Message::Event(event @ Event::Started { .. }) => {
+                self.output()?;
+                report_event(&event);
+            }
+            Message::Event(Event::Error(error)) => self.failure = Some(error),
+            Message::Event(Event::Stopped) => {}
+            Message::Event(event) => report_event(&event),
+        }
+        Ok(ControlFlow::Continue(()))
     }
 }
 

@@ -1,0 +1,218 @@
+//! The bounded channel from the capture thread to its consumer: a crossbeam channel, with a doorbell for
+//! consumers that wait in [`Consumer::recv`].
+//!
+//! crossbeam's own blocking receive spins and then yields (`sched_yield`) a few times before it parks, which
+//! suits a busy channel. A capture's consumer waits 10 ms for every chunk, so each wait went through the whole
+//! spin-and-yield sequence first: about 3.5 `sched_yield` calls a chunk, 360 a second at the default chunk
+//! duration (`strace -c -f`, BENCHMARKS.md). Here a waiting consumer sleeps on a condition variable at once
+//! (one `futex` wait), and the producer rings only when someone sleeps (one `futex` wake): the consumer
+//! thread's CPU went from 0.15 to 0.10 % of a core (48 kHz stereo f32, 10 ms chunks; BENCHMARKS.md).
+//! Consumers that `select!` on the [`Receiver`] itself keep crossbeam's waiting, which the channel still
+//! provides.
+
+use std::sync::atomic::{AtomicUsize, Ordering, fence};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, RecvTimeoutError, SendTimeoutError, Sender, TryRecvError, TrySendError};
+
+/// A channel holding at most `capacity` messages.
+pub(crate) fn bounded<T>(capacity: usize) -> (Producer<T>, Consumer<T>) {
+    let (sender, receiver) = crossbeam_channel::bounded(capacity);
+    let doorbell = Arc::new(Doorbell::default());
+    (
+        Producer {
+            sender: Some(sender),
+            doorbell: Arc::clone(&doorbell),
+        },
+        Consumer { receiver, doorbell },
+    )
+}
+
+/// Wakes consumers sleeping in [`Consumer::recv`].
+#[derive(Debug, Default)]
+struct Doorbell {
+    /// Consumers between their last look at the channel and the end of their sleep.
+    sleepers: AtomicUsize,
+    /// Held by a consumer from its last look at the channel until it sleeps, so that a producer taking it
+    /// knows the consumer sleeps (or has seen the message).
+    lock: Mutex<()>,
+    rung: Condvar,
+}
+
+impl Doorbell {
+    /// Wakes the sleepers, after a message was sent or the producer went away.
+    fn ring(&self) {
+        // Pairs with the consumer's fence: either the consumer's last look sees the message, or this load
+        // sees the consumer counted as a sleeper.
+        fence(Ordering::SeqCst);
+        if self.sleepers.load(Ordering::Relaxed) > 0 {
+            // Once the lock is had, every counted sleeper waits on `rung` (or is awake and looking again).
+            drop(self.lock.lock().unwrap_or_else(PoisonError::into_inner));
+            self.rung.notify_all();
+        }
+    }
+}
+
+/// The sending side, owned by the capture thread.
+#[derive(Debug)]
+pub(crate) struct Producer<T> {
+    /// `None` only while being dropped.
+    sender: Option<Sender<T>>,
+    doorbell: Arc<Doorbell>,
+}
+
+impl<T> Producer<T> {
+    /// Sends without waiting; a full channel hands the message back.
+    pub(crate) fn try_send(&self, message: T) -> Result<(), TrySendError<T>> {
+        let result = match &self.sender {
+            Some(sender) => sender.try_send(message),
+            None => Err(TrySendError::Disconnected(message)),
+        };
+        if result.is_ok() {
+            self.doorbell.ring();
+        }
+        result
+    }
+
+    /// Sends, waiting at most `timeout` for room.
+    pub(crate) fn send_timeout(&self, message: T, timeout: Duration) -> Result<(), SendTimeoutError<T>> {
+        let result = match &self.sender {
+            Some(sender) => sender.send_timeout(message, timeout),
+            None => Err(SendTimeoutError::Disconnected(message)),
+        };
+        if result.is_ok() {
+            self.doorbell.ring();
+        }
+        result
+    }
+}
+
+impl<T> Drop for Producer<T> {
+    /// Disconnects, then wakes sleeping consumers so that they see it.
+    fn drop(&mut self) {
+        drop(self.sender.take());
+        self.doorbell.ring();
+    }
+}
+
+/// The receiving side.
+#[derive(Debug)]
+pub(crate) struct Consumer<T> {
+    receiver: Receiver<T>,
+    doorbell: Arc<Doorbell>,
+}
+
+impl<T> Consumer<T> {
+    /// The next message, waiting for it; `None` once the producer is gone and the channel empty.
+    pub(crate) fn recv(&self) -> Option<T> {
+        self.recv_until(None).ok()
+    }
+
+    /// The next message, waiting at most `timeout`.
+    pub(crate) fn recv_timeout(&self, timeout: Duration) -> Result<T, RecvTimeoutError> {
+        self.recv_until(Instant::now().checked_add(timeout))
+    }
+
+    /// The channel itself (crossbeam's waiting, for `select!`).
+    pub(crate) fn receiver(&self) -> &Receiver<T> {
+        &self.receiver
+    }
+
+    fn recv_until(&self, deadline: Option<Instant>) -> Result<T, RecvTimeoutError> {
+        loop {
+            match self.receiver.try_recv() {
+                Ok(message) => return Ok(message),
+                Err(TryRecvError::Disconnected) => return Err(RecvTimeoutError::Disconnected),
+                Err(TryRecvError::Empty) => {}
+            }
+            let remaining = match deadline {
+                None => None,
+                Some(deadline) => match deadline.checked_duration_since(Instant::now()) {
+                    Some(remaining) if !remaining.is_zero() => Some(remaining),
+                    _ => return Err(RecvTimeoutError::Timeout),
+                },
+            };
+            let guard = self.doorbell.lock.lock().unwrap_or_else(PoisonError::into_inner);
+            self.doorbell.sleepers.fetch_add(1, Ordering::Relaxed);
+            // Pairs with the fence in `ring`.
+            fence(Ordering::SeqCst);
+            let last_look = self.receiver.try_recv();
+            match (&last_look, remaining) {
+                (Err(TryRecvError::Empty), None) => {
+                    drop(self.doorbell.rung.wait(guard).unwrap_or_else(PoisonError::into_inner));
+                }
+                (Err(TryRecvError::Empty), Some(remaining)) => {
+                    let rung = self.doorbell.rung.wait_timeout(guard, remaining);
+                    drop(rung.unwrap_or_else(PoisonError::into_inner));
+                }
+                _ => drop(guard),
+            }
+            self.doorbell.sleepers.fetch_sub(1, Ordering::Relaxed);
+            match last_look {
+                Ok(message) => return Ok(message),
+                Err(TryRecvError::Disconnected) => return Err(RecvTimeoutError::Disconnected),
+                Err(TryRecvError::Empty) => {}
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A producer that sends in bursts and pauses, so that the consumer keeps falling asleep at different
+    /// moments: every message arrives, in order, and the producer's end wakes the consumer.
+    #[test]
+    fn every_message_arrives_and_the_end_is_seen_however_sends_and_sleeps_interleave() {
+        for round in 0..20u64 {
+            let (producer, consumer) = bounded(4);
+            let sender = std::thread::spawn(move || {
+                for n in 0..2_000u64 {
+                    let mut message = n;
+                    while let Err(TrySendError::Full(unsent)) = producer.try_send(message) {
+                        message = unsent;
+                        std::thread::yield_now();
+                    }
+                    if (n + round) % 97 == 0 {
+                        std::thread::sleep(Duration::from_micros(200));
+                    }
+                }
+            });
+            let received: Vec<u64> = std::iter::from_fn(|| consumer.recv()).collect();
+            sender.join().unwrap();
+            assert_eq!(received, (0..2_000).collect::<Vec<_>>());
+        }
+    }
+
+    #[test]
+    fn recv_timeout_times_out_then_sees_messages_and_the_end() {
+        let (producer, consumer) = bounded(2);
+        let started = Instant::now();
+        assert_eq!(
+            consumer.recv_timeout(Duration::from_millis(30)),
+            Err(RecvTimeoutError::Timeout)
+        );
+        assert!(started.elapsed() >= Duration::from_millis(30));
+        let sender = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(20));
+            producer.send_timeout(7, Duration::from_secs(1)).unwrap();
+        });
+        assert_eq!(consumer.recv_timeout(Duration::from_secs(5)), Ok(7));
+        sender.join().unwrap();
+        assert_eq!(
+            consumer.recv_timeout(Duration::from_secs(5)),
+            Err(RecvTimeoutError::Disconnected)
+        );
+        assert_eq!(consumer.recv(), None);
+    }
+
+    #[test]
+    fn a_full_channel_hands_the_message_back() {
+        let (producer, consumer) = bounded(1);
+        producer.try_send(1).unwrap();
+        assert_eq!(producer.try_send(2), Err(TrySendError::Full(2)));
+        assert_eq!(consumer.receiver().try_recv(), Ok(1));
+    }
+}
