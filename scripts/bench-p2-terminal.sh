@@ -35,11 +35,12 @@ measure "replay --speed max --json" "$bin" p2 --replay "$work/mixed.sgrec" --spe
 cpu_of() {
     python3 -c '
 import resource, subprocess, sys, time
-start = time.monotonic()
+def cpu():
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+before, start = cpu(), time.monotonic()
 subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL)
-wall = time.monotonic() - start
-usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-print(f"{usage.ru_utime + usage.ru_stime:.6f} {wall:.3f}")' "$@"
+print(f"{cpu() - before:.6f} {time.monotonic() - start:.3f}")' "$@"
 }
 # One live run: the simulator sends the mixed stream at 2 Mbaud into a fresh pty; $1 labels the reader, the
 # rest is the command that reads the pty (PORT stands for its path).
