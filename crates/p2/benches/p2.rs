@@ -54,7 +54,26 @@ impl Measurement for ThreadCpuTime {
     }
 }
 
+/// Borrowed outputs (`poll_ref`), as the router takes them on one thread.
 fn deframe(deframer: &mut Deframer, bytes: &[u8], now: Instant) -> usize {
+    let mut outputs = 0;
+    for read in bytes.chunks(READ) {
+        deframer.handle_bytes(read, now);
+        while let Some(output) = deframer.poll_ref() {
+            black_box(&output);
+            outputs += 1;
+        }
+    }
+    deframer.handle_end();
+    while let Some(output) = deframer.poll_ref() {
+        black_box(&output);
+        outputs += 1;
+    }
+    outputs
+}
+
+/// Owned outputs (`poll_output`, one reference count each), as the pipeline sends them to another thread.
+fn deframe_owned(deframer: &mut Deframer, bytes: &[u8], now: Instant) -> usize {
     let mut outputs = 0;
     for read in bytes.chunks(READ) {
         deframer.handle_bytes(read, now);
@@ -74,13 +93,13 @@ fn deframe(deframer: &mut Deframer, bytes: &[u8], now: Instant) -> usize {
 fn deframe_and_route(deframer: &mut Deframer, router: &mut Router<'_>, bytes: &[u8], now: Instant) {
     for read in bytes.chunks(READ) {
         deframer.handle_bytes(read, now);
-        while let Some(output) = deframer.poll_output() {
-            router.route(&output);
+        while let Some(output) = deframer.poll_ref() {
+            router.route_ref(output);
         }
     }
     deframer.handle_end();
-    while let Some(output) = deframer.poll_output() {
-        router.route(&output);
+    while let Some(output) = deframer.poll_ref() {
+        router.route_ref(output);
     }
 }
 
@@ -111,6 +130,11 @@ fn bench(c: &mut Criterion<ThreadCpuTime>) {
             group.bench_function(format!("{name}/deframe"), |b| {
                 b.iter(|| deframe(&mut deframer, black_box(stream.bytes()), now));
             });
+            if !throughput {
+                group.bench_function(format!("{name}/deframe-owned"), |b| {
+                    b.iter(|| deframe_owned(&mut deframer, black_box(stream.bytes()), now));
+                });
+            }
             // Owned by the router, as the CLI's destinations will be: one dynamic call per delivery.
             let mut router = Router::new();
             router

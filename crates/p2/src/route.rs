@@ -5,22 +5,36 @@ use sluicegate_core::PoolBytes;
 
 use crate::classify::{Backtick, Tokens, without_line_end};
 use crate::deframe::FramingCounters;
-use crate::message::{Discard, Flags, KindSet, Message, MessageKind, Output};
+use crate::message::{DiscardRef, Flags, KindSet, MessageKind, MessageRef, Output, OutputRef};
 use crate::window::{Window, WindowError, WindowRegistry};
 
 /// Where routed messages and events go: the CLI's terminal and log, tests, a UI, the Node binding.
 ///
-/// `deliver` is called on the routing thread for every delivery; a destination that keeps a message clones
-/// its [`PoolBytes`] (a reference count, no copy). Keeping many messages for long keeps their chunk buffers
-/// out of the pool; copy them out ([`PoolBytes::into_bytes`] or `to_vec`) for long-lived storage.
+/// `deliver` is called on the routing thread for every delivery, with messages borrowed from their buffers
+/// ([`MessageRef`]): a destination that only looks (formats, counts, copies pixels) costs no reference count; one
+/// that keeps a message takes [`MessageRef::to_pool_bytes`] (a reference count, no copy). Keeping many messages
+/// for long keeps their chunk buffers out of the pool; copy them out ([`PoolBytes::into_bytes`] or `to_vec`) for
+/// long-lived storage.
 pub trait Destination {
     /// One delivery.
     fn deliver(&mut self, routed: &Routed<'_>);
+
+    /// A backtick update's deliveries to its target windows, in order, in one call (one dynamic call per
+    /// destination rather than one per target). The default delivers each as a [`Routed::WindowUpdate`].
+    fn deliver_updates(&mut self, updates: WindowUpdates<'_>) {
+        for update in updates {
+            self.deliver(&Routed::WindowUpdate(update));
+        }
+    }
 }
 
 impl<D: Destination + ?Sized> Destination for &mut D {
     fn deliver(&mut self, routed: &Routed<'_>) {
         (**self).deliver(routed);
+    }
+
+    fn deliver_updates(&mut self, updates: WindowUpdates<'_>) {
+        (**self).deliver_updates(updates);
     }
 }
 
@@ -28,13 +42,17 @@ impl<D: Destination + ?Sized> Destination for Box<D> {
     fn deliver(&mut self, routed: &Routed<'_>) {
         (**self).deliver(routed);
     }
+
+    fn deliver_updates(&mut self, updates: WindowUpdates<'_>) {
+        (**self).deliver_updates(updates);
+    }
 }
 
 /// One delivery to a [`Destination`].
 #[derive(Clone, Copy, Debug)]
 pub enum Routed<'a> {
     /// A message of a kind the destination subscribed to.
-    Message(&'a Message),
+    Message(&'a MessageRef<'a>),
     /// A backtick update for one of its target windows (delivered once per target).
     WindowUpdate(WindowUpdate<'a>),
     /// Something happened (to destinations subscribed to events).
@@ -45,7 +63,7 @@ pub enum Routed<'a> {
 #[derive(Clone, Copy, Debug)]
 pub struct WindowUpdate<'a> {
     /// The whole update line.
-    pub message: &'a Message,
+    pub message: &'a MessageRef<'a>,
     /// The target window.
     pub window: &'a Window,
     data_start: usize,
@@ -55,12 +73,60 @@ pub struct WindowUpdate<'a> {
 impl<'a> WindowUpdate<'a> {
     /// The data after the target names, without the end of line; split it with [`Tokens`].
     pub fn data(&self) -> &'a [u8] {
-        &self.message.bytes[self.data_start..self.data_end]
+        &self.message.bytes()[self.data_start..self.data_end]
     }
 
     /// The same data as a shared handle on the message's buffer (no copy).
     pub fn data_bytes(&self) -> PoolBytes {
-        self.message.bytes.slice(self.data_start..self.data_end)
+        self.message.slice(self.data_start..self.data_end)
+    }
+}
+
+/// One backtick update's deliveries to its target windows, in order: an iterator of [`WindowUpdate`]s, given to
+/// [`Destination::deliver_updates`].
+#[derive(Clone, Copy, Debug)]
+pub struct WindowUpdates<'a> {
+    message: &'a MessageRef<'a>,
+    registry: &'a WindowRegistry,
+    /// Registry indices of the targets not yet delivered.
+    targets: &'a [usize],
+    data_start: usize,
+    data_end: usize,
+}
+
+impl<'a> WindowUpdates<'a> {
+    /// The whole update line.
+    pub fn message(&self) -> &'a MessageRef<'a> {
+        self.message
+    }
+
+    /// The data after the target names, the same for every target.
+    pub fn data(&self) -> &'a [u8] {
+        &self.message.bytes()[self.data_start..self.data_end]
+    }
+}
+
+impl<'a> Iterator for WindowUpdates<'a> {
+    type Item = WindowUpdate<'a>;
+
+    #[inline]
+    fn next(&mut self) -> Option<WindowUpdate<'a>> {
+        loop {
+            let (&index, rest) = self.targets.split_first()?;
+            self.targets = rest;
+            if let Some(window) = self.registry.get(index) {
+                return Some(WindowUpdate {
+                    message: self.message,
+                    window,
+                    data_start: self.data_start,
+                    data_end: self.data_end,
+                });
+            }
+        }
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (0, Some(self.targets.len()))
     }
 }
 
@@ -72,14 +138,14 @@ pub enum Event<'a> {
     /// its new file with it. The window registry has been cleared; counters are kept.
     Reboot {
         /// The golden-sync line.
-        message: &'a Message,
+        message: &'a MessageRef<'a>,
     },
     /// A backtick declaration opened a window (replacing any of the same name).
     WindowCreated {
         /// The new window.
         window: &'a Window,
         /// The declaration line.
-        message: &'a Message,
+        message: &'a MessageRef<'a>,
     },
     /// A backtick command that could not be applied: show it on the terminal (A.4). The message is still
     /// delivered to the destinations of its kind (the log).
@@ -89,10 +155,10 @@ pub enum Event<'a> {
         /// The window name the command used (empty if none).
         name: &'a [u8],
         /// The command line.
-        message: &'a Message,
+        message: &'a MessageRef<'a>,
     },
     /// Bytes the deframer discarded (padding, resynchronisation, truncated packet).
-    Discard(&'a Discard),
+    Discard(&'a DiscardRef<'a>),
 }
 
 /// What a destination receives: messages of some kinds, window updates, events.
@@ -187,7 +253,9 @@ pub struct Counters {
 /// Routes deframer [`Output`]s to [`Destination`]s by kind (A.4), keeping the [`WindowRegistry`].
 ///
 /// The routing table is one bit mask of destinations per kind, so a message costs one dynamic call per
-/// receiving destination, with the same `&Message` (and so the same buffer) for all of them.
+/// receiving destination, with the same [`MessageRef`] (and so the same buffer) for all of them; a backtick
+/// update costs one more per destination of window updates, for all its targets
+/// ([`Destination::deliver_updates`]).
 ///
 /// # Examples
 /// ```
@@ -199,7 +267,7 @@ pub struct Counters {
 /// impl Destination for Terminal {
 ///     fn deliver(&mut self, routed: &Routed<'_>) {
 ///         match routed {
-///             Routed::Message(message) => self.0.push(String::from_utf8_lossy(&message.bytes).into()),
+///             Routed::Message(message) => self.0.push(String::from_utf8_lossy(message.bytes()).into()),
 ///             Routed::Event(Event::WindowError { error, .. }) => self.0.push(format!("ERROR: {error}")),
 ///             _ => {}
 ///         }
@@ -211,8 +279,8 @@ pub struct Counters {
 /// router.add_destination(&mut terminal, Subscription::new(KindSet::TERMINAL).with_events()).unwrap();
 /// let mut deframer = Deframer::new(Config::default()).unwrap();
 /// deframer.handle_bytes(b"Cog0  hi\r\n`nowhere 1\r\n\xDB\x01\x00\x0A", Instant::now());
-/// while let Some(output) = deframer.poll_output() {
-///     router.route(&output);
+/// while let Some(output) = deframer.poll_ref() {
+///     router.route_ref(output);
 /// }
 /// drop(router);
 /// assert_eq!(terminal.0.len(), 2, "the DB packet never reaches the terminal");
@@ -319,17 +387,24 @@ impl<'d> Router<'d> {
     /// Routes one deframer output: a message to its kind's destinations (and window updates, events), a discard
     /// as an event.
     pub fn route(&mut self, output: &Output) {
+        self.route_ref(output.into());
+    }
+
+    /// Routes one borrowed output, as [`Deframer::poll_ref`](crate::Deframer::poll_ref) yields it.
+    #[inline]
+    pub fn route_ref(&mut self, output: OutputRef<'_>) {
         match output {
-            Output::Message(message) => self.route_message(message),
-            Output::Discard(discard) => {
+            OutputRef::Message(message) => self.route_message(&message),
+            OutputRef::Discard(discard) => {
                 let events = self.events;
-                self.deliver(events, &Routed::Event(Event::Discard(discard)));
+                self.deliver(events, &Routed::Event(Event::Discard(&discard)));
             }
         }
     }
 
     /// Routes one message.
-    pub fn route_message(&mut self, message: &Message) {
+    #[inline]
+    pub fn route_message(&mut self, message: &MessageRef<'_>) {
         self.counters.messages_routed += 1;
         let cog0 = matches!(message.kind, MessageKind::Cog(cog) if cog.get() == 0);
         if cog0 && message.flags.contains(Flags::GOLDEN_SYNC) {
@@ -352,14 +427,14 @@ impl<'d> Router<'d> {
     }
 
     /// A.3/A.4: a declaration opens a window; an update goes to each leading token that names a window.
-    fn window_command(&mut self, message: &Message) {
-        let line = without_line_end(&message.bytes);
+    fn window_command(&mut self, message: &MessageRef<'_>) {
+        let line = without_line_end(message.bytes());
         // The cached prefix comes from an update, so its first token is no window type: this is an update too.
         if let Some(data_start) = self.cached_targets(line) {
             return self.cached_update(message, data_start, line.len());
         }
         let events = self.events;
-        match Backtick::parse(&message.bytes) {
+        match Backtick::parse(message.bytes()) {
             Some(Backtick::Create(declaration)) => {
                 let Some(name) = declaration.name else {
                     return self.window_error(WindowError::MissingName, b"", message);
@@ -375,25 +450,20 @@ impl<'d> Router<'d> {
         }
     }
 
-    fn cached_update(&mut self, message: &Message, data_start: usize, data_end: usize) {
+    fn cached_update(&mut self, message: &MessageRef<'_>, data_start: usize, data_end: usize) {
         self.counters.window_updates += self.targets.windows.len() as u64;
-        let mask = self.window_updates;
-        for &index in &self.targets.windows {
-            let Some(window) = self.registry.get(index) else {
-                continue;
-            };
-            let routed = Routed::WindowUpdate(WindowUpdate {
-                message,
-                window,
-                data_start,
-                data_end,
-            });
-            deliver(&mut self.destinations, &mut self.counters, mask, &routed);
-        }
+        let updates = WindowUpdates {
+            message,
+            registry: &self.registry,
+            targets: &self.targets.windows,
+            data_start,
+            data_end,
+        };
+        deliver_updates(&mut self.destinations, &mut self.counters, self.window_updates, updates);
     }
 
-    fn window_update(&mut self, mut tokens: Tokens<'_>, message: &Message) {
-        let line = without_line_end(&message.bytes);
+    fn window_update(&mut self, mut tokens: Tokens<'_>, message: &MessageRef<'_>) {
+        let line = without_line_end(message.bytes());
         let mut found = [0usize; STACK_TARGETS];
         let mut targets = 0;
         let mut first = None;
@@ -412,7 +482,7 @@ impl<'d> Router<'d> {
         if targets == 0 {
             return self.window_error(WindowError::UnknownWindow, first.unwrap_or_default(), message);
         }
-        let data_start = data.as_ptr().addr().saturating_sub(message.bytes.as_ptr().addr());
+        let data_start = data.as_ptr().addr().saturating_sub(message.bytes().as_ptr().addr());
         let data_end = line.len().max(data_start);
         if targets <= STACK_TARGETS && data_start < data_end {
             let cache = &mut self.targets;
@@ -424,6 +494,16 @@ impl<'d> Router<'d> {
         }
         let mask = self.window_updates;
         self.counters.window_updates += targets as u64;
+        if targets <= STACK_TARGETS {
+            let updates = WindowUpdates {
+                message,
+                registry: &self.registry,
+                targets: &found[..targets],
+                data_start,
+                data_end,
+            };
+            return deliver_updates(&mut self.destinations, &mut self.counters, mask, updates);
+        }
         let mut extra = Tokens::new(line.get(1..).unwrap_or_default()).skip(STACK_TARGETS);
         for target in 0..targets {
             let index = match found.get(target) {
@@ -457,10 +537,26 @@ impl<'d> Router<'d> {
         Some(data.as_ptr().addr() - line.as_ptr().addr())
     }
 
-    fn window_error(&mut self, error: WindowError, name: &[u8], message: &Message) {
+    fn window_error(&mut self, error: WindowError, name: &[u8], message: &MessageRef<'_>) {
         self.counters.window_errors += 1;
         let events = self.events;
         self.deliver(events, &Routed::Event(Event::WindowError { error, name, message }));
+    }
+}
+
+fn deliver_updates(
+    destinations: &mut [Box<dyn Destination + Send + '_>],
+    counters: &mut RoutingCounters,
+    mut mask: u64,
+    updates: WindowUpdates<'_>,
+) {
+    while mask != 0 {
+        let index = mask.trailing_zeros() as usize;
+        mask &= mask - 1;
+        if let Some(destination) = destinations.get_mut(index) {
+            counters.deliveries += updates.targets.len() as u64;
+            destination.deliver_updates(updates);
+        }
     }
 }
 
@@ -495,7 +591,7 @@ mod tests {
         fn deliver(&mut self, routed: &Routed<'_>) {
             let text = |bytes: &[u8]| String::from_utf8_lossy(without_line_end(bytes)).into_owned();
             self.0.push(match routed {
-                Routed::Message(message) => format!("{} {}", message.kind.name(), text(&message.bytes)),
+                Routed::Message(message) => format!("{} {}", message.kind.name(), text(message.bytes())),
                 Routed::WindowUpdate(update) => {
                     format!("{} <- {}", text(update.window.name()), text(update.data()))
                 }
@@ -505,7 +601,7 @@ mod tests {
                 }
                 Routed::Event(Event::WindowError { error, name, .. }) => format!("error {error:?} {}", text(name)),
                 Routed::Event(Event::Discard(discard)) => {
-                    format!("discard {:?} {}", discard.reason, discard.bytes.len())
+                    format!("discard {:?} {}", discard.reason, discard.bytes().len())
                 }
             });
         }
@@ -520,8 +616,8 @@ mod tests {
         let mut deframer = Deframer::new(Config::default()).unwrap();
         deframer.handle_bytes(bytes, Instant::now());
         deframer.handle_end();
-        while let Some(output) = deframer.poll_output() {
-            router.route(&output);
+        while let Some(output) = deframer.poll_ref() {
+            router.route_ref(output);
         }
         let (counters, windows) = (*router.counters(), router.registry().len());
         drop(router);
@@ -557,7 +653,7 @@ mod tests {
         impl Destination for Keep {
             fn deliver(&mut self, routed: &Routed<'_>) {
                 if let Routed::Message(message) = routed {
-                    self.0.push(message.bytes.clone());
+                    self.0.push(message.to_pool_bytes());
                 }
             }
         }

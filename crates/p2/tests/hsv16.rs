@@ -39,7 +39,7 @@ struct Log(Vec<(u64, MessageKind, Vec<u8>)>);
 impl Destination for Log {
     fn deliver(&mut self, routed: &Routed<'_>) {
         if let Routed::Message(message) = routed {
-            self.0.push((message.sequence, message.kind, message.bytes.to_vec()));
+            self.0.push((message.sequence, message.kind, message.bytes().to_vec()));
         }
     }
 }
