@@ -85,7 +85,7 @@ fuzz_target!(|data: &[u8]| {
                     assert!(!message.bytes().is_empty());
                     assert_eq!(&message.to_pool_bytes()[..], message.bytes());
                 }
-                router.route_ref(output);
+                router.route_ref(&output);
             }
         } else {
             while let Some(output) = deframer.poll_output() {

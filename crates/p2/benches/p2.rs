@@ -94,12 +94,12 @@ fn deframe_and_route(deframer: &mut Deframer, router: &mut Router<'_>, bytes: &[
     for read in bytes.chunks(READ) {
         deframer.handle_bytes(read, now);
         while let Some(output) = deframer.poll_ref() {
-            router.route_ref(output);
+            router.route_ref(&output);
         }
     }
     deframer.handle_end();
     while let Some(output) = deframer.poll_ref() {
-        router.route_ref(output);
+        router.route_ref(&output);
     }
 }
 

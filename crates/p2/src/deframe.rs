@@ -581,7 +581,7 @@ impl Deframer {
     /// }
     /// assert_eq!(lines, [9, 9]);
     /// ```
-    #[inline]
+    #[inline(always)]
     pub fn poll_ref(&mut self) -> Option<OutputRef<'_>> {
         if self.state.assembled.is_some() {
             self.state.assembled = None;

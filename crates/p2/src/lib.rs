@@ -48,7 +48,7 @@
 //!
 //! deframer.handle_bytes(b"`bitmap j size 256 256\r\n`bitmap k\r\n`j k $FF\r\n", Instant::now());
 //! while let Some(output) = deframer.poll_ref() {
-//!     router.route_ref(output);
+//!     router.route_ref(&output);
 //! }
 //! drop(router);
 //! assert_eq!(windows.0, 2, "the update reached j and k");
@@ -78,6 +78,6 @@ pub use message::{
 };
 pub use route::{
     Counters, Destination, DestinationId, Event, Routed, Router, RouterError, RoutingCounters, Subscription,
-    WindowUpdate, WindowUpdates,
+    WindowUpdate, WindowUpdates, WindowUpdatesIter,
 };
 pub use window::{Window, WindowError, WindowId, WindowRegistry};
