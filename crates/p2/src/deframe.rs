@@ -247,6 +247,7 @@ struct Carry {
 /// HSV16 bench (21 % of the deframer's time in `perf`). Looking at the first 16 bytes a word at a time took the
 /// HSV16 deframe bench from 28 to 36 M messages/s; looking at the first 64 took the mixed stream (lines of
 /// 20–60 bytes) from 0.8 to about 1.1 GiB/s, together with [`zero_run`]. Longer lines go to `memchr2`.
+#[inline(always)]
 fn find_eol(bytes: &[u8]) -> Option<usize> {
     const SHORT_LINE: usize = 64;
     const ONES: u64 = 0x0101_0101_0101_0101;
@@ -289,6 +290,7 @@ fn is_partner(eol: u8, next: u8) -> bool {
 
 /// One framing decision at a message start (A.2, rules tried in order). `window` is not empty. `finished` means
 /// no more bytes will extend this window (the input went idle or was cut), so text need not wait.
+#[inline(always)]
 fn frame(window: &[u8], config: &Config, after_packet: bool, finished: bool, scanned: usize) -> Step {
     let first = window[0];
     // A.2.0: zeros right after a debugger packet are padding (so a cog-0 packet right after a packet is too).
@@ -337,6 +339,7 @@ fn packet(window: &[u8], total: usize, framing: Framing) -> Step {
 
 /// A.2.3: a line ends at its first CR, LF, CRLF or LFCR, whatever follows (the reference merged lines unless
 /// the next byte looked like a message start, B.2.4).
+#[inline(always)]
 fn text(window: &[u8], max_line: usize, finished: bool, scanned: usize) -> Step {
     let limit = window.len().min(max_line);
     let from = scanned.min(limit);
@@ -702,7 +705,7 @@ impl State {
     }
 
     /// Frames at the read position of `chunk`, whose remaining bytes are not empty and no carry is pending.
-    #[inline]
+    #[inline(always)]
     fn step_chunk(&mut self, chunk: &PoolBytes, arrival: Instant) -> Option<Emit> {
         let start = self.pos;
         let window = &chunk[start..];
