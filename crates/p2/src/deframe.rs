@@ -1423,6 +1423,39 @@ mod tests {
     }
 
     #[test]
+    fn borrowed_outputs_of_assembled_messages_and_truncated_packets_own_their_buffer_until_the_next_poll() {
+        let mut deframer = deframer();
+        deframer.handle_bytes(b"Cog0  sp", ms(0));
+        deframer.handle_bytes(b"lit\r\n\x01\x00\x00\x00abc", ms(1));
+        let Some(OutputRef::Message(message)) = deframer.poll_ref() else {
+            panic!("the assembled line")
+        };
+        assert_eq!(message.bytes(), b"Cog0  split\r\n");
+        assert!(message.flags.contains(Flags::ASSEMBLED));
+        let kept = message.to_pool_bytes();
+        assert_eq!((kept.as_ptr(), &kept[..]), (message.bytes().as_ptr(), message.bytes()));
+        assert_eq!(&message.slice(6..11)[..], b"split");
+        assert_eq!(message.to_message().bytes, kept);
+        assert!(deframer.poll_ref().is_none(), "the packet waits");
+        deframer.handle_end();
+        let Some(OutputRef::Discard(discard)) = deframer.poll_ref() else {
+            panic!("the truncated packet")
+        };
+        assert_eq!(
+            (discard.bytes(), discard.reason),
+            (&b"\x01\x00\x00\x00abc"[..], DiscardReason::Truncated)
+        );
+        assert_eq!(discard.to_discard().bytes.len(), 7);
+        assert!(deframer.poll_ref().is_none());
+        drop(kept);
+        assert_eq!(
+            deframer.pool().stats().in_use,
+            0,
+            "every buffer is back once polled past"
+        );
+    }
+
+    #[test]
     fn sequence_numbers_count_messages_only() {
         let mut bytes = debugger_packet(1, 9);
         bytes.extend_from_slice(&[0, 0]);
