@@ -290,6 +290,10 @@ fn is_partner(eol: u8, next: u8) -> bool {
 
 /// One framing decision at a message start (A.2, rules tried in order). `window` is not empty. `finished` means
 /// no more bytes will extend this window (the input went idle or was cut), so text need not wait.
+///
+/// Inlined, with `text` and `find_eol`, into the polling loop: called, each handed its `Step` back through
+/// memory; inlined, HSV16 deframe went from 83 to 106 M messages/s and deframe + route from 44.5 to 49 M
+/// (criterion, CPU time).
 #[inline(always)]
 fn frame(window: &[u8], config: &Config, after_packet: bool, finished: bool, scanned: usize) -> Step {
     let first = window[0];
@@ -395,11 +399,12 @@ enum CarryStep {
 }
 
 /// Frames the P2 debug stream (p2-protocol A.2): feed it with `handle_*`, take [`Output`]s with
-/// [`poll_output`](Self::poll_output) until it returns `None`.
+/// [`poll_output`](Self::poll_output) until it returns `None`, or borrowed [`OutputRef`]s with
+/// [`poll_ref`](Self::poll_ref) (no reference count: the single-threaded hot path).
 ///
 /// Messages are slices of the chunks given to [`handle_chunk`](Self::handle_chunk) (no copy, no allocation); a
 /// message split across chunks is copied once into a buffer from the deframer's pool. Every byte given comes
-/// out again, in order, in a message or a counted [`Discard`] (A.1), and any split of the same bytes into
+/// out again, in order, in a message or a counted [`Discard`](crate::Discard) (A.1), and any split of the same bytes into
 /// chunks gives the same messages (discards may be cut differently, their bytes are the same).
 ///
 /// Time is an argument: `handle_chunk`'s `arrival` and [`handle_timeout`](Self::handle_timeout)'s `now` are
@@ -584,6 +589,8 @@ impl Deframer {
     /// }
     /// assert_eq!(lines, [9, 9]);
     /// ```
+    // Inlined into the caller's loop (with the framing), the output is built in place rather than copied out
+    // of a returned value: HSV16 deframe 75 -> 83 M messages/s (criterion).
     #[inline(always)]
     pub fn poll_ref(&mut self) -> Option<OutputRef<'_>> {
         if self.state.assembled.is_some() {
