@@ -1,6 +1,8 @@
 //! Throughput of the deframer alone and of deframer + router (three destinations), single core, on the HSV16
 //! burst (A.7) and on a mixed stream of every kind. Reads of 64 KiB, as when a recording is replayed from disk;
-//! `handle_bytes` copies each read once into a pooled buffer, and that copy is measured too.
+//! `handle_bytes` copies each read once into a pooled buffer, and that copy is measured too. Outputs are taken
+//! borrowed (`poll_ref`, `route_ref`), the single-thread path; `deframe-owned` takes them owned (`poll_output`),
+//! as the pipeline's worker does to hand them to another thread.
 //!
 //! Measured in this thread's CPU time, not wall time: the benchmark machine is shared (2 cores, other jobs
 //! compiling), and wall time then mostly measures the neighbours. CPU time still pays for the caches the
