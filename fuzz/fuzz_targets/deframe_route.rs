@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 
 use libfuzzer_sys::fuzz_target;
 use sluicegate_p2::{
-    Backtick, Config, DbHeader, DebuggerStatus, Deframer, Destination, Event, KindSet, MessageKind, Output, Routed,
+    Backtick, Config, DbHeader, DebuggerStatus, Deframer, Destination, Event, KindSet, MessageKind, Output, OutputRef,
+    Routed,
     Router, Subscription, Tokens,
 };
 
@@ -21,20 +22,20 @@ impl Destination for Touch {
     fn deliver(&mut self, routed: &Routed<'_>) {
         match routed {
             Routed::Message(message) => {
-                self.sum += message.bytes.len() as u64;
+                self.sum += message.bytes().len() as u64;
                 if let MessageKind::Debugger(_) = message.kind {
-                    let status = DebuggerStatus::parse(&message.bytes).expect("debugger packets are 416 bytes");
+                    let status = DebuggerStatus::parse(message.bytes()).expect("debugger packets are 416 bytes");
                     self.sum += u64::from(status.cogn);
                 }
-                if let Some(Backtick::Update(tokens)) = Backtick::parse(&message.bytes) {
+                if let Some(Backtick::Update(tokens)) = Backtick::parse(message.bytes()) {
                     self.sum += tokens.count() as u64;
                 }
                 if self.kept.len() < 64 {
-                    self.kept.push(message.bytes.clone());
+                    self.kept.push(message.to_pool_bytes());
                 }
             }
             Routed::WindowUpdate(update) => {
-                assert!(update.data().len() <= update.message.bytes.len());
+                assert!(update.data().len() <= update.message.bytes().len());
                 assert_eq!(&update.data_bytes()[..], update.data());
                 self.sum += Tokens::new(update.data()).count() as u64;
             }
@@ -51,6 +52,8 @@ fuzz_target!(|data: &[u8]| {
         db_header: if setup & 2 == 0 { DbHeader::Length } else { DbHeader::WithSubtype },
         ..Config::default()
     };
+    // Borrowed outputs (`poll_ref`, the one-thread path) or owned ones (`poll_output`, the pipeline's).
+    let borrowed = setup & 4 == 0;
     let mut deframer = Deframer::new(config).expect("valid configuration");
     let mut touch = Touch { kept: Vec::new(), sum: 0 };
     let mut router = Router::new();
@@ -75,12 +78,23 @@ fuzz_target!(|data: &[u8]| {
             6 => deframer.handle_gap(u64::from(op >> 3)),
             _ => deframer.handle_end(),
         }
-        while let Some(output) = deframer.poll_output() {
-            out.extend_from_slice(output.bytes());
-            if let Output::Message(message) = &output {
-                assert!(!message.bytes.is_empty());
+        if borrowed {
+            while let Some(output) = deframer.poll_ref() {
+                out.extend_from_slice(output.bytes());
+                if let OutputRef::Message(message) = &output {
+                    assert!(!message.bytes().is_empty());
+                    assert_eq!(&message.to_pool_bytes()[..], message.bytes());
+                }
+                router.route_ref(&output);
             }
-            router.route(&output);
+        } else {
+            while let Some(output) = deframer.poll_output() {
+                out.extend_from_slice(output.bytes());
+                if let Output::Message(message) = &output {
+                    assert!(!message.bytes.is_empty());
+                }
+                router.route(&output);
+            }
         }
         assert_eq!(out.len() + deframer.pending_bytes(), given.len());
     }

@@ -1,6 +1,8 @@
 //! Throughput of the deframer alone and of deframer + router (three destinations), single core, on the HSV16
 //! burst (A.7) and on a mixed stream of every kind. Reads of 64 KiB, as when a recording is replayed from disk;
-//! `handle_bytes` copies each read once into a pooled buffer, and that copy is measured too.
+//! `handle_bytes` copies each read once into a pooled buffer, and that copy is measured too. Outputs are taken
+//! borrowed (`poll_ref`, `route_ref`), the single-thread path; `deframe-owned` takes them owned (`poll_output`),
+//! as the pipeline's worker does to hand them to another thread.
 //!
 //! Measured in this thread's CPU time, not wall time: the benchmark machine is shared (2 cores, other jobs
 //! compiling), and wall time then mostly measures the neighbours. CPU time still pays for the caches the
@@ -54,7 +56,26 @@ impl Measurement for ThreadCpuTime {
     }
 }
 
+/// Borrowed outputs (`poll_ref`), as the router takes them on one thread.
 fn deframe(deframer: &mut Deframer, bytes: &[u8], now: Instant) -> usize {
+    let mut outputs = 0;
+    for read in bytes.chunks(READ) {
+        deframer.handle_bytes(read, now);
+        while let Some(output) = deframer.poll_ref() {
+            black_box(&output);
+            outputs += 1;
+        }
+    }
+    deframer.handle_end();
+    while let Some(output) = deframer.poll_ref() {
+        black_box(&output);
+        outputs += 1;
+    }
+    outputs
+}
+
+/// Owned outputs (`poll_output`, one reference count each), as the pipeline sends them to another thread.
+fn deframe_owned(deframer: &mut Deframer, bytes: &[u8], now: Instant) -> usize {
     let mut outputs = 0;
     for read in bytes.chunks(READ) {
         deframer.handle_bytes(read, now);
@@ -74,13 +95,13 @@ fn deframe(deframer: &mut Deframer, bytes: &[u8], now: Instant) -> usize {
 fn deframe_and_route(deframer: &mut Deframer, router: &mut Router<'_>, bytes: &[u8], now: Instant) {
     for read in bytes.chunks(READ) {
         deframer.handle_bytes(read, now);
-        while let Some(output) = deframer.poll_output() {
-            router.route(&output);
+        while let Some(output) = deframer.poll_ref() {
+            router.route_ref(&output);
         }
     }
     deframer.handle_end();
-    while let Some(output) = deframer.poll_output() {
-        router.route(&output);
+    while let Some(output) = deframer.poll_ref() {
+        router.route_ref(&output);
     }
 }
 
@@ -111,6 +132,11 @@ fn bench(c: &mut Criterion<ThreadCpuTime>) {
             group.bench_function(format!("{name}/deframe"), |b| {
                 b.iter(|| deframe(&mut deframer, black_box(stream.bytes()), now));
             });
+            if !throughput {
+                group.bench_function(format!("{name}/deframe-owned"), |b| {
+                    b.iter(|| deframe_owned(&mut deframer, black_box(stream.bytes()), now));
+                });
+            }
             // Owned by the router, as the CLI's destinations will be: one dynamic call per delivery.
             let mut router = Router::new();
             router

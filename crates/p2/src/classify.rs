@@ -100,7 +100,7 @@ impl<'a> Tokens<'a> {
     }
 }
 
-fn is_separator(b: u8) -> bool {
+pub(crate) fn is_separator(b: u8) -> bool {
     b == b' ' || b == b'\t'
 }
 

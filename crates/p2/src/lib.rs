@@ -16,7 +16,10 @@
 //!
 //! The library owns no thread, port or clock: time comes in as [`Instant`](std::time::Instant) arguments.
 //! Messages are [`PoolBytes`](sluicegate_core::PoolBytes) slices of the pooled buffers the bytes arrived in;
-//! in the steady state nothing is copied or allocated per message.
+//! in the steady state nothing is copied or allocated per message. On one thread, [`Deframer::poll_ref`] and
+//! [`Router::route_ref`] hand them out borrowed ([`MessageRef`]), without even a reference count, and a
+//! destination that keeps one takes its owned handle; [`Deframer::poll_output`] gives owned [`Output`]s to send to
+//! another thread.
 //!
 //! Tests: unit tests beside the code; `tests/` holds the A.1 property tests (any split gives the same messages,
 //! every byte accounted for, no panic on arbitrary input), the real captures, HSV16, the demo session and the
@@ -26,7 +29,7 @@
 //!
 //! ```
 //! use std::time::Instant;
-//! use sluicegate_p2::{Config, Deframer, Destination, KindSet, Output, Routed, Router, Subscription};
+//! use sluicegate_p2::{Config, Deframer, Destination, KindSet, Routed, Router, Subscription};
 //!
 //! #[derive(Default)]
 //! struct Count(usize);
@@ -44,8 +47,8 @@
 //! router.add_destination(&mut windows, Subscription::new(KindSet::EMPTY).with_window_updates()).unwrap();
 //!
 //! deframer.handle_bytes(b"`bitmap j size 256 256\r\n`bitmap k\r\n`j k $FF\r\n", Instant::now());
-//! while let Some(output) = deframer.poll_output() {
-//!     router.route(&output);
+//! while let Some(output) = deframer.poll_ref() {
+//!     router.route_ref(&output);
 //! }
 //! drop(router);
 //! assert_eq!(windows.0, 2, "the update reached j and k");
@@ -70,9 +73,11 @@ pub use deframe::{
     Config, ConfigError, DB_PAYLOAD_MAX, DEBUGGER_PACKET_LEN, DbHeader, Deframer, FramingCounters, KindCount,
     MAX_LINE_LIMIT, PerKind,
 };
-pub use message::{CogId, Discard, DiscardReason, Flags, KindSet, Message, MessageKind, Output};
+pub use message::{
+    CogId, Discard, DiscardReason, DiscardRef, Flags, KindSet, Message, MessageKind, MessageRef, Output, OutputRef,
+};
 pub use route::{
     Counters, Destination, DestinationId, Event, Routed, Router, RouterError, RoutingCounters, Subscription,
-    WindowUpdate,
+    WindowUpdate, WindowUpdates, WindowUpdatesIter,
 };
 pub use window::{Window, WindowError, WindowId, WindowRegistry};

@@ -69,6 +69,8 @@ pub enum WindowError {
 pub struct WindowRegistry {
     windows: Vec<Window>,
     next_id: u32,
+    /// One bit per byte value (lower-cased) that some window's name starts with.
+    first_bytes: [u64; 4],
 }
 
 impl WindowRegistry {
@@ -87,6 +89,13 @@ impl WindowRegistry {
             window_type,
             name: name.into(),
         });
+        self.first_bytes = [0; 4];
+        for window in &self.windows {
+            if let Some(&first) = window.name.first() {
+                let first = first.to_ascii_lowercase();
+                self.first_bytes[usize::from(first >> 6)] |= 1 << (first & 63);
+            }
+        }
         &self.windows[self.windows.len() - 1]
     }
 
@@ -112,6 +121,14 @@ impl WindowRegistry {
     /// Forgets every window (A.4: on reboot the program declares its windows again).
     pub fn clear(&mut self) {
         self.windows.clear();
+        self.first_bytes = [0; 4];
+    }
+
+    /// Whether some window's name starts with `byte` (ASCII case-insensitively): a token that starts otherwise
+    /// names no window, without comparing it to each name.
+    pub(crate) fn may_start_a_name(&self, byte: u8) -> bool {
+        let byte = byte.to_ascii_lowercase();
+        self.first_bytes[usize::from(byte >> 6)] & (1 << (byte & 63)) != 0
     }
 
     /// The windows, oldest declaration first.
@@ -148,5 +165,22 @@ mod tests {
             (second, WindowType::Logic, &b"SCOPE1"[..])
         );
         assert!(registry.find(b"scope").is_none());
+    }
+
+    #[test]
+    fn first_bytes_follow_the_names_in_any_case() {
+        let mut registry = WindowRegistry::new();
+        registry.create(WindowType::Term, b"Alpha");
+        registry.create(WindowType::Term, b"\xE9t\xE9");
+        assert!(registry.may_start_a_name(b'a') && registry.may_start_a_name(b'A'));
+        assert!(
+            registry.may_start_a_name(0xE9) && !registry.may_start_a_name(0xC9),
+            "ASCII case only"
+        );
+        assert!(!registry.may_start_a_name(b'$') && !registry.may_start_a_name(b'b'));
+        registry.create(WindowType::Logic, b"ALPHA");
+        assert!(registry.may_start_a_name(b'a'), "a replaced name keeps its first byte");
+        registry.clear();
+        assert!((0..=255).all(|byte| !registry.may_start_a_name(byte)));
     }
 }

@@ -20,13 +20,22 @@ fn signature(message: &Message) -> Signature {
     )
 }
 
-/// Feeds `bytes` cut at `cuts`, ends the input, and returns the messages and every output's bytes concatenated.
-fn feed(bytes: &[u8], cuts: &[usize], config: &Config) -> (Vec<Signature>, Vec<u8>, u64) {
+/// Feeds `bytes` cut at `cuts`, ends the input, and returns the messages and every output's bytes concatenated;
+/// `borrowed` takes the outputs with `poll_ref` rather than `poll_output`.
+fn feed(bytes: &[u8], cuts: &[usize], config: &Config, borrowed: bool) -> (Vec<Signature>, Vec<u8>, u64) {
     let t0 = Instant::now();
     let mut deframer = Deframer::new(config.clone()).unwrap();
     let mut messages = Vec::new();
     let mut out = Vec::new();
     let mut take = |deframer: &mut Deframer| {
+        if borrowed {
+            while let Some(output) = deframer.poll_ref() {
+                out.extend_from_slice(output.bytes());
+                if let Some(message) = output.message() {
+                    messages.push(signature(&message.to_message()));
+                }
+            }
+        }
         while let Some(output) = deframer.poll_output() {
             out.extend_from_slice(output.bytes());
             if let Output::Message(message) = &output {
@@ -94,8 +103,8 @@ proptest! {
         let db_header = if subtype { DbHeader::WithSubtype } else { DbHeader::Length };
         let config = Config { max_line, db_header, ..Config::default() };
         let bytes = mixed_with_garbage(seed, count, &garbage);
-        let (whole, whole_out, whole_padding) = feed(&bytes, &[], &config);
-        let (split, split_out, split_padding) = feed(&bytes, &cuts, &config);
+        let (whole, whole_out, whole_padding) = feed(&bytes, &[], &config, false);
+        let (split, split_out, split_padding) = feed(&bytes, &cuts, &config, true);
         prop_assert_eq!(&whole_out, &bytes, "A.1: concatenated outputs are the input");
         prop_assert_eq!(&split_out, &bytes);
         prop_assert_eq!(whole_padding, split_padding);
@@ -109,7 +118,7 @@ proptest! {
         cuts in proptest::collection::vec(any::<usize>(), 0..40),
     ) {
         let stream = simulate::mixed(seed, count);
-        let (messages, out, padding) = feed(stream.bytes(), &cuts, &Config::default());
+        let (messages, out, padding) = feed(stream.bytes(), &cuts, &Config::default(), true);
         prop_assert_eq!(out.as_slice(), stream.bytes());
         prop_assert_eq!(padding, stream.padding_bytes());
         let expected: Vec<_> = stream
@@ -176,6 +185,7 @@ proptest! {
         ops in proptest::collection::vec(op(), 0..24),
         max_line in prop_oneof![Just(65_536usize), 1usize..32],
         subtype in any::<bool>(),
+        borrowed in any::<bool>(),
     ) {
         let db_header = if subtype { DbHeader::WithSubtype } else { DbHeader::Length };
         let config = Config { max_line, db_header, ..Config::default() };
@@ -204,9 +214,20 @@ proptest! {
                 }
                 Op::End => deframer.handle_end(),
             }
-            while let Some(output) = deframer.poll_output() {
-                out.extend_from_slice(output.bytes());
-                router.route(&output);
+            // Borrowed outputs (one thread) or owned ones (the pipeline's): the same bytes either way.
+            if borrowed {
+                while let Some(output) = deframer.poll_ref() {
+                    out.extend_from_slice(output.bytes());
+                    if let Some(message) = output.message() {
+                        prop_assert_eq!(&message.to_pool_bytes()[..], message.bytes());
+                    }
+                    router.route_ref(&output);
+                }
+            } else {
+                while let Some(output) = deframer.poll_output() {
+                    out.extend_from_slice(output.bytes());
+                    router.route(&output);
+                }
             }
             prop_assert_eq!(out.len() + deframer.pending_bytes(), given.len());
         }

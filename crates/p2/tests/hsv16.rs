@@ -4,7 +4,8 @@
 use std::time::Instant;
 
 use sluicegate_p2::{
-    Config, Deframer, Destination, Event, KindSet, MessageKind, Output, Routed, Router, Subscription, simulate,
+    Config, Deframer, Destination, Event, KindSet, MessageKind, Output, OutputRef, Routed, Router, Subscription,
+    simulate,
 };
 
 /// One window sink: the data of every update it receives, by window name.
@@ -39,12 +40,13 @@ struct Log(Vec<(u64, MessageKind, Vec<u8>)>);
 impl Destination for Log {
     fn deliver(&mut self, routed: &Routed<'_>) {
         if let Routed::Message(message) = routed {
-            self.0.push((message.sequence, message.kind, message.bytes.to_vec()));
+            self.0.push((message.sequence, message.kind, message.bytes().to_vec()));
         }
     }
 }
 
-fn burst_through_the_library(read_size: usize) {
+/// `borrowed`: outputs taken with `poll_ref` and routed with `route_ref` (one thread), else owned (the pipeline).
+fn burst_through_the_library(read_size: usize, borrowed: bool) {
     let stream = simulate::hsv16();
     let mut windows = WindowSink::default();
     let mut log = Log::default();
@@ -62,9 +64,16 @@ fn burst_through_the_library(read_size: usize) {
     let now = Instant::now();
     for read in stream.bytes().chunks(read_size) {
         deframer.handle_bytes(read, now);
-        while let Some(output) = deframer.poll_output() {
-            assert!(matches!(output, Output::Message(_)), "no discards in the burst");
-            router.route(&output);
+        if borrowed {
+            while let Some(output) = deframer.poll_ref() {
+                assert!(matches!(output, OutputRef::Message(_)), "no discards in the burst");
+                router.route_ref(&output);
+            }
+        } else {
+            while let Some(output) = deframer.poll_output() {
+                assert!(matches!(output, Output::Message(_)), "no discards in the burst");
+                router.route(&output);
+            }
         }
     }
     assert_eq!(deframer.pending_bytes(), 0, "the burst ends with CRLF: nothing waits");
@@ -92,15 +101,18 @@ fn burst_through_the_library(read_size: usize) {
 
 #[test]
 fn hsv16_in_usb_sized_reads() {
-    burst_through_the_library(62);
+    burst_through_the_library(62, false);
+    burst_through_the_library(62, true);
 }
 
 #[test]
 fn hsv16_in_large_reads() {
-    burst_through_the_library(65_536);
+    burst_through_the_library(65_536, false);
+    burst_through_the_library(65_536, true);
 }
 
 #[test]
 fn hsv16_in_odd_reads() {
-    burst_through_the_library(4099);
+    burst_through_the_library(4099, false);
+    burst_through_the_library(4099, true);
 }

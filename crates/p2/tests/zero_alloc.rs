@@ -40,36 +40,47 @@ fn steady_state_hsv16_allocates_nothing_per_message() {
         .unwrap();
     let mut deframer = Deframer::new(Config::default()).unwrap();
     let now = Instant::now();
-    let pass = |deframer: &mut Deframer, router: &mut Router<'_>, bytes: &[u8]| {
+    // Owned outputs (the pipeline's) or borrowed ones (`poll_ref`, one thread): both allocate nothing.
+    let pass = |deframer: &mut Deframer, router: &mut Router<'_>, bytes: &[u8], borrowed: bool| {
         for read in bytes.chunks(4096) {
             deframer.handle_bytes(read, now);
-            while let Some(output) = deframer.poll_output() {
-                router.route(&output);
+            if borrowed {
+                while let Some(output) = deframer.poll_ref() {
+                    router.route_ref(&output);
+                }
+            } else {
+                while let Some(output) = deframer.poll_output() {
+                    router.route(&output);
+                }
             }
         }
     };
 
     // Warm-up: a whole burst sizes the pool and the queues.
-    pass(&mut deframer, &mut router, stream.bytes());
+    pass(&mut deframer, &mut router, stream.bytes(), false);
     // The declarations allocate (window names); they are not per-message work, and show the counter counts.
     let before_declarations = allocations();
-    pass(&mut deframer, &mut router, declarations);
+    pass(&mut deframer, &mut router, declarations, false);
     assert!(
         allocations() - before_declarations >= 3,
         "the counting allocator sees this thread's allocations"
     );
-    let messages_before = deframer.counters().messages;
-    let before = allocations();
-    pass(&mut deframer, &mut router, updates);
-    let allocated = allocations() - before;
-    let messages = deframer.counters().messages - messages_before;
-
-    assert_eq!(messages, 65_536);
-    assert_eq!(allocated, 0, "{allocated} allocations for {messages} messages");
+    for borrowed in [false, true] {
+        let messages_before = deframer.counters().messages;
+        let before = allocations();
+        pass(&mut deframer, &mut router, updates, borrowed);
+        let allocated = allocations() - before;
+        let messages = deframer.counters().messages - messages_before;
+        assert_eq!(messages, 65_536);
+        assert_eq!(
+            allocated, 0,
+            "{allocated} allocations for {messages} messages (borrowed: {borrowed})"
+        );
+    }
     let routing = *router.counters();
     drop(router);
-    assert_eq!(windows.0, 2 * 3 * 65_536, "two passes, three targets each");
-    assert_eq!(log.0, 65_539 + 3 + 65_536);
+    assert_eq!(windows.0, 3 * 3 * 65_536, "three passes of updates, three targets each");
+    assert_eq!(log.0, 65_539 + 3 + 2 * 65_536);
     assert_eq!(
         (events.0, routing.window_errors),
         (6, 0),

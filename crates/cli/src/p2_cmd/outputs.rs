@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use sluicegate_p2::{
-    Backtick, Destination, Event, Flags, Message, MessageKind, Routed, Tokens, WindowRegistry, without_line_end,
+    Backtick, Destination, Event, Flags, MessageKind, MessageRef, Routed, Tokens, WindowRegistry, without_line_end,
 };
 
 use super::pst::{self, Controls};
@@ -60,7 +60,7 @@ impl<W: Write> Terminal<W> {
                 if message.kind == MessageKind::InvalidCog {
                     self.line.push_str("WARNING: invalid cog number: ");
                 }
-                pst::render(without_line_end(&message.bytes), self.controls, &mut self.line);
+                pst::render(without_line_end(message.bytes()), self.controls, &mut self.line);
                 if !message.flags.contains(Flags::PARTIAL) {
                     self.line.push('\n');
                 }
@@ -126,7 +126,7 @@ impl<W: Write> JsonLines<W> {
         }
     }
 
-    fn write_message(&mut self, message: &Message) -> io::Result<()> {
+    fn write_message(&mut self, message: &MessageRef<'_>) -> io::Result<()> {
         let (window, targets) = self.window_and_targets(message);
         let line = &mut self.line;
         line.clear();
@@ -171,19 +171,19 @@ impl<W: Write> JsonLines<W> {
                 first = false;
             }
         }
-        let _ = write!(line, r#"],"len":{},"hex":""#, message.bytes.len());
+        let _ = write!(line, r#"],"len":{},"hex":""#, message.bytes().len());
         // Two table lookups a byte: `fmt` (`write!("{:02x}")` per byte and its padding) was about 8 % of the
         // terminal's perf samples at 2 Mbaud.
         const HEX: &[u8; 16] = b"0123456789abcdef";
-        line.reserve(message.bytes.len() * 2);
-        for &byte in message.bytes.iter() {
+        line.reserve(message.bytes().len() * 2);
+        for &byte in message.bytes().iter() {
             line.push(char::from(HEX[usize::from(byte >> 4)]));
             line.push(char::from(HEX[usize::from(byte & 15)]));
         }
         line.push('"');
         if !matches!(kind, MessageKind::DbPacket | MessageKind::Debugger(_)) {
             line.push_str(r#","text":"#);
-            push_json_string(line, &String::from_utf8_lossy(&message.bytes));
+            push_json_string(line, &String::from_utf8_lossy(message.bytes()));
         }
         line.push_str("}\n");
         self.sequence += 1;
@@ -195,8 +195,8 @@ impl<W: Write> JsonLines<W> {
     }
 
     /// The declared window of a create; the first target (and all targets) of an update.
-    fn window_and_targets(&self, message: &Message) -> (Option<Vec<u8>>, Vec<Vec<u8>>) {
-        match Backtick::parse(without_line_end(&message.bytes)) {
+    fn window_and_targets(&self, message: &MessageRef<'_>) -> (Option<Vec<u8>>, Vec<Vec<u8>>) {
+        match Backtick::parse(without_line_end(message.bytes())) {
             Some(Backtick::Create(declaration)) => (declaration.name.map(<[u8]>::to_vec), Vec::new()),
             Some(Backtick::Update(tokens)) => {
                 let targets: Vec<Vec<u8>> = tokens_naming_windows(tokens, &self.windows);
@@ -302,10 +302,10 @@ impl DebugLog {
                 MessageKind::Debugger(cog) => hex_entry(
                     entry,
                     &format!("Cog {}:", cog.get()),
-                    &message.bytes[..message.bytes.len().min(40)],
+                    &message.bytes()[..message.bytes().len().min(40)],
                 ),
-                MessageKind::DbPacket => hex_entry(entry, "INVALID(0xDB):", &message.bytes),
-                _ => pst::render(without_line_end(&message.bytes), Controls::Tags, entry),
+                MessageKind::DbPacket => hex_entry(entry, "INVALID(0xDB):", message.bytes()),
+                _ => pst::render(without_line_end(message.bytes()), Controls::Tags, entry),
             },
             Routed::Event(Event::Reboot { .. }) => {
                 self.rotate()?;
@@ -390,7 +390,7 @@ impl WindowFiles {
                     })
                     .collect();
                 let mut file = BufWriter::new(File::create(self.dir.join(format!("{safe}.txt")))?);
-                file.write_all(without_line_end(&message.bytes))?;
+                file.write_all(without_line_end(message.bytes()))?;
                 file.write_all(b"\n")?;
                 self.files.retain(|(existing, _)| *existing != name);
                 self.files.push((name, file));
