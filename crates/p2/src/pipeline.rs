@@ -192,6 +192,10 @@ pub struct Pipeline {
 /// input and a stop all wake it (a timed wake costs ~15 µs of CPU on a virtual machine, see BENCHMARKS.md).
 const IDLE_WAIT: Duration = Duration::from_secs(1);
 
+/// How often the worker looks again when an idle deadline has passed but the reader holds bytes for a full
+/// ring (a rare, backpressured state).
+const HOLDING_POLL: Duration = Duration::from_millis(1);
+
 impl Pipeline {
     /// Starts the reader and the worker on `source`.
     ///
@@ -212,6 +216,7 @@ impl Pipeline {
         let started = Instant::now();
 
         let wake_worker = ring_consumer.waker();
+        let reader_holding = Arc::new(AtomicBool::new(false));
         let input = WorkerInput {
             bytes: ring_consumer,
             marks: mark_consumer,
@@ -222,6 +227,7 @@ impl Pipeline {
             config: config.deframer.clone(),
             panic_after: config.inject_panic_after,
             messages_sent: 0,
+            reader_holding: Arc::clone(&reader_holding),
         };
         let worker_stop = Arc::clone(&stop);
         let worker = Supervisor::new("p2-extract")
@@ -241,6 +247,7 @@ impl Pipeline {
             started,
             realtime: config.realtime_reader,
             coalesce: config.coalesce,
+            holding: reader_holding,
         };
         let reader = std::thread::Builder::new()
             .name("p2-reader".into())
@@ -348,6 +355,8 @@ struct Reader {
     started: Instant,
     realtime: bool,
     coalesce: Duration,
+    /// True from a read until its bytes are in the ring or refused: the input is not idle meanwhile.
+    holding: Arc<AtomicBool>,
 }
 
 impl Reader {
@@ -372,6 +381,7 @@ impl Reader {
                     break;
                 }
             };
+            self.holding.store(true, Ordering::Release);
             let at = at.unwrap_or_else(|| self.started.elapsed());
             self.counters.bytes_in.fetch_add(len as u64, Ordering::Relaxed);
             self.counters.chunks.fetch_add(1, Ordering::Relaxed);
@@ -397,6 +407,7 @@ impl Reader {
                 self.counters.overflow_bytes.fetch_add(len as u64, Ordering::Relaxed);
                 let _ = self.events.try_send(PipelineEvent::Overflow { lost: len as u64 });
             }
+            self.holding.store(false, Ordering::Release);
             *self.ring_stats.lock().unwrap_or_else(|poison| poison.into_inner()) = self.ring.stats();
             // A read that filled the buffer means more is waiting: no pause.
             if !self.coalesce.is_zero() && len < COALESCE_BELOW.min(buf.len()) {
@@ -438,6 +449,9 @@ struct WorkerInput {
     config: Config,
     panic_after: Option<u64>,
     messages_sent: u64,
+    /// The reader has read bytes it has not yet put in the ring (it waits for room): an idle deadline that
+    /// passes meanwhile is not idleness, and flushing a line as `partial` then would cut it in two.
+    reader_holding: Arc<AtomicBool>,
 }
 
 impl std::fmt::Debug for WorkerInput {
@@ -499,13 +513,17 @@ fn extract(input: &mut WorkerInput, signal: &StopSignal, stop: &AtomicBool) {
             continue;
         }
         let now = Instant::now();
-        match deframer.poll_timeout() {
-            Some(deadline) if deadline <= now => deframer.handle_timeout(now),
-            deadline => {
-                let wait = deadline.map_or(IDLE_WAIT, |deadline| deadline - now);
-                input.bytes.wait_for(cursor.fed_bytes + 1, wait.min(IDLE_WAIT));
+        let wait = match deframer.poll_timeout() {
+            Some(deadline) if deadline <= now && !input.reader_holding.load(Ordering::Acquire) => {
+                deframer.handle_timeout(now);
+                continue;
             }
-        }
+            // Past the deadline while the reader holds bytes: they come within its overflow wait.
+            Some(deadline) if deadline <= now => HOLDING_POLL,
+            Some(deadline) => deadline - now,
+            None => IDLE_WAIT,
+        };
+        input.bytes.wait_for(cursor.fed_bytes + 1, wait.min(IDLE_WAIT));
     }
 }
 
