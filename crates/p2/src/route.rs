@@ -600,31 +600,39 @@ fn starts_with(line: &[u8], prefix: &[u8]) -> bool {
 fn deliver_updates(
     destinations: &mut [Box<dyn Destination + Send + '_>],
     counters: &mut RoutingCounters,
-    mut mask: u64,
+    mask: u64,
     updates: &WindowUpdates<'_>,
 ) {
-    while mask != 0 {
-        let index = mask.trailing_zeros() as usize;
-        mask &= mask - 1;
-        if let Some(destination) = destinations.get_mut(index) {
-            counters.deliveries += updates.targets.len() as u64;
-            destination.deliver_updates(updates);
-        }
-    }
+    for_each_destination(destinations, mask, |destination| {
+        counters.deliveries += updates.targets.len() as u64;
+        destination.deliver_updates(updates);
+    });
 }
 
 fn deliver(
     destinations: &mut [Box<dyn Destination + Send + '_>],
     counters: &mut RoutingCounters,
-    mut mask: u64,
+    mask: u64,
     routed: &Routed<'_>,
+) {
+    for_each_destination(destinations, mask, |destination| {
+        counters.deliveries += 1;
+        destination.deliver(routed);
+    });
+}
+
+/// Calls `each` with every destination whose bit is set in `mask`, in registration order.
+#[inline(always)]
+fn for_each_destination<'d>(
+    destinations: &mut [Box<dyn Destination + Send + 'd>],
+    mut mask: u64,
+    mut each: impl FnMut(&mut (dyn Destination + Send + 'd)),
 ) {
     while mask != 0 {
         let index = mask.trailing_zeros() as usize;
         mask &= mask - 1;
         if let Some(destination) = destinations.get_mut(index) {
-            counters.deliveries += 1;
-            destination.deliver(routed);
+            each(destination.as_mut());
         }
     }
 }
