@@ -189,7 +189,8 @@ pub struct Pipeline {
 }
 
 /// How long the worker waits for bytes when nothing is due: a safety net only, since bytes, the end of the
-/// input and a stop all wake it (a timed wake costs ~15 µs of CPU on a virtual machine, see BENCHMARKS.md).
+/// input and a stop all wake it (a timer wake-up costs 12–23 µs of CPU on this project's virtual machine: the
+/// `wake_cost` example in sluicegate-core, BENCHMARKS.md).
 const IDLE_WAIT: Duration = Duration::from_secs(1);
 
 /// How often the worker looks again when an idle deadline has passed but the reader holds bytes for a full
