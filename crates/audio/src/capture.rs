@@ -15,7 +15,7 @@ use crate::chunk::ChunkAssembler;
 use crate::device::{Fragment, Session, StreamStatus};
 use crate::event::{Application, CaptureError, Devices, Event};
 use crate::format::StreamSpec;
-use crate::handover::{self, Consumer, Producer};
+use sluicegate_core::handover::{self, Consumer, Producer};
 
 /// What to record.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

@@ -40,7 +40,6 @@ mod chunk;
 mod device;
 mod event;
 mod format;
-mod handover;
 mod meter;
 #[cfg(feature = "test-support")]
 #[doc(hidden)]

@@ -387,6 +387,16 @@ fn bad_input_is_one_clear_line_and_a_meaningful_exit_code() {
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("baud rate 0 is out of range"), "{stderr}");
 
+    let (code, stderr) = run_failing(&["p2", "--stdin", "--cpu", "64"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("--cpu 64: cannot pin the thread to CPU 64") && stderr.lines().count() == 1,
+        "{stderr}"
+    );
+    let (code, stderr) = run_failing(&["p2", "--stdin", "--cpu", "fast"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("expected auto, any or a CPU number"), "{stderr}");
+
     let (code, stderr) = run_failing(&["p2", "--replay", "/nonexistent/capture.sgrec"]);
     assert_eq!(code, 3, "{stderr}");
     assert!(stderr.contains("cannot read /nonexistent/capture.sgrec"), "{stderr}");

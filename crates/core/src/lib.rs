@@ -4,9 +4,11 @@
 //!   that return to the pool when the last one drops (on any thread). Counted fallback when empty.
 //! - [`ring`]: a single-producer/single-consumer byte ring (on `rtrb`) whose consumer commits only what it has
 //!   handed on, and whose producer is refused — with a byte count — instead of dropping silently.
+//! - [`handover`]: a bounded channel whose waiting consumer sleeps at once instead of spinning and yielding.
 //! - [`supervisor`]: a worker thread restarted after a panic, on the same resource, losing nothing.
 //! - [`stats`]: counters and a latency histogram.
 //! - [`alloc_count`]: the counting allocator of the zero-allocation tests.
+//! - [`cpu`]: pinning a pipeline's threads to one CPU, where cross-CPU wake-ups are dear.
 //! - [`realtime`]: `SCHED_FIFO` for threads that must keep up with a wire.
 //!
 //! After construction the pool and the ring neither lock nor allocate on their hot paths (tested with a
@@ -30,6 +32,8 @@
 //! ```
 
 pub mod alloc_count;
+pub mod cpu;
+pub mod handover;
 pub mod pool;
 pub mod realtime;
 pub mod ring;

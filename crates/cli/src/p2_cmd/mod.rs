@@ -131,12 +131,60 @@ struct MonitorArgs {
     /// read at once. 0 reads every byte as soon as it arrives.
     #[arg(long, default_value_t = 10, value_name = "MS")]
     coalesce_ms: u64,
+    /// Where the terminal's threads run: `auto` keeps them together on the CPU it starts on when reading a
+    /// port, TCP or stdin (a hand-over between threads on one CPU costs less than half as much), and free for
+    /// a replay or the simulator; `any` leaves them free; a number pins them to that CPU.
+    #[arg(long, default_value = "auto", value_name = "auto|any|N", value_parser = parse_cpu)]
+    cpu: CpuChoice,
     /// Test switch: the extraction worker panics once before this many messages.
     #[arg(long, hide = true)]
     inject_panic_after: Option<u64>,
     /// Test switch: the consumer stalls this long before routing the first message (to force an overflow).
     #[arg(long, hide = true, value_name = "MS")]
     stall_ms: Option<u64>,
+}
+
+/// `--cpu`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum CpuChoice {
+    /// Together for a live link, free otherwise.
+    Auto,
+    /// Free to move.
+    Any,
+    /// Pinned to this CPU.
+    Pinned(usize),
+}
+
+fn parse_cpu(value: &str) -> Result<CpuChoice, String> {
+    match value {
+        "auto" => Ok(CpuChoice::Auto),
+        "any" => Ok(CpuChoice::Any),
+        number => number
+            .parse()
+            .map(CpuChoice::Pinned)
+            .map_err(|_| format!("expected auto, any or a CPU number, not {number:?}")),
+    }
+}
+
+/// Resolves `--cpu` and pins the calling (consumer) thread there; the pipeline pins its own two.
+fn place_threads(choice: CpuChoice, origin: Origin) -> Result<Option<usize>, Failure> {
+    let cpu = match choice {
+        CpuChoice::Any => return Ok(None),
+        CpuChoice::Auto if origin != Origin::Wire => return Ok(None),
+        CpuChoice::Auto => match sluicegate_core::cpu::current() {
+            Some(cpu) => cpu,
+            None => return Ok(None),
+        },
+        CpuChoice::Pinned(cpu) => cpu,
+    };
+    match sluicegate_core::cpu::pin_current_thread(cpu) {
+        Ok(()) => Ok(Some(cpu)),
+        Err(error) if choice == CpuChoice::Auto => {
+            tracing::debug!(%error, "the terminal's threads stay free to move");
+            Ok(None)
+        }
+        Err(error) => Err(Failure::usage(anyhow::anyhow!("--cpu {cpu}: {error}"))),
+    }
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -271,6 +319,7 @@ fn run_terminal_on(
         }
         None => (None, None),
     };
+    let cpu = place_threads(args.cpu, origin)?;
     let config = PipelineConfig {
         ring_capacity: args.ring_bytes.max(16),
         deframer: Config {
@@ -283,6 +332,7 @@ fn run_terminal_on(
         } else {
             Duration::ZERO
         },
+        cpu,
         ..PipelineConfig::default()
     };
     let pipeline = Pipeline::start(source, config, tap).map_err(Failure::runtime)?;
@@ -388,8 +438,8 @@ fn run_terminal_on(
             // What is queued (up to a bound, so a stop or a write error is still seen in a fast replay) is
             // routed before the signals and events are looked at again: their cost is paid per read, not per
             // message.
-            for emitted in std::iter::once(first).chain(pipeline.outputs().try_iter().take(ROUTE_BATCH)) {
-                flush.store(pipeline.outputs().is_empty(), Ordering::Relaxed);
+            for emitted in std::iter::once(first).chain(pipeline.outputs().receiver().try_iter().take(ROUTE_BATCH)) {
+                flush.store(pipeline.outputs().receiver().is_empty(), Ordering::Relaxed);
                 router.route(&emitted.output);
                 tally.observe(&emitted, live);
             }

@@ -1,23 +1,23 @@
-//! The bounded channel from the capture thread to its consumer: a crossbeam channel, with a doorbell for
-//! consumers that wait in [`Consumer::recv`].
+//! A bounded channel between two threads for a consumer that mostly waits: a crossbeam channel, with a
+//! doorbell for consumers that wait in [`Consumer::recv`].
 //!
 //! crossbeam's own blocking receive spins and then yields (`sched_yield`) a few times before it parks, which
-//! suits a busy channel. A capture's consumer waits 10 ms for every chunk, so each wait went through the whole
-//! spin-and-yield sequence first: about 3.5 `sched_yield` calls a chunk, 360 a second at the default chunk
-//! duration (`strace -c -f`, BENCHMARKS.md). Here a waiting consumer sleeps on a condition variable at once
-//! (one `futex` wait), and the producer rings only when someone sleeps (one `futex` wake): the consumer
-//! thread's CPU went from 0.15 to 0.10 % of a core (48 kHz stereo f32, 10 ms chunks; BENCHMARKS.md).
-//! Consumers that `select!` on the [`Receiver`] itself keep crossbeam's waiting, which the channel still
-//! provides.
+//! suits a busy channel. A consumer that waits for every message (an audio chunk every 10 ms, a p2 message
+//! every read) went through the whole spin-and-yield sequence each time: about 3.5 `sched_yield` calls a
+//! chunk, 360 a second at the audio capture's default chunk duration (`strace -c -f`, BENCHMARKS.md). Here a
+//! waiting consumer sleeps on a condition variable at once (one `futex` wait), and the producer rings only
+//! when someone sleeps (one `futex` wake): the audio consumer thread's CPU went from 0.15 to 0.10 % of a
+//! core (48 kHz stereo f32, 10 ms chunks; BENCHMARKS.md). Consumers that `select!` on the [`Receiver`]
+//! itself keep crossbeam's waiting, which the channel still provides.
 
 use std::sync::atomic::{AtomicUsize, Ordering, fence};
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{Receiver, RecvTimeoutError, SendTimeoutError, Sender, TryRecvError, TrySendError};
+use crossbeam_channel::{Receiver, RecvTimeoutError, SendError, SendTimeoutError, Sender, TryRecvError, TrySendError};
 
 /// A channel holding at most `capacity` messages.
-pub(crate) fn bounded<T>(capacity: usize) -> (Producer<T>, Consumer<T>) {
+pub fn bounded<T>(capacity: usize) -> (Producer<T>, Consumer<T>) {
     let (sender, receiver) = crossbeam_channel::bounded(capacity);
     let doorbell = Arc::new(Doorbell::default());
     (
@@ -54,9 +54,9 @@ impl Doorbell {
     }
 }
 
-/// The sending side, owned by the capture thread.
+/// The sending side.
 #[derive(Debug)]
-pub(crate) struct Producer<T> {
+pub struct Producer<T> {
     /// `None` only while being dropped.
     sender: Option<Sender<T>>,
     doorbell: Arc<Doorbell>,
@@ -64,7 +64,7 @@ pub(crate) struct Producer<T> {
 
 impl<T> Producer<T> {
     /// Sends without waiting; a full channel hands the message back.
-    pub(crate) fn try_send(&self, message: T) -> Result<(), TrySendError<T>> {
+    pub fn try_send(&self, message: T) -> Result<(), TrySendError<T>> {
         let result = match &self.sender {
             Some(sender) => sender.try_send(message),
             None => Err(TrySendError::Disconnected(message)),
@@ -75,8 +75,23 @@ impl<T> Producer<T> {
         result
     }
 
+    /// Sends, waiting for room as long as it takes; the message comes back if the consumer has gone away.
+    ///
+    /// # Errors
+    /// [`SendError`] once the [`Consumer`] is dropped.
+    pub fn send(&self, message: T) -> Result<(), SendError<T>> {
+        let result = match &self.sender {
+            Some(sender) => sender.send(message),
+            None => Err(SendError(message)),
+        };
+        if result.is_ok() {
+            self.doorbell.ring();
+        }
+        result
+    }
+
     /// Sends, waiting at most `timeout` for room.
-    pub(crate) fn send_timeout(&self, message: T, timeout: Duration) -> Result<(), SendTimeoutError<T>> {
+    pub fn send_timeout(&self, message: T, timeout: Duration) -> Result<(), SendTimeoutError<T>> {
         let result = match &self.sender {
             Some(sender) => sender.send_timeout(message, timeout),
             None => Err(SendTimeoutError::Disconnected(message)),
@@ -98,24 +113,24 @@ impl<T> Drop for Producer<T> {
 
 /// The receiving side.
 #[derive(Debug)]
-pub(crate) struct Consumer<T> {
+pub struct Consumer<T> {
     receiver: Receiver<T>,
     doorbell: Arc<Doorbell>,
 }
 
 impl<T> Consumer<T> {
     /// The next message, waiting for it; `None` once the producer is gone and the channel empty.
-    pub(crate) fn recv(&self) -> Option<T> {
+    pub fn recv(&self) -> Option<T> {
         self.recv_until(None).ok()
     }
 
     /// The next message, waiting at most `timeout`.
-    pub(crate) fn recv_timeout(&self, timeout: Duration) -> Result<T, RecvTimeoutError> {
+    pub fn recv_timeout(&self, timeout: Duration) -> Result<T, RecvTimeoutError> {
         self.recv_until(Instant::now().checked_add(timeout))
     }
 
     /// The channel itself (crossbeam's waiting, for `select!`).
-    pub(crate) fn receiver(&self) -> &Receiver<T> {
+    pub fn receiver(&self) -> &Receiver<T> {
         &self.receiver
     }
 
