@@ -1,7 +1,7 @@
 //! Where the bytes come from (p2-protocol A.6): a serial port, a capture file, stdin, a TCP socket, or the
 //! built-in simulator. Each is a thin adapter behind [`Source`], read by the pipeline's reader thread.
 
-use std::io::{self, Read as _};
+use std::io;
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -116,6 +116,9 @@ pub struct SerialSource {
     /// Bytes already read from the port by someone else (the loader), given out before the port's own.
     pending: Vec<u8>,
     pending_from: usize,
+    /// The port's input, waited for edge-triggered (set up at the first read, after any loader).
+    #[cfg(target_os = "linux")]
+    input: TtyInput,
 }
 
 impl std::fmt::Debug for SerialSource {
@@ -136,35 +139,48 @@ impl SerialSource {
         if !Path::new(path).exists() {
             return Err(SourceError::PortMissing { path: path.to_owned() });
         }
-        let port = serialport::new(path, baud)
+        let builder = serialport::new(path, baud)
             .data_bits(serialport::DataBits::Eight)
             .parity(serialport::Parity::None)
             .stop_bits(serialport::StopBits::One)
             .flow_control(serialport::FlowControl::None)
-            .timeout(POLL_INTERVAL)
-            .open()
-            .map_err(|error| classify_port_error(path, error))?;
-        Ok(Self::from_port(port, Vec::new()))
+            .timeout(POLL_INTERVAL);
+        #[cfg(target_os = "linux")]
+        {
+            use std::os::fd::AsRawFd as _;
+            let port = builder
+                .open_native()
+                .map_err(|error| classify_port_error(path, error))?;
+            Ok(Self {
+                input: TtyInput::Unprepared(port.as_raw_fd()),
+                port: Box::new(port),
+                pending: Vec::new(),
+                pending_from: 0,
+            })
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            let port = builder.open().map_err(|error| classify_port_error(path, error))?;
+            Ok(Self {
+                port,
+                pending: Vec::new(),
+                pending_from: 0,
+            })
+        }
     }
 
-    /// Wraps a port that is already open and configured (after a download, B.1), with the bytes already read
-    /// from it that the pipeline must see first.
-    pub fn from_port(port: Box<dyn serialport::SerialPort>, pending: Vec<u8>) -> Self {
-        Self {
-            port,
-            pending,
-            pending_from: 0,
-        }
+    /// The same port, giving out `pending` first: bytes already read from it (by the loader, after a
+    /// download, B.1) that the pipeline must see.
+    #[must_use]
+    pub fn with_pending(mut self, pending: Vec<u8>) -> Self {
+        self.pending = pending;
+        self.pending_from = 0;
+        self
     }
 
     /// The open port, for the ROM loader's writes, reads and baud switch.
     pub fn port_mut(&mut self) -> &mut dyn serialport::SerialPort {
         self.port.as_mut()
-    }
-
-    /// The open port, without the bytes not yet given out.
-    pub fn into_port(self) -> Box<dyn serialport::SerialPort> {
-        self.port
     }
 
     /// Pulses the reset line: assert, [`RESET_PULSE`], release.
@@ -225,7 +241,98 @@ impl Source for SerialSource {
             self.pending_from += len;
             return Ok(Read::Data { len, at: None });
         }
-        live_read(self.port.read(buf))
+        #[cfg(target_os = "linux")]
+        {
+            self.input.read(buf)
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            live_read(io::Read::read(&mut self.port, buf))
+        }
+    }
+}
+
+/// A tty's input read without `poll` (Linux): wait in an edge-triggered epoll, then one non-blocking read.
+///
+/// Why: a tty's `poll` that finds no input waits for the driver's receive work to finish
+/// (`n_tty_poll` → `tty_buffer_flush_work`). The reader is woken from inside that work, so its next `poll`,
+/// right after the read, nearly always found the work still running and slept a second time: two context
+/// switches a read instead of one (`perf record -e sched:sched_switch -g`, BENCHMARKS.md). An edge-triggered
+/// epoll does not poll the tty again before it sleeps; the receive work's wake-up ends the wait. A read that
+/// returns less than asked for took everything the line discipline had; one that fills the buffer is followed
+/// by another before the next wait.
+#[cfg(target_os = "linux")]
+#[derive(Debug)]
+enum TtyInput {
+    /// The port's descriptor, still as serialport configured it (blocking, for the loader's reads).
+    Unprepared(std::os::fd::RawFd),
+    /// Non-blocking, registered with an epoll instance.
+    Ready {
+        tty: std::os::fd::RawFd,
+        epoll: std::os::fd::RawFd,
+        /// The last read filled its buffer: read again before waiting.
+        more: bool,
+    },
+}
+
+#[cfg(target_os = "linux")]
+impl TtyInput {
+    fn prepare(tty: std::os::fd::RawFd) -> nix::Result<Self> {
+        use nix::fcntl::{FcntlArg, OFlag, fcntl};
+        use nix::sys::epoll::{EpollCreateFlags, EpollEvent, EpollFlags, EpollOp, epoll_create1, epoll_ctl};
+        let flags = OFlag::from_bits_truncate(fcntl(tty, FcntlArg::F_GETFL)?);
+        fcntl(tty, FcntlArg::F_SETFL(flags | OFlag::O_NONBLOCK))?;
+        let epoll = epoll_create1(EpollCreateFlags::EPOLL_CLOEXEC)?;
+        let mut interest = EpollEvent::new(EpollFlags::EPOLLIN | EpollFlags::EPOLLET, 0);
+        if let Err(error) = epoll_ctl(epoll, EpollOp::EpollCtlAdd, tty, &mut interest) {
+            let _ = nix::unistd::close(epoll);
+            return Err(error);
+        }
+        // Bytes that came before the registration are read first.
+        Ok(Self::Ready { tty, epoll, more: true })
+    }
+
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<Read> {
+        use nix::errno::Errno;
+        if let Self::Unprepared(tty) = *self {
+            *self = Self::prepare(tty)?;
+        }
+        let Self::Ready { tty, epoll, more } = self else {
+            unreachable!("prepared above")
+        };
+        if !*more {
+            let mut events = [nix::sys::epoll::EpollEvent::empty()];
+            let timeout = isize::try_from(POLL_INTERVAL.as_millis()).unwrap_or(isize::MAX);
+            match nix::sys::epoll::epoll_wait(*epoll, &mut events, timeout) {
+                Ok(0) | Err(Errno::EINTR) => return Ok(Read::Idle),
+                Ok(_) => {}
+                Err(error) => return Err(error.into()),
+            }
+        }
+        match nix::unistd::read(*tty, buf) {
+            Ok(len) => {
+                *more = len == buf.len();
+                Ok(if len == 0 {
+                    Read::End
+                } else {
+                    Read::Data { len, at: None }
+                })
+            }
+            Err(Errno::EAGAIN | Errno::EINTR) => {
+                *more = false;
+                Ok(Read::Idle)
+            }
+            Err(error) => Err(error.into()),
+        }
+    }
+}
+
+#[cfg(target_os = "linux")]
+impl Drop for TtyInput {
+    fn drop(&mut self) {
+        if let Self::Ready { epoll, .. } = *self {
+            let _ = nix::unistd::close(epoll);
+        }
     }
 }
 
@@ -503,12 +610,19 @@ mod tests {
         assert_eq!(source.read(&mut buf).unwrap(), Read::Idle);
     }
 
+    /// A pty pair: the master, and the slave opened as a port by its path.
+    fn pty_port() -> (Box<dyn serialport::SerialPort>, SerialSource) {
+        let (master, slave) = serialport::TTYPort::pair().expect("a pty pair");
+        let path = serialport::SerialPort::name(&slave).expect("the slave's path");
+        drop(slave);
+        (Box::new(master), SerialSource::open(&path, DEFAULT_BAUD).unwrap())
+    }
+
     #[test]
     fn a_port_handed_over_gives_the_pending_bytes_first() {
         use std::io::Write as _;
-        let (master, slave) = serialport::TTYPort::pair().expect("a pty pair");
-        let mut master: Box<dyn serialport::SerialPort> = Box::new(master);
-        let mut source = SerialSource::from_port(Box::new(slave), b"Cog0  first\r\n".to_vec());
+        let (mut master, source) = pty_port();
+        let mut source = source.with_pending(b"Cog0  first\r\n".to_vec());
         master.write_all(b"then the port\n").unwrap();
         let mut got = Vec::new();
         let mut buf = [0u8; 5];
@@ -518,6 +632,44 @@ mod tests {
             }
         }
         assert_eq!(got, b"Cog0  first\r\nthen the port\n");
+    }
+
+    /// The edge-triggered wait (Linux) must neither stall on bytes left behind a full read nor miss bytes that
+    /// arrive between a read and the next wait: bursts far larger than the tty's 4,096-byte buffer, read with
+    /// buffers small and large, come out whole; a quiet line reads as idle.
+    #[test]
+    fn bursts_and_pauses_on_a_pty_come_out_whole_and_a_quiet_line_is_idle() {
+        use std::io::Write as _;
+        for buffer in [7, 4096, 65_536] {
+            let (mut master, mut source) = pty_port();
+            let sent: Vec<u8> = (0..60_000u32).map(|n| (n % 251) as u8).collect();
+            let writer = {
+                let sent = sent.clone();
+                std::thread::spawn(move || {
+                    for (index, burst) in sent.chunks(9_999).enumerate() {
+                        master.write_all(burst).unwrap();
+                        if index % 2 == 1 {
+                            std::thread::sleep(Duration::from_millis(3));
+                        }
+                    }
+                    master
+                })
+            };
+            let mut got = Vec::new();
+            let mut buf = vec![0u8; buffer];
+            let deadline = Instant::now() + Duration::from_secs(20);
+            while got.len() < sent.len() && Instant::now() < deadline {
+                if let Read::Data { len, .. } = source.read(&mut buf).unwrap() {
+                    got.extend_from_slice(&buf[..len]);
+                }
+            }
+            // Before the join: a stalled reader leaves the writer blocked on a full pty.
+            assert!(got == sent, "{} of {} bytes, buffer {buffer}", got.len(), sent.len());
+            let _master = writer.join().unwrap();
+            let started = Instant::now();
+            assert_eq!(source.read(&mut buf).unwrap(), Read::Idle);
+            assert!(started.elapsed() >= POLL_INTERVAL / 2, "an idle read waits");
+        }
     }
 
     #[test]

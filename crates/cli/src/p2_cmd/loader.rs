@@ -123,7 +123,7 @@ pub fn run_load(args: LoadArgs) -> Result<(), Failure> {
     if !args.then_monitor {
         return Ok(());
     }
-    let source = SerialSource::from_port(link.source.into_port(), pending);
+    let source = link.source.with_pending(pending);
     super::run_terminal_on(monitor, Box::new(source), super::Origin::Wire, Some(&path))
 }
 
