@@ -3,7 +3,8 @@
 #  1. replay of a 100 MB mixed capture at --speed max to /dev/null (text and JSON), next to `cat` of the same
 #     file as the I/O ceiling;
 #  2. the terminal receiving the mixed stream over a pseudo-terminal at 2 Mbaud: CPU % of a core, and
-#     arrival→delivery latency p50/p99/max from --stats.
+#     arrival→delivery latency p50/p99/max from --stats; `cat` as the floor, the defaults, and the threads
+#     left free and coalesced reads side by side, LIVE_RUNS rounds (default 3).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -89,8 +90,12 @@ PY
     tail -n 1 "$work/simulator.txt"
 }
 
-echo "live: the mixed stream (20,000 messages, 1.53 MB) over a pty at 2,000,000 baud"
-live "cat (floor: reads, does nothing)" sh -c 'exec cat < PORT'
-live "terminal, eager reads, --json" "$bin" p2 --port PORT --stats --json --coalesce-ms 0
-live "terminal (default), --json" "$bin" p2 --port PORT --stats --json
-live "terminal (default), text" "$bin" p2 --port PORT --stats
+echo "live: the mixed stream (20,000 messages, 1.53 MB) over a pty at 2,000,000 baud, ${LIVE_RUNS:-3} rounds"
+for round in $(seq "${LIVE_RUNS:-3}"); do
+    echo "round $round"
+    live "cat (floor: reads, does nothing)" sh -c 'exec cat < PORT'
+    live "terminal (default), --json" "$bin" p2 --port PORT --stats --json
+    live "terminal (default), text" "$bin" p2 --port PORT --stats
+    live "threads free (--cpu any), --json" "$bin" p2 --port PORT --stats --json --cpu any
+    live "coalesced (--coalesce-ms 10), --json" "$bin" p2 --port PORT --stats --json --coalesce-ms 10
+done

@@ -474,6 +474,45 @@ fn ctrl_c_ends_cleanly_with_stats_and_exit_code_zero() {
     );
 }
 
+/// SIGUSR1 reports the stats of a running terminal, between messages, even while its input is quiet; a line
+/// after it is still framed, and the end of the input ends it cleanly.
+#[test]
+fn sigusr1_reports_stats_while_the_input_is_quiet() {
+    let _one = exclusive();
+    let mut terminal = sluicegate()
+        .args(["p2", "--stdin", "--json", "--stats"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = terminal.stdin.take().unwrap();
+    let mut stdout = BufReader::new(terminal.stdout.take().unwrap());
+    let mut stderr = BufReader::new(terminal.stderr.take().unwrap());
+    stdin.write_all(b"Cog0  before\r\n").unwrap();
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap();
+    assert!(line.contains("before"), "{line}");
+    let status = Command::new("kill")
+        .args(["-USR1", &terminal.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let mut report = String::new();
+    stderr.read_line(&mut report).unwrap();
+    let report: Value = serde_json::from_str(&report).expect("a stats object");
+    assert_eq!(report["messages"], 1, "{report}");
+    stdin.write_all(b"Cog0  after\r\n").unwrap();
+    drop(stdin);
+    let mut rest = String::new();
+    stdout.read_to_string(&mut rest).unwrap();
+    assert!(rest.contains("after"), "{rest}");
+    let mut last = Vec::new();
+    stderr.read_to_end(&mut last).unwrap();
+    assert!(terminal.wait().unwrap().success());
+    assert_eq!(stats(&last)["messages"], 2);
+}
+
 #[test]
 fn stdin_to_its_end_frames_everything_including_the_unfinished_last_line() {
     let _one = exclusive();

@@ -10,7 +10,7 @@
 //! core (48 kHz stereo f32, 10 ms chunks; BENCHMARKS.md). Consumers that `select!` on the [`Receiver`]
 //! itself keep crossbeam's waiting, which the channel still provides.
 
-use std::sync::atomic::{AtomicUsize, Ordering, fence};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering, fence};
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -38,6 +38,8 @@ struct Doorbell {
     /// knows the consumer sleeps (or has seen the message).
     lock: Mutex<()>,
     rung: Condvar,
+    /// Set by a [`Nudger`]: the consumer's current or next [`Consumer::recv_timeout`] ends early.
+    nudged: AtomicBool,
 }
 
 impl Doorbell {
@@ -134,12 +136,26 @@ impl<T> Consumer<T> {
         &self.receiver
     }
 
+    /// A handle that ends this consumer's [`recv_timeout`](Self::recv_timeout) early from any thread (a
+    /// signal watcher, say), so that the consumer need not wake on a short timeout to look at flags.
+    pub fn nudger(&self) -> Nudger {
+        Nudger(Arc::clone(&self.doorbell))
+    }
+
+    /// Whether a nudge ends this wait (`recv_timeout` only: a `recv` waits for a message or the end).
+    fn take_nudge(&self, deadline: Option<Instant>) -> bool {
+        deadline.is_some() && self.doorbell.nudged.swap(false, Ordering::Relaxed)
+    }
+
     fn recv_until(&self, deadline: Option<Instant>) -> Result<T, RecvTimeoutError> {
         loop {
             match self.receiver.try_recv() {
                 Ok(message) => return Ok(message),
                 Err(TryRecvError::Disconnected) => return Err(RecvTimeoutError::Disconnected),
                 Err(TryRecvError::Empty) => {}
+            }
+            if self.take_nudge(deadline) {
+                return Err(RecvTimeoutError::Timeout);
             }
             let remaining = match deadline {
                 None => None,
@@ -153,7 +169,9 @@ impl<T> Consumer<T> {
             // Pairs with the fence in `ring`.
             fence(Ordering::SeqCst);
             let last_look = self.receiver.try_recv();
+            let nudged = deadline.is_some() && self.doorbell.nudged.load(Ordering::Relaxed);
             match (&last_look, remaining) {
+                (Err(TryRecvError::Empty), _) if nudged => drop(guard),
                 (Err(TryRecvError::Empty), None) => {
                     drop(self.doorbell.rung.wait(guard).unwrap_or_else(PoisonError::into_inner));
                 }
@@ -170,6 +188,19 @@ impl<T> Consumer<T> {
                 Err(TryRecvError::Empty) => {}
             }
         }
+    }
+}
+
+/// Ends a [`Consumer`]'s `recv_timeout` early ([`Consumer::nudger`]); a nudge that comes before the wait
+/// ends the next one at once, so none is lost.
+#[derive(Clone, Debug)]
+pub struct Nudger(Arc<Doorbell>);
+
+impl Nudger {
+    /// Makes the consumer's current or next `recv_timeout` return [`RecvTimeoutError::Timeout`] now.
+    pub fn nudge(&self) {
+        self.0.nudged.store(true, Ordering::Relaxed);
+        self.0.ring();
     }
 }
 
@@ -221,6 +252,42 @@ mod tests {
             Err(RecvTimeoutError::Disconnected)
         );
         assert_eq!(consumer.recv(), None);
+    }
+
+    #[test]
+    fn a_nudge_ends_a_timed_wait_early_and_one_before_the_wait_is_kept() {
+        let (producer, consumer) = bounded::<u8>(1);
+        let nudger = consumer.nudger();
+        nudger.nudge();
+        let started = Instant::now();
+        assert_eq!(
+            consumer.recv_timeout(Duration::from_secs(10)),
+            Err(RecvTimeoutError::Timeout)
+        );
+        let nudging = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(30));
+            nudger.nudge();
+        });
+        assert_eq!(
+            consumer.recv_timeout(Duration::from_secs(10)),
+            Err(RecvTimeoutError::Timeout)
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "the nudges ended both waits"
+        );
+        nudging.join().unwrap();
+        let waited = Instant::now();
+        assert_eq!(
+            consumer.recv_timeout(Duration::from_millis(50)),
+            Err(RecvTimeoutError::Timeout)
+        );
+        assert!(
+            waited.elapsed() >= Duration::from_millis(50),
+            "each nudge ends one wait"
+        );
+        producer.try_send(3).unwrap();
+        assert_eq!(consumer.recv_timeout(Duration::from_secs(1)), Ok(3));
     }
 
     #[test]

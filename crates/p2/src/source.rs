@@ -12,6 +12,12 @@ use crate::simulate;
 /// How long a source blocks at most before it reports [`Read::Idle`], so the reader can notice a stop.
 pub const POLL_INTERVAL: Duration = Duration::from_millis(20);
 
+/// How long a serial port's reader waits for input before it reports [`Read::Idle`] (Linux). Longer than
+/// [`POLL_INTERVAL`]: an idle port's timer wake-ups were most of the terminal's idle CPU (a timer wake-up costs
+/// 12–23 µs on this project's virtual machine, BENCHMARKS.md), and a stop ends the pipeline without waiting
+/// for its reader.
+pub const TTY_WAIT: Duration = Duration::from_millis(250);
+
 /// The default debug baud rate (A.6).
 pub const DEFAULT_BAUD: u32 = 2_000_000;
 
@@ -29,7 +35,7 @@ pub enum Read {
         /// Recorded arrival time, for replays.
         at: Option<Duration>,
     },
-    /// Nothing arrived within [`POLL_INTERVAL`].
+    /// Nothing arrived within the source's wait ([`POLL_INTERVAL`], [`TTY_WAIT`]).
     Idle,
     /// The input has ended (end of file, peer closed).
     End,
@@ -37,7 +43,8 @@ pub enum Read {
 
 /// A byte source read by one thread.
 pub trait Source: Send {
-    /// Reads what is available into `buf`, blocking at most about [`POLL_INTERVAL`].
+    /// Reads what is available into `buf`, blocking at most about [`POLL_INTERVAL`] ([`TTY_WAIT`] for a
+    /// serial port on Linux).
     ///
     /// # Errors
     /// The underlying I/O error (a serial port unplugged, a socket reset).
@@ -302,7 +309,7 @@ impl TtyInput {
         };
         if !*more {
             let mut events = [nix::sys::epoll::EpollEvent::empty()];
-            let timeout = isize::try_from(POLL_INTERVAL.as_millis()).unwrap_or(isize::MAX);
+            let timeout = isize::try_from(TTY_WAIT.as_millis()).unwrap_or(isize::MAX);
             match nix::sys::epoll::epoll_wait(*epoll, &mut events, timeout) {
                 Ok(0) | Err(Errno::EINTR) => return Ok(Read::Idle),
                 Ok(_) => {}
@@ -668,7 +675,7 @@ mod tests {
             let _master = writer.join().unwrap();
             let started = Instant::now();
             assert_eq!(source.read(&mut buf).unwrap(), Read::Idle);
-            assert!(started.elapsed() >= POLL_INTERVAL / 2, "an idle read waits");
+            assert!(started.elapsed() >= TTY_WAIT / 2, "an idle read waits");
         }
     }
 

@@ -127,9 +127,10 @@ struct MonitorArgs {
     #[arg(long, default_value_t = 50, value_name = "MS")]
     idle_ms: u64,
     /// Under sustained traffic from a port, TCP or stdin, read at most once per this many milliseconds,
-    /// letting bytes gather in the OS buffer meanwhile: fewer wake-ups, less CPU. A message after a pause is
-    /// read at once. 0 reads every byte as soon as it arrives.
-    #[arg(long, default_value_t = 10, value_name = "MS")]
+    /// letting bytes gather in the OS buffer meanwhile: fewer reads and wake-ups (for an adapter that delivers
+    /// many small reads), at up to this much more latency. A message after a pause is read at once. 0, the
+    /// default, reads every byte as soon as it arrives.
+    #[arg(long, default_value_t = 0, value_name = "MS")]
     coalesce_ms: u64,
     /// Where the terminal's threads run: `auto` keeps them together on the CPU it starts on when reading a
     /// port, TCP or stdin (a hand-over between threads on one CPU costs less than half as much), and free for
@@ -342,10 +343,7 @@ fn run_terminal_on(
 
     let stop = Arc::new(AtomicBool::new(false));
     let report = Arc::new(AtomicBool::new(false));
-    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-        signal_hook::flag::register(signal, Arc::clone(&stop)).map_err(Failure::runtime)?;
-    }
-    signal_hook::flag::register(signal_hook::consts::SIGUSR1, Arc::clone(&report)).map_err(Failure::runtime)?;
+    let signals = watch_signals(&stop, &report, pipeline.outputs().nudger()).map_err(Failure::runtime)?;
 
     let flush = Arc::new(AtomicBool::new(true));
     let failure: outputs::Failure = Arc::new(Mutex::new(None));
@@ -426,7 +424,7 @@ fn run_terminal_on(
             while let Some(event) = pipeline.poll_event() {
                 report_event(&event);
             }
-            let first = match pipeline.outputs().recv_timeout(Duration::from_millis(50)) {
+            let first = match pipeline.outputs().recv_timeout(CONSUMER_WAIT) {
                 Ok(emitted) => emitted,
                 Err(RecvTimeoutError::Timeout) if pipeline.is_finished() => break,
                 Err(RecvTimeoutError::Timeout) => continue,
@@ -455,6 +453,7 @@ fn run_terminal_on(
             print_stats(&tally, &pipeline.stats(), &router, args.json);
         }
     }
+    signals.close();
     drop((terminal, json, log, windows));
     let write_error = failure.lock().unwrap_or_else(|poison| poison.into_inner()).take();
     let record_error =
@@ -475,6 +474,32 @@ fn run_terminal_on(
 
 /// Outputs routed between two looks at the signals, events and write errors.
 const ROUTE_BATCH: usize = 1024;
+
+/// How long the consumer waits for an output before it looks at the pipeline again: a safety net only, for a
+/// worker that ended without closing the channel. Signals end the wait at once (`watch_signals`), and a timer
+/// wake-up costs 12–23 µs of CPU on this project's virtual machine (BENCHMARKS.md).
+const CONSUMER_WAIT: Duration = Duration::from_secs(1);
+
+/// A thread that turns Ctrl-C and SIGTERM into `stop`, SIGUSR1 into `report`, and wakes the consumer for
+/// either; close the returned handle when done.
+fn watch_signals(
+    stop: &Arc<AtomicBool>,
+    report: &Arc<AtomicBool>,
+    consumer: sluicegate_core::handover::Nudger,
+) -> std::io::Result<signal_hook::iterator::Handle> {
+    use signal_hook::consts::{SIGINT, SIGTERM, SIGUSR1};
+    let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGUSR1])?;
+    let handle = signals.handle();
+    let (stop, report) = (Arc::clone(stop), Arc::clone(report));
+    std::thread::Builder::new().name("p2-signals".into()).spawn(move || {
+        for signal in signals.forever() {
+            let flag = if signal == SIGUSR1 { &report } else { &stop };
+            flag.store(true, Ordering::Relaxed);
+            consumer.nudge();
+        }
+    })?;
+    Ok(handle)
+}
 
 fn report_event(event: &PipelineEvent) {
     match event {
