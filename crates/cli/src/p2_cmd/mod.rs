@@ -127,10 +127,10 @@ struct MonitorArgs {
     #[arg(long, default_value_t = 50, value_name = "MS")]
     idle_ms: u64,
     /// Under sustained traffic from a port, TCP or stdin, read at most once per this many milliseconds,
-    /// letting bytes gather in the OS buffer meanwhile: fewer reads and wake-ups (for an adapter that delivers
-    /// many small reads), at up to this much more latency. A message after a pause is read at once. 0, the
-    /// default, reads every byte as soon as it arrives.
-    #[arg(long, default_value_t = 0, value_name = "MS")]
+    /// letting bytes gather in the OS buffer meanwhile: a tenth of the reads and wake-ups at 2 Mbaud, at up
+    /// to this much more latency. A message after a pause is read at once. 0 reads every byte as soon as it
+    /// arrives (the lowest latency; CPU then follows the adapter's read rate).
+    #[arg(long, default_value_t = 10, value_name = "MS")]
     coalesce_ms: u64,
     /// Where the terminal's threads run: `auto` keeps them together on the CPU it starts on when reading a
     /// port, TCP or stdin (a hand-over between threads on one CPU costs less than half as much), and free for
@@ -424,7 +424,16 @@ fn run_terminal_on(
             while let Some(event) = pipeline.poll_event() {
                 report_event(&event);
             }
-            let first = match pipeline.outputs().recv_timeout(CONSUMER_WAIT) {
+            // A live link's outputs come a few at a time, about once a millisecond: the consumer sleeps at
+            // once and a signal wakes it. A replay or the simulator keeps the channel busy: crossbeam's
+            // spin-then-yield wait keeps the consumer on its CPU (a text replay runs ~40 % faster), and
+            // signals are looked at every `BUSY_WAIT`.
+            let next = if origin == Origin::Wire {
+                pipeline.outputs().recv_timeout(CONSUMER_WAIT)
+            } else {
+                pipeline.outputs().receiver().recv_timeout(BUSY_WAIT)
+            };
+            let first = match next {
                 Ok(emitted) => emitted,
                 Err(RecvTimeoutError::Timeout) if pipeline.is_finished() => break,
                 Err(RecvTimeoutError::Timeout) => continue,
@@ -479,6 +488,9 @@ const ROUTE_BATCH: usize = 1024;
 /// worker that ended without closing the channel. Signals end the wait at once (`watch_signals`), and a timer
 /// wake-up costs 12–23 µs of CPU on this project's virtual machine (BENCHMARKS.md).
 const CONSUMER_WAIT: Duration = Duration::from_secs(1);
+
+/// How long a replay's or the simulator's consumer waits before it looks at the signals again.
+const BUSY_WAIT: Duration = Duration::from_millis(50);
 
 /// A thread that turns Ctrl-C and SIGTERM into `stop`, SIGUSR1 into `report`, and wakes the consumer for
 /// either; close the returned handle when done.
