@@ -92,6 +92,31 @@ impl<T> Producer<T> {
         result
     }
 
+    /// Sends, waiting for room as long as it takes, without waking a sleeping consumer: a producer that sends
+    /// in batches calls [`wake_consumer`](Self::wake_consumer) after each, and the consumer wakes once a batch
+    /// instead of once a message. A full channel wakes the consumer before waiting for room.
+    ///
+    /// # Errors
+    /// [`SendError`] once the [`Consumer`] is dropped.
+    pub fn send_deferred(&self, message: T) -> Result<(), SendError<T>> {
+        let Some(sender) = &self.sender else {
+            return Err(SendError(message));
+        };
+        match sender.try_send(message) {
+            Ok(()) => Ok(()),
+            Err(TrySendError::Full(message)) => {
+                self.doorbell.ring();
+                sender.send(message)
+            }
+            Err(TrySendError::Disconnected(message)) => Err(SendError(message)),
+        }
+    }
+
+    /// Wakes a consumer sleeping in `recv`, after [`send_deferred`](Self::send_deferred)s.
+    pub fn wake_consumer(&self) {
+        self.doorbell.ring();
+    }
+
     /// Sends, waiting at most `timeout` for room.
     pub fn send_timeout(&self, message: T, timeout: Duration) -> Result<(), SendTimeoutError<T>> {
         let result = match &self.sender {
@@ -288,6 +313,30 @@ mod tests {
         );
         producer.try_send(3).unwrap();
         assert_eq!(consumer.recv_timeout(Duration::from_secs(1)), Ok(3));
+    }
+
+    /// Deferred sends reach a consumer that sleeps between batches, a full channel included (the producer
+    /// then wakes it itself), in order.
+    #[test]
+    fn deferred_sends_arrive_in_order_with_one_wake_a_batch() {
+        let (producer, consumer) = bounded(8);
+        let sender = std::thread::spawn(move || {
+            for batch in 0..200u64 {
+                for n in 0..(batch % 23) {
+                    producer.send_deferred(batch * 100 + n).unwrap();
+                }
+                producer.wake_consumer();
+                if batch % 7 == 0 {
+                    std::thread::sleep(Duration::from_micros(300));
+                }
+            }
+        });
+        let received: Vec<u64> = std::iter::from_fn(|| consumer.recv()).collect();
+        sender.join().unwrap();
+        let expected: Vec<u64> = (0..200u64)
+            .flat_map(|batch| (0..batch % 23).map(move |n| batch * 100 + n))
+            .collect();
+        assert_eq!(received, expected);
     }
 
     #[test]

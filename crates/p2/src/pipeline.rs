@@ -238,6 +238,7 @@ impl Pipeline {
             messages_sent: 0,
             reader_holding: Arc::clone(&reader_holding),
             cpu: config.cpu,
+            unannounced: 0,
         };
         let worker_stop = Arc::clone(&stop);
         let worker = Supervisor::new("p2-extract")
@@ -468,6 +469,8 @@ struct WorkerInput {
     /// passes meanwhile is not idleness, and flushing a line as `partial` then would cut it in two.
     reader_holding: Arc<AtomicBool>,
     cpu: Option<usize>,
+    /// Outputs sent since the consumer was last woken.
+    unannounced: usize,
 }
 
 impl std::fmt::Debug for WorkerInput {
@@ -522,6 +525,7 @@ fn extract(input: &mut WorkerInput, signal: &StopSignal, stop: &AtomicBool) {
             }
             emitted = true;
         }
+        announce(input);
         if fed || emitted {
             continue;
         }
@@ -533,6 +537,7 @@ fn extract(input: &mut WorkerInput, signal: &StopSignal, stop: &AtomicBool) {
                     return;
                 }
             }
+            announce(input);
             if input.bytes.is_producer_closed() || input.marks.slots() == cursor.fed_marks {
                 return;
             }
@@ -643,14 +648,34 @@ fn hand_on(input: &mut WorkerInput, cursor: &mut Cursor, output: Output) -> bool
     let len = output.bytes().len();
     let is_message = output.message().is_some();
     let Some(outputs) = &input.outputs else { return false };
-    if outputs.send(Emitted { output, completed }).is_err() {
+    if outputs.send_deferred(Emitted { output, completed }).is_err() {
         return false;
+    }
+    input.unannounced += 1;
+    if input.unannounced == ANNOUNCE_EVERY {
+        announce(input);
     }
     if is_message {
         input.messages_sent += 1;
     }
     commit(input, cursor, len);
     true
+}
+
+/// Outputs handed on before the consumer is woken even though the deframer has more: in a long chunk (a replay)
+/// it starts on them while the rest are framed.
+const ANNOUNCE_EVERY: usize = 64;
+
+/// Wakes the consumer for the outputs sent since the last wake: once a read's outputs rather than once an
+/// output. With the threads on one CPU, a consumer woken per output took the CPU from the worker after each
+/// one, two context switches a message, and the last message of a read waited for all of them.
+fn announce(input: &mut WorkerInput) {
+    if input.unannounced > 0
+        && let Some(outputs) = &input.outputs
+    {
+        outputs.wake_consumer();
+    }
+    input.unannounced = 0;
 }
 
 fn commit(input: &mut WorkerInput, cursor: &mut Cursor, len: usize) {
