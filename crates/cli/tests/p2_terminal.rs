@@ -367,6 +367,15 @@ fn replay_of_a_reference_usb_traffic_log_gives_the_capture_s_messages() {
     assert_eq!(rebuilt.len() + 80, bytes.len());
 }
 
+/// Sends `signal` (`-INT`, `-USR1`) to a running terminal.
+fn send_signal(terminal: &Child, signal: &str) {
+    let status = Command::new("kill")
+        .args([signal, &terminal.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success(), "kill {signal}");
+}
+
 fn run_failing(args: &[&str]) -> (i32, String) {
     let output = sluicegate().args(args).output().unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
@@ -453,11 +462,7 @@ fn ctrl_c_ends_cleanly_with_stats_and_exit_code_zero() {
     let mut first = String::new();
     stdout.read_line(&mut first).unwrap();
     assert!(first.contains("golden_sync"), "{first}");
-    let status = Command::new("kill")
-        .args(["-INT", &terminal.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
+    send_signal(&terminal, "-INT");
     let mut rest = Vec::new();
     stdout.read_to_end(&mut rest).unwrap();
     let output = terminal.wait_with_output().unwrap();
@@ -493,11 +498,7 @@ fn sigusr1_reports_stats_while_the_input_is_quiet() {
     let mut line = String::new();
     stdout.read_line(&mut line).unwrap();
     assert!(line.contains("before"), "{line}");
-    let status = Command::new("kill")
-        .args(["-USR1", &terminal.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
+    send_signal(&terminal, "-USR1");
     let mut report = String::new();
     stderr.read_line(&mut report).unwrap();
     let report: Value = serde_json::from_str(&report).expect("a stats object");

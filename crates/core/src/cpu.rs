@@ -2,11 +2,11 @@
 //!
 //! Why: a pipeline that hands each read from thread to thread (reader → worker → consumer) pays a wake-up per
 //! hop, and on a virtual machine a wake-up that crosses to an idle vCPU is dear. On this project's 2-vCPU
-//! KVM guest, the p2 terminal on a 2 Mbaud stream used 2.75 % of a core with its threads free to move and
-//! 1.05 % with the three on one CPU, and its p99 read → delivery latency fell from 66–98 µs to 31–38 µs
-//! (`scripts/bench-p2-terminal.sh`, BENCHMARKS.md): the wakee runs on the waker's CPU as soon as the waker
-//! sleeps, with no inter-processor interrupt. The cost is parallelism, so it suits a live link whose work per
-//! read is small, not a replay at full speed.
+//! KVM guest, the p2 terminal reading a 2 Mbaud stream eagerly used 2.75 % of a core with its threads free to
+//! move and 1.03–1.28 % with the three on one CPU, and its p99 read → delivery latency fell from 66–98 µs to
+//! 31–38 µs (`scripts/bench-p2-terminal.sh`, BENCHMARKS.md): the wakee runs on the waker's CPU as soon as
+//! the waker sleeps, with no inter-processor interrupt. The cost is parallelism, so it suits a live link
+//! whose work per read is small, not a replay at full speed.
 
 /// Why a thread could not be pinned.
 #[derive(Debug, thiserror::Error)]
@@ -68,6 +68,7 @@ mod tests {
     #[cfg(target_os = "linux")]
     #[test]
     fn a_pinned_thread_runs_on_its_cpu_and_a_cpu_out_of_range_is_refused() {
+        use nix::sched::CpuSet;
         let allowed = nix::sched::sched_getaffinity(nix::unistd::Pid::from_raw(0)).unwrap();
         let last = (0..CpuSet::count())
             .rev()
@@ -88,7 +89,4 @@ mod tests {
             "{error}"
         );
     }
-
-    #[cfg(target_os = "linux")]
-    use nix::sched::CpuSet;
 }

@@ -667,8 +667,8 @@ fn hand_on(input: &mut WorkerInput, cursor: &mut Cursor, output: Output) -> bool
 const ANNOUNCE_EVERY: usize = 64;
 
 /// Wakes the consumer for the outputs sent since the last wake: once a read's outputs rather than once an
-/// output. With the threads on one CPU, a consumer woken per output took the CPU from the worker after each
-/// one, two context switches a message, and the last message of a read waited for all of them.
+/// output, so a consumer that falls asleep between two outputs of one read is not woken again for the second
+/// (`strace -f` of the terminal at 2 Mbaud: 1.09 → 1.00 consumer wake-ups a read).
 fn announce(input: &mut WorkerInput) {
     if input.unannounced > 0
         && let Some(outputs) = &input.outputs
