@@ -168,6 +168,8 @@ fn hsv16_over_a_pty_at_2_mbaud_with_non_blocking_writes_under_cpu_load() {
     let stats = stats(&output.stderr);
     assert_eq!(stats["bytes_in"], stream.bytes().len());
     assert_eq!(stats["overflows"], 0);
+    assert_eq!(stats["ring"]["fill"], 0, "at exit every byte read has been framed");
+    assert!(stats["ring"]["high_water"].as_u64().unwrap() > 0);
 }
 
 #[test]

@@ -32,6 +32,8 @@ pub fn ring(capacity: usize) -> (RingProducer, RingConsumer) {
     let shared = Arc::new(RingShared {
         capacity,
         high_water: AtomicUsize::new(0),
+        written: AtomicU64::new(0),
+        committed: AtomicU64::new(0),
         overflows: AtomicU64::new(0),
         refused_bytes: AtomicU64::new(0),
         producer_closed: AtomicBool::new(false),
@@ -44,6 +46,7 @@ pub fn ring(capacity: usize) -> (RingProducer, RingConsumer) {
             inner: producer,
             shared: Arc::clone(&shared),
             high_water: 0,
+            written: 0,
         },
         RingConsumer {
             inner: consumer,
@@ -56,6 +59,9 @@ pub fn ring(capacity: usize) -> (RingProducer, RingConsumer) {
 struct RingShared {
     capacity: usize,
     high_water: AtomicUsize,
+    /// Bytes ever written and ever committed: their difference is the fill, readable from any thread.
+    written: AtomicU64,
+    committed: AtomicU64,
     overflows: AtomicU64,
     refused_bytes: AtomicU64,
     producer_closed: AtomicBool,
@@ -78,10 +84,15 @@ impl RingShared {
         }
     }
 
-    fn stats(&self, fill: usize) -> RingStats {
+    fn stats(&self) -> RingStats {
+        // Committed first, so a commit between the loads cannot make it pass the written count read after it;
+        // the subtraction still saturates, because the count of a write is stored just after its bytes are
+        // readable, and a fast consumer can commit them before.
+        let committed = self.committed.load(Ordering::Acquire);
+        let written = self.written.load(Ordering::Acquire);
         RingStats {
             capacity: self.capacity,
-            fill,
+            fill: usize::try_from(written.saturating_sub(committed)).unwrap_or(usize::MAX),
             high_water: self.high_water.load(Ordering::Relaxed),
             overflows: self.overflows.load(Ordering::Relaxed),
             refused_bytes: self.refused_bytes.load(Ordering::Relaxed),
@@ -122,6 +133,8 @@ pub struct RingProducer {
     shared: Arc<RingShared>,
     /// The producer's own copy of the high-water mark, so that the shared one is written only when it rises.
     high_water: usize,
+    /// The producer's own copy of the bytes written (it is the only writer of the shared count).
+    written: u64,
 }
 
 impl RingProducer {
@@ -164,6 +177,8 @@ impl RingProducer {
     fn try_push(&mut self, bytes: &[u8]) -> Result<(), RingFull> {
         match self.inner.push_entire_slice(bytes) {
             Ok(()) => {
+                self.written += bytes.len() as u64;
+                self.shared.written.store(self.written, Ordering::Release);
                 let fill = self.shared.capacity - self.inner.slots();
                 if fill > self.high_water {
                     self.high_water = fill;
@@ -186,7 +201,12 @@ impl RingProducer {
 
     /// Fill level, high-water mark and refusals.
     pub fn stats(&self) -> RingStats {
-        self.shared.stats(self.shared.capacity - self.inner.slots())
+        self.shared.stats()
+    }
+
+    /// A handle that reads the ring's statistics from any thread, live.
+    pub fn monitor(&self) -> RingMonitor {
+        RingMonitor(Arc::clone(&self.shared))
     }
 }
 
@@ -209,7 +229,10 @@ impl RingConsumer {
     pub fn readable(&mut self) -> Readable<'_> {
         let len = self.inner.slots();
         let chunk = self.inner.read_chunk(len).expect("slots() bytes are readable");
-        Readable { chunk }
+        Readable {
+            chunk,
+            shared: &self.shared,
+        }
     }
 
     /// Bytes readable now.
@@ -263,7 +286,7 @@ impl RingConsumer {
 
     /// Fill level, high-water mark and refusals.
     pub fn stats(&self) -> RingStats {
-        self.shared.stats(self.inner.slots())
+        self.shared.stats()
     }
 
     /// A handle that ends this consumer's wait from any thread, for a stop that must be noticed without
@@ -286,11 +309,24 @@ impl RingWaker {
     }
 }
 
+/// Reads a ring's statistics from any thread ([`RingProducer::monitor`]): the fill is the bytes written and
+/// not yet committed at the moment of the call, not at the last write.
+#[derive(Clone, Debug)]
+pub struct RingMonitor(Arc<RingShared>);
+
+impl RingMonitor {
+    /// Fill level, high-water mark and refusals, now.
+    pub fn stats(&self) -> RingStats {
+        self.0.stats()
+    }
+}
+
 /// The readable bytes at one moment, as at most two contiguous slices. Dropping it without committing
 /// leaves every byte in the ring.
 #[derive(Debug)]
 pub struct Readable<'a> {
     chunk: rtrb::chunks::ReadChunk<'a, u8>,
+    shared: &'a RingShared,
 }
 
 impl Readable<'_> {
@@ -321,6 +357,7 @@ impl Readable<'_> {
     /// If `n` exceeds [`len`](Self::len).
     pub fn commit(self, n: usize) {
         self.chunk.commit(n);
+        self.shared.committed.fetch_add(n as u64, Ordering::Release);
     }
 }
 
@@ -341,6 +378,22 @@ mod tests {
             (7, 7, 1, 4)
         );
         assert_eq!(consumer.readable().to_vec(), b"0123456");
+    }
+
+    #[test]
+    fn a_monitor_sees_the_fill_fall_as_the_consumer_commits() {
+        let (mut producer, mut consumer) = ring(16);
+        let monitor = producer.monitor();
+        producer.push_slice(b"0123456").unwrap();
+        consumer.readable().commit(3);
+        assert_eq!((monitor.stats().fill, monitor.stats().high_water), (4, 7));
+        drop(producer);
+        consumer.readable().commit(4);
+        assert_eq!(
+            monitor.stats().fill,
+            0,
+            "the producer's last write is not the monitor's last word"
+        );
     }
 
     #[test]
@@ -456,9 +509,11 @@ mod tests {
                 }
             }
             let stats = producer.stats();
+            let monitor = producer.monitor();
             drop(producer);
             let got = reader.join().unwrap();
             prop_assert_eq!(&got, &accepted);
+            prop_assert_eq!(monitor.stats().fill, 0, "everything read was committed");
             prop_assert_eq!(accepted.len() as u64 + stats.refused_bytes, total as u64);
         }
     }

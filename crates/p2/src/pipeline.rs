@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender};
 use sluicegate_core::handover;
-use sluicegate_core::ring::{RingConsumer, RingProducer, RingStats, RingWaker, ring};
+use sluicegate_core::ring::{RingConsumer, RingMonitor, RingProducer, RingStats, RingWaker, ring};
 use sluicegate_core::supervisor::{StopSignal, SupervisedWorker, Supervisor, WorkerError, WorkerEvent};
 use sluicegate_core::{BufferPool, PoolStats, Sizing};
 
@@ -191,7 +191,7 @@ pub struct Pipeline {
     /// Wakes the worker on a stop (it waits without a short timeout; a blocked stdin reader cannot end it).
     wake_worker: RingWaker,
     counters: Arc<ReaderCounters>,
-    ring_stats: Arc<std::sync::Mutex<RingStats>>,
+    ring: RingMonitor,
     chunk_pool: BufferPool,
     started: Instant,
 }
@@ -221,7 +221,7 @@ impl Pipeline {
         let (worker_event_tx, worker_events) = crossbeam_channel::bounded(1024);
         let stop = Arc::new(AtomicBool::new(false));
         let counters = Arc::new(ReaderCounters::default());
-        let ring_stats = Arc::new(std::sync::Mutex::new(ring_producer.stats()));
+        let ring = ring_producer.monitor();
         let started = Instant::now();
 
         let wake_worker = ring_consumer.waker();
@@ -251,7 +251,6 @@ impl Pipeline {
             marks: mark_producer,
             overflow_wait: config.overflow_wait,
             counters: Arc::clone(&counters),
-            ring_stats: Arc::clone(&ring_stats),
             events: event_tx,
             stop: Arc::clone(&stop),
             tap,
@@ -273,7 +272,7 @@ impl Pipeline {
             stop,
             wake_worker,
             counters,
-            ring_stats,
+            ring,
             chunk_pool,
             started,
         })
@@ -324,7 +323,7 @@ impl Pipeline {
             overflows: load(&self.counters.overflows),
             overflow_bytes: load(&self.counters.overflow_bytes),
             restarts: self.worker.restarts(),
-            ring: *self.ring_stats.lock().unwrap_or_else(|poison| poison.into_inner()),
+            ring: self.ring.stats(),
             chunk_pool: self.chunk_pool.stats(),
         }
     }
@@ -362,7 +361,6 @@ struct Reader {
     marks: rtrb::Producer<Mark>,
     overflow_wait: Duration,
     counters: Arc<ReaderCounters>,
-    ring_stats: Arc<std::sync::Mutex<RingStats>>,
     events: Sender<PipelineEvent>,
     stop: Arc<AtomicBool>,
     tap: Option<Tap>,
@@ -424,7 +422,6 @@ impl Reader {
                 let _ = self.events.try_send(PipelineEvent::Overflow { lost: len as u64 });
             }
             self.holding.store(false, Ordering::Release);
-            *self.ring_stats.lock().unwrap_or_else(|poison| poison.into_inner()) = self.ring.stats();
             // A read that filled the buffer means more is waiting: no pause.
             if !self.coalesce.is_zero() && len < COALESCE_BELOW.min(buf.len()) {
                 std::thread::sleep(self.coalesce);
