@@ -547,6 +547,56 @@ fn stdin_to_its_end_frames_everything_including_the_unfinished_last_line() {
     assert!(flags.iter().any(|flag| flag == "partial"), "{flags:?}");
 }
 
+/// Each output writes out what it buffered once nothing more is queued, not at the last message it takes: a
+/// line followed by a debugger packet (which the terminal does not show) shows at once, and so does a window
+/// update followed by a text line (which window files do not take), while the input stays open.
+#[test]
+fn the_last_line_shows_at_once_when_messages_another_output_takes_follow_it() {
+    let _one = exclusive();
+    let dir = tempfile::tempdir().unwrap();
+    let mut terminal = sluicegate()
+        .args(["p2", "--stdin", "--windows"])
+        .arg(dir.path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = terminal.stdin.take().unwrap();
+    let mut input = b"`TERM t SIZE 9 9\r\n`t 'x'\r\nCog0  hello\r\n".to_vec();
+    input.extend_from_slice(&[1, 0, 0, 0]);
+    input.resize(input.len() + 412, 0);
+    stdin.write_all(&input).unwrap();
+    let stdout = terminal.stdout.take().unwrap();
+    let (line_tx, line_rx) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let _ = line_tx.send(line.unwrap());
+        }
+    });
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    let shown = std::iter::from_fn(|| {
+        line_rx
+            .recv_timeout(deadline.saturating_duration_since(std::time::Instant::now()))
+            .ok()
+    })
+    .any(|line| line.contains("hello"));
+    let window = dir.path().join("t.txt");
+    let mut updated = false;
+    while !updated && std::time::Instant::now() < deadline {
+        updated = std::fs::read_to_string(&window).is_ok_and(|text| text.lines().nth(1) == Some("'x'"));
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    drop(stdin);
+    assert!(terminal.wait().unwrap().success());
+    reader.join().unwrap();
+    assert!(shown, "the line before the debugger packet waited for more input");
+    assert!(
+        updated,
+        "the window update before the text line waited for more input: {:?}",
+        std::fs::read_to_string(&window)
+    );
+}
+
 #[test]
 fn a_closed_output_pipe_ends_the_terminal_quietly_with_success() {
     let _one = exclusive();

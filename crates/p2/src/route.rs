@@ -26,6 +26,11 @@ pub trait Destination {
             self.deliver(&Routed::WindowUpdate(update));
         }
     }
+
+    /// Everything queued so far has been routed: write out what is buffered ([`Router::flush`]). A
+    /// destination that buffers across deliveries flushes here, not when it is handed the last message it
+    /// subscribed to, so its last line shows even when messages it does not take follow.
+    fn flush(&mut self) {}
 }
 
 impl<D: Destination + ?Sized> Destination for &mut D {
@@ -36,6 +41,10 @@ impl<D: Destination + ?Sized> Destination for &mut D {
     fn deliver_updates(&mut self, updates: &WindowUpdates<'_>) {
         (**self).deliver_updates(updates);
     }
+
+    fn flush(&mut self) {
+        (**self).flush();
+    }
 }
 
 impl<D: Destination + ?Sized> Destination for Box<D> {
@@ -45,6 +54,10 @@ impl<D: Destination + ?Sized> Destination for Box<D> {
 
     fn deliver_updates(&mut self, updates: &WindowUpdates<'_>) {
         (**self).deliver_updates(updates);
+    }
+
+    fn flush(&mut self) {
+        (**self).flush();
     }
 }
 
@@ -406,6 +419,13 @@ impl<'d> Router<'d> {
         &self.counters
     }
 
+    /// Tells every destination to write out what it buffers: call when nothing more is queued.
+    pub fn flush(&mut self) {
+        for destination in &mut self.destinations {
+            destination.flush();
+        }
+    }
+
     /// Routes one deframer output: a message to its kind's destinations (and window updates, events), a discard
     /// as an event.
     pub fn route(&mut self, output: &Output) {
@@ -666,6 +686,31 @@ mod tests {
                 }
             });
         }
+
+        fn flush(&mut self) {
+            self.0.push("flush".into());
+        }
+    }
+
+    #[test]
+    fn a_flush_reaches_every_destination_whatever_it_subscribed_to() {
+        let (mut texts, mut nothing) = (Recorder::default(), Recorder::default());
+        let mut router = Router::new();
+        router
+            .add_destination(&mut texts, Subscription::new(KindSet::TERMINAL))
+            .unwrap();
+        router
+            .add_destination(Box::new(&mut nothing), Subscription::new(KindSet::EMPTY))
+            .unwrap();
+        let mut deframer = Deframer::new(Config::default()).unwrap();
+        deframer.handle_bytes(b"Cog0  hi\r\n", Instant::now());
+        while let Some(output) = deframer.poll_ref() {
+            router.route_ref(&output);
+        }
+        router.flush();
+        drop(router);
+        assert_eq!(texts.0, ["cog0 Cog0  hi", "flush"]);
+        assert_eq!(nothing.0, ["flush"], "through a Box and a &mut");
     }
 
     fn route(bytes: &[u8], subscriptions: &[Subscription]) -> (Vec<Vec<String>>, RoutingCounters, usize) {

@@ -345,7 +345,6 @@ fn run_terminal_on(
     let report = Arc::new(AtomicBool::new(false));
     let signals = watch_signals(&stop, &report, pipeline.outputs().nudger()).map_err(Failure::runtime)?;
 
-    let flush = Arc::new(AtomicBool::new(true));
     let failure: outputs::Failure = Arc::new(Mutex::new(None));
     let controls = if args.show_controls {
         Controls::Tags
@@ -354,40 +353,30 @@ fn run_terminal_on(
     } else {
         Controls::Plain
     };
-    let mut terminal =
-        (!args.json).then(|| Terminal::new(std::io::stdout(), controls, Arc::clone(&flush), Arc::clone(&failure)));
-    let mut json = args.json.then(|| {
-        JsonLines::new(
-            std::io::stdout(),
-            pipeline.started(),
-            Arc::clone(&flush),
-            Arc::clone(&failure),
-        )
-    });
+    let mut terminal = (!args.json).then(|| Terminal::new(std::io::stdout(), controls, Arc::clone(&failure)));
+    let mut json = args
+        .json
+        .then(|| JsonLines::new(std::io::stdout(), pipeline.started(), Arc::clone(&failure)));
     let mut log = match &args.log {
-        Some(dir) => Some(
-            DebugLog::open(dir, Arc::clone(&flush), Arc::clone(&failure)).map_err(|error| {
-                Failure::input(anyhow::anyhow!(
-                    "cannot write the debug log in {}: {error}",
-                    dir.display()
-                ))
-            })?,
-        ),
+        Some(dir) => Some(DebugLog::open(dir, Arc::clone(&failure)).map_err(|error| {
+            Failure::input(anyhow::anyhow!(
+                "cannot write the debug log in {}: {error}",
+                dir.display()
+            ))
+        })?),
         None => None,
     };
     let mut windows = match &args.windows {
-        Some(dir) => Some(
-            WindowFiles::open(dir, Arc::clone(&flush), Arc::clone(&failure)).map_err(|error| {
-                Failure::input(anyhow::anyhow!(
-                    "cannot write window files in {}: {error}",
-                    dir.display()
-                ))
-            })?,
-        ),
+        Some(dir) => Some(WindowFiles::open(dir, Arc::clone(&failure)).map_err(|error| {
+            Failure::input(anyhow::anyhow!(
+                "cannot write window files in {}: {error}",
+                dir.display()
+            ))
+        })?),
         None => None,
     };
 
-    let mut tally = Tally::default();
+    let mut tally = Tally::new(ROUTE_BATCH + 1);
     {
         let mut router = Router::new();
         const FEW: &str = "four destinations fit the router";
@@ -446,15 +435,21 @@ fn run_terminal_on(
             // routed before the signals and events are looked at again: their cost is paid per read, not per
             // message.
             for emitted in std::iter::once(first).chain(pipeline.outputs().receiver().try_iter().take(ROUTE_BATCH)) {
-                flush.store(pipeline.outputs().receiver().is_empty(), Ordering::Relaxed);
                 router.route(&emitted.output);
                 tally.observe(&emitted, live);
+            }
+            // Written once nothing more is queued: a burst costs few writes, and a lone line shows at once.
+            if pipeline.outputs().receiver().is_empty() {
+                router.flush();
+                tally.delivered();
             }
             if failure.lock().unwrap_or_else(|poison| poison.into_inner()).is_some() {
                 pipeline.stop();
                 break;
             }
         }
+        router.flush();
+        tally.delivered();
         while let Some(event) = pipeline.poll_event() {
             report_event(&event);
         }

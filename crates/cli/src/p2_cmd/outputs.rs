@@ -1,14 +1,13 @@
 //! The terminal's destinations (A.4): terminal text, JSON lines, the debug log (B.5 format), per-window files.
 //!
-//! Each writes through a buffered writer and flushes when the pipeline has nothing more queued (the shared
-//! [`Flush`] hint), so a burst costs few system calls and a lone line still shows at once. Write errors are
+//! Each writes through a buffered writer and flushes when the consumer has routed everything queued
+//! ([`Destination::flush`]), so a burst costs few system calls and a lone line still shows at once. Write errors are
 //! kept in the shared [`Failure`] for the consumer loop to act on (a closed pipe ends the program quietly).
 
 use std::fmt::Write as _;
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -17,9 +16,6 @@ use sluicegate_p2::{
 };
 
 use super::pst::{self, Controls};
-
-/// Set by the consumer loop when no output is queued: destinations flush then.
-pub type Flush = Arc<AtomicBool>;
 
 /// The first write error any destination met.
 pub type Failure = Arc<Mutex<Option<io::Error>>>;
@@ -37,17 +33,15 @@ fn record_failure(failure: &Failure, result: io::Result<()>) {
 pub struct Terminal<W: Write> {
     out: BufWriter<W>,
     controls: Controls,
-    flush: Flush,
     failure: Failure,
     line: String,
 }
 
 impl<W: Write> Terminal<W> {
-    pub fn new(out: W, controls: Controls, flush: Flush, failure: Failure) -> Self {
+    pub fn new(out: W, controls: Controls, failure: Failure) -> Self {
         Self {
             out: BufWriter::with_capacity(64 * 1024, out),
             controls,
-            flush,
             failure,
             line: String::new(),
         }
@@ -77,9 +71,6 @@ impl<W: Write> Terminal<W> {
             _ => return Ok(()),
         }
         self.out.write_all(self.line.as_bytes())?;
-        if self.flush.load(Ordering::Relaxed) {
-            self.out.flush()?;
-        }
         Ok(())
     }
 }
@@ -89,12 +80,16 @@ impl<W: Write> Destination for Terminal<W> {
         let result = self.write(routed);
         record_failure(&self.failure, result);
     }
+
+    fn flush(&mut self) {
+        let result = self.out.flush();
+        record_failure(&self.failure, result);
+    }
 }
 
 impl<W: Write> Drop for Terminal<W> {
     fn drop(&mut self) {
-        let result = self.out.flush();
-        record_failure(&self.failure, result);
+        Destination::flush(self);
     }
 }
 
@@ -107,19 +102,17 @@ pub struct JsonLines<W: Write> {
     out: BufWriter<W>,
     started: Instant,
     windows: WindowRegistry,
-    flush: Flush,
     failure: Failure,
     sequence: u64,
     line: String,
 }
 
 impl<W: Write> JsonLines<W> {
-    pub fn new(out: W, started: Instant, flush: Flush, failure: Failure) -> Self {
+    pub fn new(out: W, started: Instant, failure: Failure) -> Self {
         Self {
             out: BufWriter::with_capacity(256 * 1024, out),
             started,
             windows: WindowRegistry::new(),
-            flush,
             failure,
             sequence: 0,
             line: String::new(),
@@ -195,9 +188,6 @@ impl<W: Write> JsonLines<W> {
         line.push_str("}\n");
         self.sequence += 1;
         self.out.write_all(self.line.as_bytes())?;
-        if self.flush.load(Ordering::Relaxed) {
-            self.out.flush()?;
-        }
         Ok(())
     }
 
@@ -252,12 +242,16 @@ impl<W: Write> Destination for JsonLines<W> {
             _ => {}
         }
     }
+
+    fn flush(&mut self) {
+        let result = self.out.flush();
+        record_failure(&self.failure, result);
+    }
 }
 
 impl<W: Write> Drop for JsonLines<W> {
     fn drop(&mut self) {
-        let result = self.out.flush();
-        record_failure(&self.failure, result);
+        Destination::flush(self);
     }
 }
 
@@ -266,18 +260,16 @@ impl<W: Write> Drop for JsonLines<W> {
 pub struct DebugLog {
     dir: PathBuf,
     file: Option<BufWriter<File>>,
-    flush: Flush,
     failure: Failure,
     entry: String,
 }
 
 impl DebugLog {
-    pub fn open(dir: &Path, flush: Flush, failure: Failure) -> io::Result<Self> {
+    pub fn open(dir: &Path, failure: Failure) -> io::Result<Self> {
         std::fs::create_dir_all(dir)?;
         let mut log = Self {
             dir: dir.to_owned(),
             file: None,
-            flush,
             failure,
             entry: String::new(),
         };
@@ -326,9 +318,6 @@ impl DebugLog {
         entry.push('\n');
         let file = self.file.as_mut().expect("a log file is open");
         file.write_all(entry.as_bytes())?;
-        if self.flush.load(Ordering::Relaxed) {
-            file.flush()?;
-        }
         Ok(())
     }
 }
@@ -352,14 +341,18 @@ impl Destination for DebugLog {
         let result = self.write(routed);
         record_failure(&self.failure, result);
     }
-}
 
-impl Drop for DebugLog {
-    fn drop(&mut self) {
+    fn flush(&mut self) {
         if let Some(file) = self.file.as_mut() {
             let result = file.flush();
             record_failure(&self.failure, result);
         }
+    }
+}
+
+impl Drop for DebugLog {
+    fn drop(&mut self) {
+        Destination::flush(self);
     }
 }
 
@@ -368,17 +361,15 @@ pub struct WindowFiles {
     dir: PathBuf,
     files: Vec<(Vec<u8>, BufWriter<File>)>,
     failure: Failure,
-    flush: Flush,
 }
 
 impl WindowFiles {
-    pub fn open(dir: &Path, flush: Flush, failure: Failure) -> io::Result<Self> {
+    pub fn open(dir: &Path, failure: Failure) -> io::Result<Self> {
         std::fs::create_dir_all(dir)?;
         Ok(Self {
             dir: dir.to_owned(),
             files: Vec::new(),
             failure,
-            flush,
         })
     }
 
@@ -411,11 +402,6 @@ impl WindowFiles {
             }
             _ => return Ok(()),
         }
-        if self.flush.load(Ordering::Relaxed) {
-            for (_, file) in &mut self.files {
-                file.flush()?;
-            }
-        }
         Ok(())
     }
 }
@@ -425,14 +411,18 @@ impl Destination for WindowFiles {
         let result = self.write(routed);
         record_failure(&self.failure, result);
     }
-}
 
-impl Drop for WindowFiles {
-    fn drop(&mut self) {
+    fn flush(&mut self) {
         for (_, file) in &mut self.files {
             let result = file.flush();
             record_failure(&self.failure, result);
         }
+    }
+}
+
+impl Drop for WindowFiles {
+    fn drop(&mut self) {
+        Destination::flush(self);
     }
 }
 

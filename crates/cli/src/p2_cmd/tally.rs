@@ -21,10 +21,16 @@ pub struct Tally {
     partial: u64,
     per_kind: [(u64, u64); MessageKind::COUNT],
     latency: LatencyHistogram,
+    /// When the live messages observed since the last [`delivered`](Self::delivered) arrived: a batch's
+    /// messages go into the outputs' buffers one by one and are written after the last, so all are stamped
+    /// delivered then.
+    undelivered: Vec<Instant>,
 }
 
-impl Default for Tally {
-    fn default() -> Self {
+impl Tally {
+    /// Counts from zero; `batch` is the most messages routed between two [`delivered`](Self::delivered)s
+    /// (reserved once, so that counting allocates nothing).
+    pub fn new(batch: usize) -> Self {
         Self {
             messages: 0,
             message_bytes: 0,
@@ -35,13 +41,12 @@ impl Default for Tally {
             partial: 0,
             per_kind: [(0, 0); MessageKind::COUNT],
             latency: LatencyHistogram::new(),
+            undelivered: Vec::with_capacity(batch),
         }
     }
-}
 
-impl Tally {
-    /// Counts one output after it was routed; `live` sources also record the latency from the arrival of the
-    /// read that completed a message to the end of its delivery.
+    /// Counts one output after it was routed; for `live` sources, the latency from the arrival of the read
+    /// that completed a message to its delivery is recorded at the next [`delivered`](Self::delivered).
     pub fn observe(&mut self, emitted: &Emitted, live: bool) {
         match &emitted.output {
             Output::Message(message) => {
@@ -55,8 +60,7 @@ impl Tally {
                 self.partial +=
                     u64::from(message.flags.contains(Flags::PARTIAL) || message.flags.contains(Flags::RESYNC));
                 if live {
-                    self.latency
-                        .record(Instant::now().saturating_duration_since(emitted.completed));
+                    self.undelivered.push(emitted.completed);
                 }
             }
             Output::Discard(discard) => {
@@ -67,6 +71,14 @@ impl Tally {
                     _ => self.truncated_bytes += len,
                 }
             }
+        }
+    }
+
+    /// The messages observed since the last call have been written: their latencies end now.
+    pub fn delivered(&mut self) {
+        let now = Instant::now();
+        for arrival in self.undelivered.drain(..) {
+            self.latency.record(now.saturating_duration_since(arrival));
         }
     }
 
