@@ -69,9 +69,10 @@ live() {
     read -r cpu wall < "$work/cpu.txt"
     printf '%-34s CPU %6.3f %% of a core (%.1f ms in %.2f s)' "$label" \
         "$(echo "$cpu * 100 / $wall" | bc -l)" "$(echo "$cpu * 1000" | bc -l)" "$wall"
-    python3 - "$work/terminal.txt" <<'PY'
+    python3 - "$work/terminal.txt" "$cpu" <<'PY'
 import json, re, sys
 text = open(sys.argv[1]).read()
+cpu_us = float(sys.argv[2]) * 1e6
 lines = [line for line in text.splitlines() if line.startswith('{')]
 if lines:
     stats = json.loads(lines[-1])
@@ -85,7 +86,8 @@ elif "latency p50" in text:
 else:
     print()
     sys.exit()
-print(f"; {reads} reads, {overflows} overflows; read->delivery p50 {p50:.1f} / p99 {p99:.1f} / max {peak:.1f} us")
+print(f"; {reads} reads ({cpu_us / int(reads):.1f} us of CPU each, start and exit included), {overflows} overflows;"
+      f" read->delivery p50 {p50:.1f} / p99 {p99:.1f} / max {peak:.1f} us")
 PY
     tail -n 1 "$work/simulator.txt"
 }
