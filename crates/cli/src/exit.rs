@@ -38,19 +38,63 @@ impl Failure {
 
     /// Prints the one-line error and gives the exit code.
     pub fn report(self) -> ExitCode {
-        eprintln!("sluicegate: {:#}", self.error);
+        eprintln!("sluicegate: {}", one_line(&self.error));
         ExitCode::from(self.code)
     }
 }
 
+/// The error and its causes on one line, each said once: a cause whose text the line already holds (an
+/// error's message often embeds its source) is not repeated.
+fn one_line(error: &anyhow::Error) -> String {
+    let mut line = error.to_string();
+    for cause in error.chain().skip(1) {
+        let cause = cause.to_string();
+        if !line.contains(&cause) {
+            line.push_str(": ");
+            line.push_str(&cause);
+        }
+    }
+    line
+}
+
 impl fmt::Debug for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "exit {}: {:#}", self.code, self.error)
+        write!(f, "exit {}: {}", self.code, one_line(&self.error))
     }
 }
 
 impl From<anyhow::Error> for Failure {
     fn from(error: anyhow::Error) -> Self {
         Self::runtime(error)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Says its source in its own message, as `thiserror`'s `{source}` does.
+    #[derive(Debug)]
+    struct Embeds(std::io::Error);
+
+    impl fmt::Display for Embeds {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            write!(f, "cannot read /x: {}", self.0)
+        }
+    }
+
+    impl std::error::Error for Embeds {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            Some(&self.0)
+        }
+    }
+
+    #[test]
+    fn a_cause_is_said_once_whether_or_not_the_message_embeds_it() {
+        let missing = || std::io::Error::new(std::io::ErrorKind::NotFound, "no such file");
+        let embedded = anyhow::Error::new(Embeds(missing()));
+        assert_eq!(one_line(&embedded), "cannot read /x: no such file");
+        let wrapped = anyhow::Error::new(missing()).context("cannot open the log");
+        assert_eq!(one_line(&wrapped), "cannot open the log: no such file");
     }
 }

@@ -214,7 +214,7 @@ fn overflow_is_counted_exactly_resyncs_and_keeps_every_other_message() {
             "--json",
             "--stats",
             "--ring-bytes",
-            "4096",
+            "65536",
             "--stall-ms",
             "700",
         ])
@@ -425,6 +425,67 @@ fn bad_input_is_one_clear_line_and_a_meaningful_exit_code() {
         stderr.contains("truncated at byte 28") && stderr.lines().count() == 1,
         "{stderr}"
     );
+}
+
+/// An option the chosen source would ignore, or a value out of its range, is refused before anything runs; an
+/// error's cause is said once.
+#[test]
+fn options_that_do_not_apply_or_are_out_of_range_are_usage_errors() {
+    let _one = exclusive();
+    for args in [
+        &["p2", "--stdin", "--reset"][..],
+        &["p2", "--stdin", "--rts"],
+        &["p2", "--stdin", "--baud", "115200"],
+        &["p2", "--stdin", "--speed", "max"],
+        &["p2", "--stdin", "--pace", "100"],
+        &["p2", "--simulate", "mixed", "--speed", "max"],
+        &["p2", "--simulate", "mixed", "--coalesce-ms", "0"],
+    ] {
+        let (code, stderr) = run_failing(args);
+        assert_eq!(code, 2, "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("applies only with") && stderr.lines().count() == 1,
+            "{args:?}: {stderr}"
+        );
+    }
+    for (option, value) in [
+        ("--pace", "0"),
+        ("--coalesce-ms", "101"),
+        ("--ring-bytes", "65535"),
+        ("--ring-bytes", "18446744073709551615"),
+    ] {
+        let (code, stderr) = run_failing(&["p2", "--simulate", "mixed", option, value]);
+        assert_eq!(code, 2, "{option} {value}: {stderr}");
+        assert!(
+            stderr.contains(&format!("invalid value '{value}' for '{option}")),
+            "{stderr}"
+        );
+    }
+    let (code, stderr) = run_failing(&["p2", "--replay", "/nonexistent/capture.sgrec"]);
+    assert_eq!(
+        (code, stderr.trim()),
+        (
+            3,
+            "sluicegate: cannot read /nonexistent/capture.sgrec: No such file or directory (os error 2)"
+        )
+    );
+}
+
+/// A read that fails (here stdin is a directory) ends the terminal with what came before delivered, and a
+/// nonzero exit naming the input; the far end of a pseudo-terminal closing is an end, not a failure (the pty
+/// tests above end so).
+#[test]
+fn a_failed_read_is_a_nonzero_exit_that_names_the_input() {
+    let _one = exclusive();
+    let dir = tempfile::tempdir().unwrap();
+    let output = sluicegate()
+        .args(["p2", "--stdin"])
+        .stdin(std::fs::File::open(dir.path()).unwrap())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(4), "{stderr}");
+    assert!(stderr.contains("reading standard input failed"), "{stderr}");
 }
 
 #[test]

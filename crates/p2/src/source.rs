@@ -329,6 +329,9 @@ impl TtyInput {
                 *more = false;
                 Ok(Read::Idle)
             }
+            // A tty whose far end has gone (a pseudo-terminal's other side closed, a USB adapter unplugged)
+            // reads EIO once its input is drained: the end of the link, not a failure of it.
+            Err(Errno::EIO) => Ok(Read::End),
             Err(error) => Err(error.into()),
         }
     }

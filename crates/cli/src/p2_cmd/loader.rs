@@ -113,7 +113,7 @@ pub fn run_load(args: LoadArgs) -> Result<(), Failure> {
         Ending::Run => Vec::new(),
     };
     // Back to the debug baud with no flush: the program's first bytes may already be in the OS buffer.
-    link.set_baud(monitor.baud)?;
+    link.set_baud(monitor.baud())?;
     eprintln!(
         "sluicegate p2: loaded {} ({} bytes) into the {chip}{}",
         args.file.display(),
@@ -124,7 +124,13 @@ pub fn run_load(args: LoadArgs) -> Result<(), Failure> {
         return Ok(());
     }
     let source = link.source.with_pending(pending);
-    super::run_terminal_on(monitor, Box::new(source), super::Origin::Wire, Some(&path))
+    super::run_terminal_on(
+        monitor,
+        Box::new(source),
+        super::Origin::Wire,
+        Some(&path),
+        &format!("serial port {path}"),
+    )
 }
 
 fn refused(file: &Path, error: DownloadError) -> Failure {

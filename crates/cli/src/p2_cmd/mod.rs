@@ -80,14 +80,15 @@ struct SourceArgs {
 struct TerminalArgs {
     #[command(flatten)]
     source: Option<SourceArgs>,
-    /// Pulse the reset line (DTR, or RTS with --rts) for 10 ms after opening the port.
-    #[arg(long, requires = "port")]
+    /// Pulse the reset line (DTR, or RTS with --rts) for 10 ms after opening the port (--port only).
+    #[arg(long)]
     reset: bool,
-    /// Replay speed: 1 (as recorded) or max.
-    #[arg(long, default_value = "1", value_parser = ["1", "max"], requires = "replay")]
-    speed: String,
-    /// Pace of the in-process simulator in baud (default: a burst for hsv16/mixed, readable for demo).
-    #[arg(long, value_name = "BAUD", requires = "simulate")]
+    /// Replay speed: 1 (as recorded; the default) or max (--replay only).
+    #[arg(long, value_parser = ["1", "max"])]
+    speed: Option<String>,
+    /// Pace of the in-process simulator in baud (--simulate only; default: a burst for hsv16/mixed, readable
+    /// for demo).
+    #[arg(long, value_name = "BAUD", value_parser = clap::value_parser!(u32).range(1..))]
     pace: Option<u32>,
     #[command(flatten)]
     monitor: MonitorArgs,
@@ -96,9 +97,9 @@ struct TerminalArgs {
 /// How the terminal shows, keeps and counts what arrives (shared by `sluicegate p2` and `p2 load --then-monitor`).
 #[derive(Debug, Args)]
 struct MonitorArgs {
-    /// Debug baud rate of the serial port.
-    #[arg(long, default_value_t = source::DEFAULT_BAUD)]
-    baud: u32,
+    /// Debug baud rate of the serial port (--port only) [default: 2000000].
+    #[arg(long)]
+    baud: Option<u32>,
     /// Reset with RTS instead of DTR (with --reset, or when loading).
     #[arg(long)]
     rts: bool,
@@ -120,18 +121,19 @@ struct MonitorArgs {
     /// Print statistics at exit (and on SIGUSR1).
     #[arg(long)]
     stats: bool,
-    /// Byte ring capacity.
-    #[arg(long, default_value_t = sluicegate_core::ring::DEFAULT_RING_CAPACITY, value_name = "BYTES")]
-    ring_bytes: usize,
+    /// Byte ring capacity, 64 KiB to 1 GiB.
+    #[arg(long, default_value_t = sluicegate_core::ring::DEFAULT_RING_CAPACITY as u64, value_name = "BYTES",
+          value_parser = clap::value_parser!(u64).range(RING_BYTES.0..=RING_BYTES.1))]
+    ring_bytes: u64,
     /// Idle time after which unfinished text is shown (milliseconds).
     #[arg(long, default_value_t = 50, value_name = "MS")]
     idle_ms: u64,
-    /// Under sustained traffic from a port, TCP or stdin, read at most once per this many milliseconds,
-    /// letting bytes gather in the OS buffer meanwhile: a tenth of the reads and wake-ups at 2 Mbaud, at up
-    /// to this much more latency. A message after a pause is read at once. 0 reads every byte as soon as it
-    /// arrives (the lowest latency; CPU then follows the adapter's read rate).
-    #[arg(long, default_value_t = 10, value_name = "MS")]
-    coalesce_ms: u64,
+    /// Under sustained traffic from a port, TCP or stdin, read at most once per this many milliseconds
+    /// (0 to 100), letting bytes gather in the OS buffer meanwhile: a tenth of the reads and wake-ups at 2
+    /// Mbaud, at up to this much more latency. A message after a longer pause is read at once. 0 reads every
+    /// byte as soon as it arrives (the lowest latency; CPU then follows the adapter's read rate). [default: 10]
+    #[arg(long, value_name = "MS", value_parser = clap::value_parser!(u64).range(0..=100))]
+    coalesce_ms: Option<u64>,
     /// Where the terminal's threads run: `auto` keeps them together on the CPU it starts on when reading a
     /// port, TCP or stdin (a hand-over between threads on one CPU costs less than half as much), and free for
     /// a replay or the simulator; `any` leaves them free; a number pins them to that CPU.
@@ -144,6 +146,13 @@ struct MonitorArgs {
     #[arg(long, hide = true, value_name = "MS")]
     stall_ms: Option<u64>,
 }
+
+/// `--coalesce-ms` when not given.
+const DEFAULT_COALESCE_MS: u64 = 10;
+
+/// The smallest and largest `--ring-bytes`: the smallest holds a whole longest line (64 KiB), so that a
+/// ring too small for one message cannot discard every message after it; the largest bounds the allocation.
+const RING_BYTES: (u64, u64) = (64 << 10, 1 << 30);
 
 /// `--cpu`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -217,14 +226,44 @@ pub fn run(args: P2Args) -> Result<(), Failure> {
     }
 }
 
+/// Refuses an option that the chosen source would ignore, so that a mistyped command line does not look as
+/// if it took effect.
+fn check_applicable(args: &TerminalArgs, source: &SourceArgs) -> Result<(), Failure> {
+    let only = |given: bool, option: &str, with: &str| {
+        if given {
+            Err(Failure::usage(anyhow::anyhow!("{option} applies only with {with}")))
+        } else {
+            Ok(())
+        }
+    };
+    let port = source.port.is_some();
+    only(args.reset && !port, "--reset", "--port")?;
+    only(args.monitor.rts && !args.reset, "--rts", "--reset (or p2 load)")?;
+    only(args.monitor.baud.is_some() && !port, "--baud", "--port")?;
+    only(args.speed.is_some() && source.replay.is_none(), "--speed", "--replay")?;
+    only(args.pace.is_some() && source.simulate.is_none(), "--pace", "--simulate")?;
+    only(
+        args.monitor.coalesce_ms.is_some() && (source.replay.is_some() || source.simulate.is_some()),
+        "--coalesce-ms",
+        "--port, --tcp or --stdin",
+    )
+}
+
+impl MonitorArgs {
+    fn baud(&self) -> u32 {
+        self.baud.unwrap_or(source::DEFAULT_BAUD)
+    }
+}
+
 fn open_source(args: &TerminalArgs) -> Result<Box<dyn Source>, Failure> {
     let source = args.source.as_ref().ok_or_else(|| {
         Failure::usage(anyhow::anyhow!(
             "choose a source: --port, --replay, --stdin, --tcp or --simulate"
         ))
     })?;
+    check_applicable(args, source)?;
     let opened: Result<Box<dyn Source>, SourceError> = if let Some(path) = &source.port {
-        SerialSource::open(path, args.monitor.baud).and_then(|mut port| {
+        SerialSource::open(path, args.monitor.baud()).and_then(|mut port| {
             if args.reset {
                 port.reset(if args.monitor.rts {
                     ResetLine::Rts
@@ -235,7 +274,7 @@ fn open_source(args: &TerminalArgs) -> Result<Box<dyn Source>, Failure> {
             Ok(Box::new(port) as Box<dyn Source>)
         })
     } else if let Some(path) = &source.replay {
-        let speed = if args.speed == "max" {
+        let speed = if args.speed.as_deref() == Some("max") {
             Speed::Max
         } else {
             Speed::Realtime
@@ -301,16 +340,24 @@ fn run_terminal(args: TerminalArgs) -> Result<(), Failure> {
         _ => Origin::Wire,
     };
     let port = args.source.as_ref().and_then(|source| source.port.as_deref());
-    run_terminal_on(&args.monitor, source, origin, port)
+    let name = match &args.source {
+        Some(SourceArgs { port: Some(port), .. }) => format!("serial port {port}"),
+        Some(SourceArgs { tcp: Some(address), .. }) => format!("TCP {address}"),
+        Some(SourceArgs { replay: Some(path), .. }) => path.display().to_string(),
+        Some(SourceArgs { stdin: true, .. }) => "standard input".to_owned(),
+        _ => "the simulator".to_owned(),
+    };
+    run_terminal_on(&args.monitor, source, origin, port, &name)
 }
 
 /// The terminal on an open source (the load command hands over its port); `port` names the serial port, if
-/// it is one.
+/// it is one, and `name` the input in messages.
 fn run_terminal_on(
     args: &MonitorArgs,
     source: Box<dyn Source>,
     origin: Origin,
     port: Option<&str>,
+    name: &str,
 ) -> Result<(), Failure> {
     let live = origin != Origin::Recording;
     let (tap, record_failure) = match &args.record {
@@ -322,14 +369,14 @@ fn run_terminal_on(
     };
     let cpu = place_threads(args.cpu, origin)?;
     let config = PipelineConfig {
-        ring_capacity: args.ring_bytes.max(16),
+        ring_capacity: usize::try_from(args.ring_bytes).unwrap_or(usize::MAX),
         deframer: Config {
             idle: Duration::from_millis(args.idle_ms),
             ..Config::default()
         },
         inject_panic_after: args.inject_panic_after,
         coalesce: if origin == Origin::Wire {
-            Duration::from_millis(args.coalesce_ms)
+            Duration::from_millis(args.coalesce_ms.unwrap_or(DEFAULT_COALESCE_MS))
         } else {
             Duration::ZERO
         },
@@ -338,7 +385,7 @@ fn run_terminal_on(
     };
     let pipeline = Pipeline::start(source, config, tap).map_err(Failure::runtime)?;
     if let Some(port) = port {
-        eprintln!("sluicegate p2: listening on {port} at {} baud", args.baud);
+        eprintln!("sluicegate p2: listening on {port} at {} baud", args.baud());
     }
 
     let stop = Arc::new(AtomicBool::new(false));
@@ -377,7 +424,7 @@ fn run_terminal_on(
     };
 
     let mut tally = Tally::new(ROUTE_BATCH + 1);
-    {
+    let source_failed = {
         let mut router = Router::new();
         const FEW: &str = "four destinations fit the router";
         if let Some(terminal) = terminal.as_mut() {
@@ -401,6 +448,7 @@ fn run_terminal_on(
         }
 
         let mut stall = args.stall_ms.map(Duration::from_millis);
+        let mut source_failed = None;
         let mut stopping = false;
         loop {
             if stop.load(Ordering::Relaxed) && !stopping {
@@ -411,7 +459,7 @@ fn run_terminal_on(
                 print_stats(&tally, &pipeline.stats(), &router, args.json);
             }
             while let Some(event) = pipeline.poll_event() {
-                report_event(&event);
+                report_event(event, &mut source_failed);
             }
             // A live link's outputs come a few at a time, about once a millisecond: the consumer sleeps at
             // once and a signal wakes it. A replay or the simulator keeps the channel busy: crossbeam's
@@ -451,12 +499,13 @@ fn run_terminal_on(
         router.flush();
         tally.delivered();
         while let Some(event) = pipeline.poll_event() {
-            report_event(&event);
+            report_event(event, &mut source_failed);
         }
         if args.stats {
             print_stats(&tally, &pipeline.stats(), &router, args.json);
         }
-    }
+        source_failed
+    };
     signals.close();
     drop((terminal, json, log, windows));
     let write_error = failure.lock().unwrap_or_else(|poison| poison.into_inner()).take();
@@ -473,7 +522,14 @@ fn run_terminal_on(
         return Err(Failure::runtime(anyhow::anyhow!("cannot write the recording: {error}")));
     }
     finished.map_err(Failure::runtime)?;
-    Ok(())
+    match source_failed {
+        // Everything read before the failure has been framed, routed and written.
+        Some(error) if origin == Origin::Recording => {
+            Err(Failure::input(anyhow::anyhow!("reading {name} failed: {error}")))
+        }
+        Some(error) => Err(Failure::device(anyhow::anyhow!("reading {name} failed: {error}"))),
+        None => Ok(()),
+    }
 }
 
 /// Outputs routed between two looks at the signals, events and write errors.
@@ -508,7 +564,8 @@ fn watch_signals(
     Ok(handle)
 }
 
-fn report_event(event: &PipelineEvent) {
+/// Reports an event on stderr; a failed source is kept in `failed` for the exit code, reported once at the end.
+fn report_event(event: PipelineEvent, failed: &mut Option<String>) {
     match event {
         PipelineEvent::Overflow { lost } => {
             eprintln!("sluicegate p2: overflow: the byte ring stayed full, {lost} bytes discarded; resynchronising");
@@ -516,7 +573,7 @@ fn report_event(event: &PipelineEvent) {
         PipelineEvent::WorkerRestarted { restarts, panic } => {
             eprintln!("sluicegate p2: extraction worker restarted (restart {restarts}) after: {panic}");
         }
-        PipelineEvent::SourceFailed { error } => eprintln!("sluicegate p2: input ended: {error}"),
+        PipelineEvent::SourceFailed { error } => *failed = Some(error),
         _ => {}
     }
 }
