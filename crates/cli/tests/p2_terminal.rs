@@ -296,6 +296,56 @@ fn record_then_replay_gives_identical_json() {
 }
 
 /// A USB traffic log as the reference writes it (B.5), from a real capture and its real read sizes.
+/// Pauses longer than the idle time end unfinished text live (a prompt, a lone CR); a replay at full speed,
+/// whose bytes all come early, ends it at the same places because idleness follows the recorded times.
+#[test]
+fn a_replay_at_full_speed_ends_text_at_the_recorded_pauses() {
+    let _one = exclusive();
+    let dir = tempfile::tempdir().unwrap();
+    let recording = dir.path().join("pauses.sgrec");
+    let mut terminal = sluicegate()
+        .args(["p2", "--stdin", "--json", "--record"])
+        .arg(&recording)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = terminal.stdin.take().unwrap();
+    for (part, pause) in [
+        (&b"Cog0  a\r\nCog0  prompt> "[..], 300),
+        (b"rest\r\n", 200),
+        (b"\r", 200),
+        (b"\nX", 0),
+    ] {
+        stdin.write_all(part).unwrap();
+        std::thread::sleep(Duration::from_millis(pause));
+    }
+    drop(stdin);
+    let live = terminal.wait_with_output().unwrap();
+    assert!(live.status.success());
+    let texts = |stdout: &[u8]| -> Vec<String> {
+        json_lines(stdout)
+            .iter()
+            .map(|message| message["text"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(
+        texts(&live.stdout),
+        ["Cog0  a\r\n", "Cog0  prompt> ", "rest\r\n", "\r", "\n", "X"],
+        "the pauses end text live"
+    );
+    let replay = sluicegate()
+        .args(["p2", "--speed", "max", "--json", "--replay"])
+        .arg(&recording)
+        .output()
+        .unwrap();
+    assert!(replay.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&replay.stdout),
+        String::from_utf8_lossy(&live.stdout)
+    );
+}
+
 #[test]
 fn replay_of_a_reference_usb_traffic_log_gives_the_capture_s_messages() {
     let _one = exclusive();

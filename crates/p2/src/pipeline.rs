@@ -57,6 +57,10 @@ pub struct PipelineConfig {
     /// waker's own CPU, which on a virtual machine cost less than half as much CPU and latency
     /// ([`sluicegate_core::cpu`]). A replay at full speed is faster with the threads free.
     pub cpu: Option<usize>,
+    /// The deframer's idle deadlines follow the reads' arrival times, not the wall clock (default false): for
+    /// a replay faster than it was recorded, whose bytes all come early, so that a pause in the recording
+    /// still ends a line as it did live. Unfinished text then waits for the next read or the end.
+    pub recorded_clock: bool,
 }
 
 impl Default for PipelineConfig {
@@ -70,6 +74,7 @@ impl Default for PipelineConfig {
             realtime_reader: true,
             coalesce: Duration::ZERO,
             cpu: None,
+            recorded_clock: false,
         }
     }
 }
@@ -238,6 +243,7 @@ impl Pipeline {
             messages_sent: 0,
             reader_holding: Arc::clone(&reader_holding),
             cpu: config.cpu,
+            recorded_clock: config.recorded_clock,
             unannounced: 0,
         };
         let worker_stop = Arc::clone(&stop);
@@ -466,6 +472,8 @@ struct WorkerInput {
     /// passes meanwhile is not idleness, and flushing a line as `partial` then would cut it in two.
     reader_holding: Arc<AtomicBool>,
     cpu: Option<usize>,
+    /// [`PipelineConfig::recorded_clock`].
+    recorded_clock: bool,
     /// Outputs sent since the consumer was last woken.
     unannounced: usize,
 }
@@ -542,6 +550,8 @@ fn extract(input: &mut WorkerInput, signal: &StopSignal, stop: &AtomicBool) {
         }
         let now = Instant::now();
         let wait = match deframer.poll_timeout() {
+            // The next read's arrival decides (`feed`); the end flushes what is left.
+            Some(_) if input.recorded_clock => IDLE_WAIT,
             Some(deadline) if deadline <= now && !input.reader_holding.load(Ordering::Acquire) => {
                 deframer.handle_timeout(now);
                 continue;
@@ -577,6 +587,7 @@ fn feed(input: &mut WorkerInput, deframer: &mut Deframer, cursor: &mut Cursor, a
         }
     };
     let mut fed = false;
+    let mut after_gap = false;
     let mut unfed = first
         .iter()
         .chain(second)
@@ -596,12 +607,19 @@ fn feed(input: &mut WorkerInput, deframer: &mut Deframer, cursor: &mut Cursor, a
                     break;
                 }
                 deframer.handle_gap(lost);
+                after_gap = true;
             }
             Mark::Chunk { len, arrival } => {
                 let len = chunk_len(index, len);
                 if cursor.fed_bytes + len > available {
                     break;
                 }
+                // Time passes as recorded: had the input been idle by this read's arrival? (Not right after a
+                // gap, which is given with its next chunk so that no idleness ends its resynchronisation.)
+                if input.recorded_clock && !after_gap {
+                    deframer.handle_timeout(arrival);
+                }
+                after_gap = false;
                 let mut start = cursor.fed_bytes;
                 while start < cursor.fed_bytes + len {
                     let end = (cursor.fed_bytes + len).min(start + CHUNK_BUFFER);

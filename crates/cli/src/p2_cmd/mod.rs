@@ -274,12 +274,7 @@ fn open_source(args: &TerminalArgs) -> Result<Box<dyn Source>, Failure> {
             Ok(Box::new(port) as Box<dyn Source>)
         })
     } else if let Some(path) = &source.replay {
-        let speed = if args.speed.as_deref() == Some("max") {
-            Speed::Max
-        } else {
-            Speed::Realtime
-        };
-        ReplaySource::open(path, speed).map(|replay| Box::new(replay) as Box<dyn Source>)
+        ReplaySource::open(path, replay_speed(args)).map(|replay| Box::new(replay) as Box<dyn Source>)
     } else if source.stdin {
         Ok(Box::new(StreamSource::stdin()))
     } else if let Some(address) = &source.tcp {
@@ -299,6 +294,14 @@ fn open_source(args: &TerminalArgs) -> Result<Box<dyn Source>, Failure> {
         SourceError::BadBaud { .. } => Failure::usage(error),
         _ => Failure::input(error),
     })
+}
+
+fn replay_speed(args: &TerminalArgs) -> Speed {
+    if args.speed.as_deref() == Some("max") {
+        Speed::Max
+    } else {
+        Speed::Realtime
+    }
 }
 
 fn recording_tap(path: &PathBuf) -> anyhow::Result<(Tap, Arc<Mutex<Option<std::io::Error>>>)> {
@@ -325,7 +328,7 @@ fn recording_tap(path: &PathBuf) -> anyhow::Result<(Tap, Arc<Mutex<Option<std::i
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Origin {
     /// A capture: arrival times come from the file.
-    Recording,
+    Recording(Speed),
     /// The in-process simulator: stamped with our clock.
     Simulator,
     /// A port, TCP or stdin: stamped with our clock, reads coalesced (`--coalesce-ms`).
@@ -335,7 +338,7 @@ enum Origin {
 fn run_terminal(args: TerminalArgs) -> Result<(), Failure> {
     let source = open_source(&args)?;
     let origin = match &args.source {
-        Some(source) if source.replay.is_some() => Origin::Recording,
+        Some(source) if source.replay.is_some() => Origin::Recording(replay_speed(&args)),
         Some(source) if source.simulate.is_some() => Origin::Simulator,
         _ => Origin::Wire,
     };
@@ -359,7 +362,9 @@ fn run_terminal_on(
     port: Option<&str>,
     name: &str,
 ) -> Result<(), Failure> {
-    let live = origin != Origin::Recording;
+    let live = !matches!(origin, Origin::Recording(_));
+    // Faster than recorded, every byte comes early: only the recorded times can say a line went idle.
+    let recorded_clock = origin == Origin::Recording(Speed::Max);
     let (tap, record_failure) = match &args.record {
         Some(path) => {
             let (tap, failure) = recording_tap(path).map_err(Failure::input)?;
@@ -381,6 +386,7 @@ fn run_terminal_on(
             Duration::ZERO
         },
         cpu,
+        recorded_clock,
         ..PipelineConfig::default()
     };
     let pipeline = Pipeline::start(source, config, tap).map_err(Failure::runtime)?;
@@ -524,9 +530,7 @@ fn run_terminal_on(
     finished.map_err(Failure::runtime)?;
     match source_failed {
         // Everything read before the failure has been framed, routed and written.
-        Some(error) if origin == Origin::Recording => {
-            Err(Failure::input(anyhow::anyhow!("reading {name} failed: {error}")))
-        }
+        Some(error) if !live => Err(Failure::input(anyhow::anyhow!("reading {name} failed: {error}"))),
         Some(error) => Err(Failure::device(anyhow::anyhow!("reading {name} failed: {error}"))),
         None => Ok(()),
     }
