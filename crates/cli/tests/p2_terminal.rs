@@ -703,3 +703,14 @@ fn a_window_file_that_cannot_be_written_is_reported_once_and_the_session_goes_on
         "`TERM ok\nhi\n"
     );
 }
+
+#[test]
+fn terminal_text_shows_utf8_as_its_characters() {
+    let _one = exclusive();
+    let output = terminal_on_stdin(b"Cog0  25\xc2\xb0C\r\nlatin-1 caf\xe9\r\n", &[]);
+    assert!(output.status.success(), "{output:?}");
+    assert_eq!(
+        String::from_utf8(output.stdout).unwrap(),
+        "Cog0  25\u{b0}C\nlatin-1 caf\u{e9}\n"
+    );
+}
