@@ -714,3 +714,39 @@ fn terminal_text_shows_utf8_as_its_characters() {
         "Cog0  25\u{b0}C\nlatin-1 caf\u{e9}\n"
     );
 }
+
+/// The debug log's new file at a reboot cannot be made (its directory was removed): one clear line and exit 1,
+/// not a panic on the lines that follow the reboot.
+#[test]
+fn a_debug_log_that_cannot_start_its_next_file_ends_the_session_cleanly() {
+    let _one = exclusive();
+    let dir = tempfile::tempdir().unwrap();
+    let logs = dir.path().join("logs");
+    let mut terminal = sluicegate()
+        .args(["p2", "--stdin", "--log"])
+        .arg(&logs)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = terminal.stdin.take().unwrap();
+    let mut stdout = BufReader::new(terminal.stdout.take().unwrap());
+    stdin.write_all(b"Cog0  first\r\n").unwrap();
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap();
+    assert_eq!(line, "Cog0  first\n");
+    std::fs::remove_dir_all(&logs).unwrap();
+    stdin
+        .write_all(b"Cog0  INIT $0000_0000 $0000_0000 load\r\nCog0  second\r\n")
+        .unwrap();
+    drop(stdin);
+    let output = terminal.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("cannot create the debug log ") && stderr.contains(&*logs.to_string_lossy()),
+        "{stderr}"
+    );
+}

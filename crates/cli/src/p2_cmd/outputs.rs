@@ -263,7 +263,7 @@ impl<W: Write> Drop for JsonLines<W> {
 /// `[YYYY-MM-DDTHH:MM:SS.mmm] text` in local time; binary messages as `Cog N:` and hex rows.
 pub struct DebugLog {
     dir: PathBuf,
-    file: Option<BufWriter<File>>,
+    file: BufWriter<File>,
     failure: Failure,
     entry: String,
 }
@@ -271,29 +271,38 @@ pub struct DebugLog {
 impl DebugLog {
     pub fn open(dir: &Path, failure: Failure) -> io::Result<Self> {
         std::fs::create_dir_all(dir)?;
-        let mut log = Self {
+        let file = BufWriter::new(File::create(Self::next_path(dir))?);
+        Ok(Self {
             dir: dir.to_owned(),
-            file: None,
+            file,
             failure,
             entry: String::new(),
-        };
-        log.rotate()?;
-        Ok(log)
+        })
     }
 
-    fn rotate(&mut self) -> io::Result<()> {
-        if let Some(mut file) = self.file.take() {
-            file.flush()?;
-        }
+    /// A path for a new log file in `dir`, named after the time.
+    fn next_path(dir: &Path) -> PathBuf {
         let stamp = chrono::Local::now().format("%y%m%d-%H%M%S");
-        let mut path = self.dir.join(format!("debug_{stamp}.log"));
+        let mut path = dir.join(format!("debug_{stamp}.log"));
         let mut suffix = 1;
         while path.exists() {
-            path = self.dir.join(format!("debug_{stamp}_{suffix}.log"));
+            path = dir.join(format!("debug_{stamp}_{suffix}.log"));
             suffix += 1;
         }
-        self.file = Some(BufWriter::new(File::create(path)?));
-        Ok(())
+        path
+    }
+
+    /// Goes on in a new file. The old one is kept until the new one exists: if it cannot be made (the session
+    /// then ends), what is routed meanwhile still has a file to go to.
+    fn rotate(&mut self) -> io::Result<()> {
+        let path = Self::next_path(&self.dir);
+        let file = File::create(&path).map_err(|error| {
+            io::Error::new(
+                error.kind(),
+                format!("cannot create the debug log {}: {error}", path.display()),
+            )
+        })?;
+        std::mem::replace(&mut self.file, BufWriter::new(file)).flush()
     }
 
     fn write(&mut self, routed: &Routed<'_>) -> io::Result<()> {
@@ -320,9 +329,7 @@ impl DebugLog {
             _ => return Ok(()),
         }
         entry.push('\n');
-        let file = self.file.as_mut().expect("a log file is open");
-        file.write_all(entry.as_bytes())?;
-        Ok(())
+        self.file.write_all(entry.as_bytes())
     }
 }
 
@@ -347,10 +354,8 @@ impl Destination for DebugLog {
     }
 
     fn flush(&mut self) {
-        if let Some(file) = self.file.as_mut() {
-            let result = file.flush();
-            record_failure(&self.failure, result);
-        }
+        let result = self.file.flush();
+        record_failure(&self.failure, result);
     }
 }
 
