@@ -739,3 +739,125 @@ fn a_closed_output_pipe_ends_the_terminal_quietly_with_success() {
     assert!(status.success(), "{status:?}: {stderr}");
     assert!(stderr.is_empty(), "{stderr}");
 }
+
+/// `sluicegate p2 --stdin` with `extra` arguments on `input` to its end.
+fn terminal_on_stdin(input: &[u8], extra: &[&std::ffi::OsStr]) -> Output {
+    let mut terminal = sluicegate()
+        .args(["p2", "--stdin"])
+        .args(extra)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    terminal.stdin.take().unwrap().write_all(input).unwrap();
+    terminal.wait_with_output().unwrap()
+}
+
+#[test]
+fn windows_whose_names_differ_in_unsafe_characters_keep_their_own_files() {
+    let _one = exclusive();
+    let dir = tempfile::tempdir().unwrap();
+    let input = b"`TERM a.b\r\n`TERM a_b\r\n`TERM A%2eB\r\n`a.b one\r\n`a_b two\r\n`a%2eb three\r\n";
+    let output = terminal_on_stdin(input, &["--windows".as_ref(), dir.path().as_os_str()]);
+    assert!(output.status.success(), "{output:?}");
+    let read = |file: &str| std::fs::read_to_string(dir.path().join(file)).unwrap();
+    assert_eq!(read("a%2Eb.txt"), "`TERM a.b\none\n");
+    assert_eq!(read("a_b.txt"), "`TERM a_b\ntwo\n");
+    assert_eq!(read("a%252eb.txt"), "`TERM A%2eB\nthree\n");
+}
+
+/// A window declared again (as a rebooted program does) starts the next file; the first keeps all it received,
+/// with nothing of it written after the new declaration.
+#[test]
+fn a_redeclared_window_starts_a_new_file_and_the_first_keeps_its_data() {
+    let _one = exclusive();
+    let dir = tempfile::tempdir().unwrap();
+    let mut input = b"`TERM t\r\n".to_vec();
+    let old: String = (0..300).map(|i| format!("old{i}\n")).collect();
+    for i in 0..300 {
+        input.extend_from_slice(format!("`t old{i}\r\n").as_bytes());
+    }
+    input.extend_from_slice(b"`TERM t\r\n`t new0\r\n`t new1\r\n`t new2\r\n");
+    input.extend_from_slice(b"Cog0  INIT $0000_0000 $0000_0000 load\r\n`TERM T\r\n`t after\r\n");
+    let output = terminal_on_stdin(&input, &["--windows".as_ref(), dir.path().as_os_str()]);
+    assert!(output.status.success(), "{output:?}");
+    let read = |file: &str| std::fs::read_to_string(dir.path().join(file)).unwrap();
+    assert_eq!(read("t.txt"), format!("`TERM t\n{old}"));
+    assert_eq!(read("t.2.txt"), "`TERM t\nnew0\nnew1\nnew2\n");
+    assert_eq!(read("t.3.txt"), "`TERM T\nafter\n", "after a reboot");
+}
+
+/// A window whose file cannot be created is one line on stderr; the terminal, the other windows and the exit
+/// code are as if it were not there.
+#[test]
+fn a_window_file_that_cannot_be_written_is_reported_once_and_the_session_goes_on() {
+    let _one = exclusive();
+    let dir = tempfile::tempdir().unwrap();
+    let long = "x".repeat(300);
+    let input = format!("`TERM {long}\r\n`TERM ok\r\n`{long} 1\r\n`ok hi\r\n`{long} 2\r\nCog0  after\r\n");
+    let output = terminal_on_stdin(input.as_bytes(), &["--windows".as_ref(), dir.path().as_os_str()]);
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr),
+    );
+    assert!(output.status.success(), "{stderr}");
+    assert!(stdout.ends_with("Cog0  after\n"), "{stdout}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.starts_with(&format!("sluicegate p2: window '{long}': cannot write "))
+            && stderr.contains("File name too long"),
+        "{stderr}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("ok.txt")).unwrap(),
+        "`TERM ok\nhi\n"
+    );
+}
+
+#[test]
+fn terminal_text_shows_utf8_as_its_characters() {
+    let _one = exclusive();
+    let output = terminal_on_stdin(b"Cog0  25\xc2\xb0C\r\nlatin-1 caf\xe9\r\n", &[]);
+    assert!(output.status.success(), "{output:?}");
+    assert_eq!(
+        String::from_utf8(output.stdout).unwrap(),
+        "Cog0  25\u{b0}C\nlatin-1 caf\u{e9}\n"
+    );
+}
+
+/// The debug log's new file at a reboot cannot be made (its directory was removed): one clear line and exit 1,
+/// not a panic on the lines that follow the reboot.
+#[test]
+fn a_debug_log_that_cannot_start_its_next_file_ends_the_session_cleanly() {
+    let _one = exclusive();
+    let dir = tempfile::tempdir().unwrap();
+    let logs = dir.path().join("logs");
+    let mut terminal = sluicegate()
+        .args(["p2", "--stdin", "--log"])
+        .arg(&logs)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = terminal.stdin.take().unwrap();
+    let mut stdout = BufReader::new(terminal.stdout.take().unwrap());
+    stdin.write_all(b"Cog0  first\r\n").unwrap();
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap();
+    assert_eq!(line, "Cog0  first\n");
+    std::fs::remove_dir_all(&logs).unwrap();
+    stdin
+        .write_all(b"Cog0  INIT $0000_0000 $0000_0000 load\r\nCog0  second\r\n")
+        .unwrap();
+    drop(stdin);
+    let output = terminal.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("cannot create the debug log ") && stderr.contains(&*logs.to_string_lossy()),
+        "{stderr}"
+    );
+}

@@ -112,7 +112,8 @@ struct MonitorArgs {
     /// Write the debug log (the reference terminal's format) into DIR; a new file at each P2 reboot.
     #[arg(long, value_name = "DIR")]
     log: Option<PathBuf>,
-    /// Write one file per declared DEBUG window, with its data lines, into DIR.
+    /// Write one file per DEBUG window declaration, with its data lines, into DIR (NAME.txt; a window declared
+    /// again starts NAME.2.txt).
     #[arg(long, value_name = "DIR")]
     windows: Option<PathBuf>,
     /// Record the raw bytes with their arrival times (.sgrec) for --replay.
@@ -420,7 +421,7 @@ fn run_terminal_on(
         None => None,
     };
     let mut windows = match &args.windows {
-        Some(dir) => Some(WindowFiles::open(dir, Arc::clone(&failure)).map_err(|error| {
+        Some(dir) => Some(WindowFiles::open(dir).map_err(|error| {
             Failure::input(anyhow::anyhow!(
                 "cannot write window files in {}: {error}",
                 dir.display()

@@ -1,9 +1,12 @@
 //! The terminal's destinations (A.4): terminal text, JSON lines, the debug log (B.5 format), per-window files.
 //!
 //! Each writes through a buffered writer and flushes when the consumer has routed everything queued
-//! ([`Destination::flush`]), so a burst costs few system calls and a lone line still shows at once. Write errors are
-//! kept in the shared [`Failure`] for the consumer loop to act on (a closed pipe ends the program quietly).
+//! ([`Destination::flush`]), so a burst costs few system calls and a lone line still shows at once. Write errors of
+//! stdout (terminal, JSON) and of the debug log are kept in the shared [`Failure`] for the consumer loop, which ends
+//! the session (a closed pipe quietly): what the user watches, or the one complete record of the session, is gone.
+//! A window file's error only loses that window's copy of its data, so [`WindowFiles`] reports it and goes on.
 
+use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
@@ -12,7 +15,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use sluicegate_p2::{
-    Backtick, Destination, Event, Flags, MessageKind, MessageRef, Routed, Tokens, WindowRegistry, without_line_end,
+    Backtick, Destination, Event, Flags, MessageKind, MessageRef, Routed, Tokens, Window, WindowId, WindowRegistry,
+    without_line_end,
 };
 
 use super::pst::{self, Controls};
@@ -259,7 +263,7 @@ impl<W: Write> Drop for JsonLines<W> {
 /// `[YYYY-MM-DDTHH:MM:SS.mmm] text` in local time; binary messages as `Cog N:` and hex rows.
 pub struct DebugLog {
     dir: PathBuf,
-    file: Option<BufWriter<File>>,
+    file: BufWriter<File>,
     failure: Failure,
     entry: String,
 }
@@ -267,29 +271,38 @@ pub struct DebugLog {
 impl DebugLog {
     pub fn open(dir: &Path, failure: Failure) -> io::Result<Self> {
         std::fs::create_dir_all(dir)?;
-        let mut log = Self {
+        let file = BufWriter::new(File::create(Self::next_path(dir))?);
+        Ok(Self {
             dir: dir.to_owned(),
-            file: None,
+            file,
             failure,
             entry: String::new(),
-        };
-        log.rotate()?;
-        Ok(log)
+        })
     }
 
-    fn rotate(&mut self) -> io::Result<()> {
-        if let Some(mut file) = self.file.take() {
-            file.flush()?;
-        }
+    /// A path for a new log file in `dir`, named after the time.
+    fn next_path(dir: &Path) -> PathBuf {
         let stamp = chrono::Local::now().format("%y%m%d-%H%M%S");
-        let mut path = self.dir.join(format!("debug_{stamp}.log"));
+        let mut path = dir.join(format!("debug_{stamp}.log"));
         let mut suffix = 1;
         while path.exists() {
-            path = self.dir.join(format!("debug_{stamp}_{suffix}.log"));
+            path = dir.join(format!("debug_{stamp}_{suffix}.log"));
             suffix += 1;
         }
-        self.file = Some(BufWriter::new(File::create(path)?));
-        Ok(())
+        path
+    }
+
+    /// Goes on in a new file. The old one is kept until the new one exists: if it cannot be made (the session
+    /// then ends), what is routed meanwhile still has a file to go to.
+    fn rotate(&mut self) -> io::Result<()> {
+        let path = Self::next_path(&self.dir);
+        let file = File::create(&path).map_err(|error| {
+            io::Error::new(
+                error.kind(),
+                format!("cannot create the debug log {}: {error}", path.display()),
+            )
+        })?;
+        std::mem::replace(&mut self.file, BufWriter::new(file)).flush()
     }
 
     fn write(&mut self, routed: &Routed<'_>) -> io::Result<()> {
@@ -316,9 +329,7 @@ impl DebugLog {
             _ => return Ok(()),
         }
         entry.push('\n');
-        let file = self.file.as_mut().expect("a log file is open");
-        file.write_all(entry.as_bytes())?;
-        Ok(())
+        self.file.write_all(entry.as_bytes())
     }
 }
 
@@ -343,10 +354,8 @@ impl Destination for DebugLog {
     }
 
     fn flush(&mut self) {
-        if let Some(file) = self.file.as_mut() {
-            let result = file.flush();
-            record_failure(&self.failure, result);
-        }
+        let result = self.file.flush();
+        record_failure(&self.failure, result);
     }
 }
 
@@ -356,66 +365,153 @@ impl Drop for DebugLog {
     }
 }
 
-/// `--windows DIR`: one file per declared window, the declaration line first, then each update's data.
+/// `--windows DIR`: one file per window declaration, the declaration line first, then each update's data.
+///
+/// A file is named after its window, lower-cased (names are case-insensitive, B.3), with ASCII letters, digits,
+/// `_` and `-` kept and every other byte written `%XX` ([`file_stem`]): `a.b` is `a%2Eb.txt` and `a_b` is
+/// `a_b.txt`, so two windows never share a file and the name reads back. A name declared again in the same
+/// session (the program does so after a reboot) starts the next file, `t.2.txt`, `t.3.txt`, …, rather than
+/// truncating `t.txt`: that keeps what the earlier declaration received (a run before the reboot is often what
+/// is being debugged), and an escaped name never holds a `.`, so the suffix cannot clash with another window.
+/// A file of the same name left in DIR by an earlier session is replaced.
+///
+/// A file stays open while its window exists: a redeclaration or a reboot closes it (the registry forgets the
+/// window), so the files open at once are the windows declared since the last reboot; the registry sets no bound
+/// on those, and past the process's limit on open files the window's file fails as below.
+///
+/// A file that cannot be created or written (a name too long for the file system, a full disk) is reported once
+/// on stderr and that window's data is then dropped, while the session and the other windows carry on: unlike
+/// stdout or the debug log, one window's file is a copy of some lines (which the log and JSON also take), not worth
+/// ending a debugging session for.
 pub struct WindowFiles {
     dir: PathBuf,
-    files: Vec<(Vec<u8>, BufWriter<File>)>,
-    failure: Failure,
+    /// The windows declared since the last reboot, oldest first.
+    files: Vec<WindowFile>,
+    /// How many files each lower-cased name has had in this session, for the next one's number.
+    declarations: HashMap<Vec<u8>, u32>,
+}
+
+/// One window's file.
+struct WindowFile {
+    window: WindowId,
+    /// The name as declared, to find a redeclaration (ASCII case-insensitively) and to report errors.
+    name: Box<[u8]>,
+    path: PathBuf,
+    /// `None` once a write failed (and was reported).
+    writer: Option<BufWriter<File>>,
+}
+
+impl WindowFile {
+    /// Applies `write` to the file; the first failure is reported and closes it.
+    fn write_with(&mut self, write: impl FnOnce(&mut BufWriter<File>) -> io::Result<()>) {
+        if let Some(writer) = self.writer.as_mut()
+            && let Err(error) = write(writer)
+        {
+            self.fail(&error);
+        }
+    }
+
+    fn fail(&mut self, error: &io::Error) {
+        self.writer = None;
+        let name = String::from_utf8_lossy(&self.name);
+        // Not `eprintln!`, which panics if stderr is closed.
+        let _ = writeln!(
+            io::stderr().lock(),
+            "sluicegate p2: window '{}': cannot write {}: {error}; the window's data is not saved, the session goes on",
+            name.escape_debug(),
+            self.path.display()
+        );
+    }
+
+    /// Writes out what is buffered and closes the file.
+    fn close(mut self) {
+        self.write_with(|writer| writer.flush());
+    }
 }
 
 impl WindowFiles {
-    pub fn open(dir: &Path, failure: Failure) -> io::Result<Self> {
+    pub fn open(dir: &Path) -> io::Result<Self> {
         std::fs::create_dir_all(dir)?;
         Ok(Self {
             dir: dir.to_owned(),
             files: Vec::new(),
-            failure,
+            declarations: HashMap::new(),
         })
     }
 
-    fn write(&mut self, routed: &Routed<'_>) -> io::Result<()> {
-        match routed {
-            Routed::Event(Event::WindowCreated { window, message }) => {
-                let name = window.name().to_ascii_lowercase();
-                let safe: String = String::from_utf8_lossy(&name)
-                    .chars()
-                    .map(|c| {
-                        if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
-                            c
-                        } else {
-                            '_'
-                        }
-                    })
-                    .collect();
-                let mut file = BufWriter::new(File::create(self.dir.join(format!("{safe}.txt")))?);
-                file.write_all(without_line_end(message.bytes()))?;
-                file.write_all(b"\n")?;
-                self.files.retain(|(existing, _)| *existing != name);
-                self.files.push((name, file));
-            }
-            Routed::WindowUpdate(update) => {
-                let name = update.window.name().to_ascii_lowercase();
-                if let Some((_, file)) = self.files.iter_mut().find(|(existing, _)| *existing == name) {
-                    file.write_all(update.data())?;
-                    file.write_all(b"\n")?;
-                }
-            }
-            _ => return Ok(()),
+    fn declare(&mut self, window: &Window, declaration: &[u8]) {
+        if let Some(index) = self
+            .files
+            .iter()
+            .position(|file| file.name.eq_ignore_ascii_case(window.name()))
+        {
+            // Closed before its successor is opened: nothing of it is left buffered to land in another file.
+            self.files.remove(index).close();
         }
-        Ok(())
+        let count = self.declarations.entry(window.name().to_ascii_lowercase()).or_insert(0);
+        *count += 1;
+        let stem = file_stem(window.name());
+        let path = match *count {
+            1 => self.dir.join(format!("{stem}.txt")),
+            n => self.dir.join(format!("{stem}.{n}.txt")),
+        };
+        let mut file = WindowFile {
+            window: window.id(),
+            name: window.name().into(),
+            path,
+            writer: None,
+        };
+        match File::create(&file.path) {
+            Ok(created) => {
+                file.writer = Some(BufWriter::new(created));
+                file.write_with(|writer| {
+                    writer.write_all(without_line_end(declaration))?;
+                    writer.write_all(b"\n")
+                });
+            }
+            Err(error) => file.fail(&error),
+        }
+        self.files.push(file);
     }
+}
+
+/// A window name as a file name: lower-cased, ASCII letters, digits, `_` and `-` as they are, any other byte as
+/// `%XX` (upper-case hex), so distinct names give distinct stems and the name can be read back.
+fn file_stem(name: &[u8]) -> String {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    let mut stem = String::with_capacity(name.len());
+    for byte in name.to_ascii_lowercase() {
+        if byte.is_ascii_alphanumeric() || byte == b'_' || byte == b'-' {
+            stem.push(char::from(byte));
+        } else {
+            stem.push('%');
+            stem.push(char::from(HEX[usize::from(byte >> 4)]));
+            stem.push(char::from(HEX[usize::from(byte & 15)]));
+        }
+    }
+    stem
 }
 
 impl Destination for WindowFiles {
     fn deliver(&mut self, routed: &Routed<'_>) {
-        let result = self.write(routed);
-        record_failure(&self.failure, result);
+        match routed {
+            Routed::Event(Event::WindowCreated { window, message }) => self.declare(window, message.bytes()),
+            Routed::Event(Event::Reboot { .. }) => self.files.drain(..).for_each(WindowFile::close),
+            Routed::WindowUpdate(update) => {
+                if let Some(file) = self.files.iter_mut().find(|file| file.window == update.window.id()) {
+                    file.write_with(|writer| {
+                        writer.write_all(update.data())?;
+                        writer.write_all(b"\n")
+                    });
+                }
+            }
+            _ => {}
+        }
     }
 
     fn flush(&mut self) {
-        for (_, file) in &mut self.files {
-            let result = file.flush();
-            record_failure(&self.failure, result);
+        for file in &mut self.files {
+            file.write_with(|writer| writer.flush());
         }
     }
 }

@@ -15,10 +15,21 @@ pub enum Controls {
 }
 
 /// Renders one line (its trailing CR/LF already removed) into `out`.
+///
+/// A valid UTF-8 sequence shows as its character (programs print `°` and the like as UTF-8, and the JSON `text`
+/// reads them so); any other byte from 0x80 up shows on its own, as its Latin-1 character or, with tags, as
+/// `<0xNN>`. A control code's argument bytes are taken as they are, never as part of a character.
 pub fn render(line: &[u8], controls: Controls, out: &mut String) {
-    let mut bytes = line.iter().copied();
-    while let Some(byte) = bytes.next() {
-        let mut argument = || bytes.next().unwrap_or(0);
+    let mut bytes = line.iter();
+    while let Some(&byte) = bytes.next() {
+        if byte >= 0x80
+            && let Some((character, width)) = utf8_character(byte, bytes.as_slice())
+        {
+            out.push(character);
+            bytes = bytes.as_slice()[width - 1..].iter();
+            continue;
+        }
+        let mut argument = || bytes.next().copied().unwrap_or(0);
         match (byte, controls) {
             (b'\t', Controls::Ansi | Controls::Plain) => out.push('\t'),
             (0x20..=0x7e, _) => out.push(char::from(byte)),
@@ -38,6 +49,21 @@ pub fn render(line: &[u8], controls: Controls, out: &mut String) {
             },
         }
     }
+}
+
+/// The character of the UTF-8 sequence that starts with `lead` and goes on in `rest`, and its width in bytes;
+/// `None` if it is not a valid, complete sequence. Decoded on the stack: rendering allocates nothing.
+fn utf8_character(lead: u8, rest: &[u8]) -> Option<(char, usize)> {
+    let width = match lead {
+        0xC2..=0xDF => 2,
+        0xE0..=0xEF => 3,
+        0xF0..=0xF4 => 4,
+        _ => return None,
+    };
+    let mut sequence = [lead, 0, 0, 0];
+    sequence[1..width].copy_from_slice(rest.get(..width - 1)?);
+    let character = std::str::from_utf8(&sequence[..width]).ok()?.chars().next()?;
+    Some((character, width))
 }
 
 fn push_tag(byte: u8, argument: &mut impl FnMut() -> u8, out: &mut String) {
@@ -121,6 +147,33 @@ mod tests {
             rendered(line, Controls::Tags),
             "<HOME><POS:5,7>x<LEFT><RIGHT><SETX:9><SETY:2><CLS><CLEOL><CLBELOW><BS><0x11>"
         );
+    }
+
+    #[test]
+    fn utf8_shows_as_characters_and_other_high_bytes_one_by_one() {
+        // `°`, `€`, `😀`; then a lone continuation byte, a cut sequence, an overlong `/` and a surrogate.
+        let line = b"25\xc2\xb0C \xe2\x82\xac \xf0\x9f\x98\x80|\xb0|\xe2\x82|\xc0\xaf|\xed\xa0\x80";
+        assert_eq!(
+            rendered(line, Controls::Plain),
+            "25\u{b0}C \u{20ac} \u{1f600}|\u{b0}|\u{e2}\u{82}|\u{c0}\u{af}|\u{ed}\u{a0}\u{80}"
+        );
+        assert_eq!(rendered(line, Controls::Ansi), rendered(line, Controls::Plain));
+        assert_eq!(
+            rendered(line, Controls::Tags),
+            "25\u{b0}C \u{20ac} \u{1f600}|<0xB0>|<0xE2><0x82>|<0xC0><0xAF>|<0xED><0xA0><0x80>"
+        );
+        assert_eq!(
+            rendered(b"\xc3", Controls::Plain),
+            "\u{c3}",
+            "a sequence cut by the line's end"
+        );
+    }
+
+    #[test]
+    fn control_arguments_are_bytes_not_characters() {
+        // POS 0xC2,0xB0 then `x`: the two arguments are not read as `°`.
+        assert_eq!(rendered(b"\x02\xc2\xb0x", Controls::Tags), "<POS:194,176>x");
+        assert_eq!(rendered(b"\x02\xc2\xb0x", Controls::Plain), "x");
     }
 
     #[test]
