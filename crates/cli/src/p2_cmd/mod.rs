@@ -456,6 +456,7 @@ fn run_terminal_on(
 
         let mut stall = args.stall_ms.map(Duration::from_millis);
         let mut source_failed = None;
+        let mut output_failed = false;
         let mut stopping = false;
         loop {
             if stop.load(Ordering::Relaxed) && !stopping {
@@ -490,17 +491,21 @@ fn run_terminal_on(
             // routed before the signals and events are looked at again: their cost is paid per read, not per
             // message.
             for emitted in std::iter::once(first).chain(pipeline.outputs().receiver().try_iter().take(ROUTE_BATCH)) {
-                router.route(&emitted.output);
-                tally.observe(&emitted, live);
+                if !output_failed {
+                    router.route(&emitted.output);
+                }
+                tally.observe(&emitted, live && !output_failed);
             }
             // Written once nothing more is queued: a burst costs few writes, and a lone line shows at once.
             if pipeline.outputs().receiver().is_empty() {
                 router.flush();
                 tally.delivered();
             }
-            if failure.lock().unwrap_or_else(|poison| poison.into_inner()).is_some() {
+            // An output that cannot be written ends the session; what was read is still counted (not routed),
+            // so that the statistics add up.
+            if !output_failed && failure.lock().unwrap_or_else(|poison| poison.into_inner()).is_some() {
+                output_failed = true;
                 pipeline.stop();
-                break;
             }
         }
         router.flush();
