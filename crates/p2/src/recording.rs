@@ -272,7 +272,9 @@ fn parse_usb_log(file: &[u8]) -> Result<Recording, RecordingError> {
     let mut fallback_at = Duration::ZERO;
     for (index, line) in text.lines().enumerate() {
         let number = index + 1;
+        let bad_line = |problem| RecordingError::BadLogLine { line: number, problem };
         if let Some(count) = received_count(line) {
+            let count = count.map_err(bad_line)?;
             if let Some((started, missing, ..)) = &block
                 && *missing > 0
             {
@@ -281,7 +283,8 @@ fn parse_usb_log(file: &[u8]) -> Result<Recording, RecordingError> {
                     problem: format!("the receive block ended {missing} bytes short"),
                 });
             }
-            let at = match (timestamp_seconds(line), first_time) {
+            // Times are checked to lie in years 0–9999, so a difference always fits a Duration.
+            let at = match (timestamp_seconds(line).map_err(bad_line)?, first_time) {
                 (Some(seconds), Some(first)) => Duration::from_secs_f64((seconds - first).max(0.0)),
                 (Some(seconds), None) => {
                     first_time = Some(seconds);
@@ -289,7 +292,8 @@ fn parse_usb_log(file: &[u8]) -> Result<Recording, RecordingError> {
                 }
                 (None, _) => fallback_at,
             };
-            block = Some((number, count, at, Vec::with_capacity(count)));
+            // The count comes from the file: room for no more bytes than the text could hold.
+            block = Some((number, count, at, Vec::with_capacity(count.min(text.len()))));
             continue;
         }
         if is_sent_header(line) {
@@ -329,15 +333,15 @@ fn parse_usb_log(file: &[u8]) -> Result<Recording, RecordingError> {
     Ok(recording)
 }
 
-/// `N` from `… Received N bytes` (receive side only).
-fn received_count(line: &str) -> Option<usize> {
+/// `N` from `… Received N bytes` (receive side only), or what is wrong with `N`.
+fn received_count(line: &str) -> Option<Result<usize, String>> {
     let after = line.split("Received ").nth(1)?;
     let count = after
         .strip_suffix("bytes")
         .or_else(|| after.strip_suffix("bytes\r"))?
         .trim();
     (line.contains("RECV") || line.contains("RX")).then_some(())?;
-    count.parse().ok()
+    Some(count.parse().map_err(|_| format!("`{count}` is not a byte count")))
 }
 
 fn is_sent_header(line: &str) -> bool {
@@ -352,23 +356,41 @@ fn hex_row(line: &str) -> Option<&str> {
 }
 
 /// Seconds of the ISO time in `[USB RECV 2025-10-15T17:13:36.123Z]`, as a plain count (only differences are
-/// used, so the epoch does not matter).
-fn timestamp_seconds(line: &str) -> Option<f64> {
-    let start = line.find(|c: char| c.is_ascii_digit())?;
-    let iso = line[start..].split([']', ' ']).next()?;
-    let (date, time) = iso.split_once('T')?;
-    let mut date_parts = date.split('-').map(str::parse::<i64>);
-    let (year, month, day) = (
-        date_parts.next()?.ok()?,
-        date_parts.next()?.ok()?,
-        date_parts.next()?.ok()?,
-    );
+/// used, so the epoch does not matter); `None` if the line has no time, what is wrong if its time is not one.
+fn timestamp_seconds(line: &str) -> Result<Option<f64>, String> {
+    let Some(start) = line.find(|c: char| c.is_ascii_digit()) else {
+        return Ok(None);
+    };
+    let Some(iso) = line[start..].split([']', ' ']).next() else {
+        return Ok(None);
+    };
+    let Some((date, time)) = iso.split_once('T') else {
+        return Ok(None);
+    };
+    iso_seconds(date, time)
+        .ok_or_else(|| format!("`{iso}` is not an ISO time"))
+        .map(Some)
+}
+
+/// `date` (`YYYY-MM-DD`, years 0–9999) and `time` (`HH:MM:SS.sss`, a zone after it ignored) as
+/// seconds since 1970; `None` for anything out of range (a file's `1e300` or `inf` seconds included).
+fn iso_seconds(date: &str, time: &str) -> Option<f64> {
+    fn field<T: std::str::FromStr + PartialOrd>(part: Option<&str>, range: std::ops::RangeInclusive<T>) -> Option<T> {
+        part?.parse().ok().filter(|value| range.contains(value))
+    }
+    let mut date_parts = date.split('-');
+    let year: i64 = field(date_parts.next(), 0..=9999)?;
+    let month: i64 = field(date_parts.next(), 1..=12)?;
+    let day: i64 = field(date_parts.next(), 1..=31)?;
     let time = time.trim_end_matches('Z');
-    let time = time.split(['+']).next()?;
-    let mut time_parts = time.split(':');
-    let hours: f64 = time_parts.next()?.parse().ok()?;
-    let minutes: f64 = time_parts.next()?.parse().ok()?;
-    let seconds: f64 = time_parts.next()?.parse().ok()?;
+    let mut time_parts = time.split(['+', '-']).next()?.split(':');
+    let hours: i64 = field(time_parts.next(), 0..=23)?;
+    let minutes: i64 = field(time_parts.next(), 0..=59)?;
+    // Past 60: a leap second.
+    let seconds: f64 = field(time_parts.next(), 0.0..=61.0)?;
+    if date_parts.next().is_some() || time_parts.next().is_some() {
+        return None;
+    }
     // Days since 1970-01-01 in the proleptic Gregorian calendar (Howard Hinnant's days_from_civil).
     let shifted = if month <= 2 { year - 1 } else { year };
     let era = shifted.div_euclid(400);
@@ -376,7 +398,7 @@ fn timestamp_seconds(line: &str) -> Option<f64> {
     let day_of_year = (153 * (month + if month > 2 { -3 } else { 9 }) + 2) / 5 + day - 1;
     let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
     let days = era * 146_097 + day_of_era - 719_468;
-    Some(days as f64 * 86_400.0 + hours * 3600.0 + minutes * 60.0 + seconds)
+    Some((days * 86_400 + hours * 3600 + minutes * 60) as f64 + seconds)
 }
 
 /// Writes a `.sgrec` capture, one record per read.
@@ -542,6 +564,47 @@ mod tests {
     }
 
     #[test]
+    fn usb_traffic_log_time_out_of_range_is_an_error_naming_its_line() {
+        for seconds in ["1e300", "inf", "NaN", "-1", "61.5"] {
+            let bad = USB_LOG.replace("17:13:36.112Z", &format!("17:13:{seconds}Z"));
+            assert_eq!(
+                Recording::parse(bad.as_bytes()),
+                Err(RecordingError::BadLogLine {
+                    line: 9,
+                    problem: format!("`2025-10-15T17:13:{seconds}Z` is not an ISO time")
+                })
+            );
+        }
+        let far = USB_LOG.replace("2025-10-15T17:13:36.112Z", "99999999999999999-10-15T17:13:36.112Z");
+        assert!(matches!(
+            Recording::parse(far.as_bytes()),
+            Err(RecordingError::BadLogLine { line: 9, .. })
+        ));
+    }
+
+    #[test]
+    fn usb_traffic_log_huge_count_is_an_error_not_an_allocation() {
+        for count in [u64::MAX, i64::MAX as u64] {
+            let huge = USB_LOG.replace("Received 3 bytes", &format!("Received {count} bytes"));
+            assert_eq!(
+                Recording::parse(huge.as_bytes()),
+                Err(RecordingError::BadLogLine {
+                    line: 9,
+                    problem: format!("the log ended {} bytes into a receive block", count - 3)
+                })
+            );
+        }
+        let beyond = USB_LOG.replace("Received 3 bytes", "Received 18446744073709551616 bytes");
+        assert_eq!(
+            Recording::parse(beyond.as_bytes()),
+            Err(RecordingError::BadLogLine {
+                line: 9,
+                problem: "`18446744073709551616` is not a byte count".into()
+            })
+        );
+    }
+
+    #[test]
     fn raw_bytes_are_paced_as_a_2_mbaud_link() {
         let file = vec![b'x'; 10_000];
         let recording = Recording::parse(&file).unwrap();
@@ -563,5 +626,50 @@ mod tests {
                 prop_assert_eq!(covered, recording.data.len());
             }
         }
+
+        /// No USB traffic log makes parsing panic: lines in its layout, with times and counts out of range
+        /// among them, and arbitrary text.
+        #[test]
+        fn any_usb_log_lines_parse_or_fail_cleanly(lines in proptest::collection::vec(usb_log_line(), 0..24)) {
+            let file = lines.join("\n");
+            if let Ok(recording) = Recording::parse(file.as_bytes()) {
+                let covered: usize = recording.chunks.iter().map(|chunk| chunk.range.len()).sum();
+                prop_assert_eq!(covered, recording.data.len());
+            }
+        }
+    }
+
+    /// One line of a USB traffic log, as the reference writes it or not.
+    fn usb_log_line() -> impl Strategy<Value = String> {
+        let number = || {
+            prop_oneof![
+                (0u32..100).prop_map(|n| n.to_string()),
+                Just("1e300".to_owned()),
+                Just("inf".to_owned()),
+                Just("NaN".to_owned()),
+                Just("-7".to_owned()),
+                Just("99999999999999999999".to_owned()),
+                any::<u64>().prop_map(|n| n.to_string()),
+                "[0-9.eE+-]{0,6}",
+            ]
+        };
+        let count = prop_oneof![
+            (0usize..40).prop_map(|n| n.to_string()),
+            Just(u64::MAX.to_string()),
+            Just(i64::MAX.to_string()),
+            number(),
+        ];
+        prop_oneof![
+            (number(), number(), number(), number(), number(), number(), count).prop_map(
+                |(year, month, day, hours, minutes, seconds, count)| format!(
+                    "[USB RECV {year}-{month}-{day}T{hours}:{minutes}:{seconds}Z] Received {count} bytes"
+                )
+            ),
+            Just("[USB RECV HEX/ASCII]:".to_owned()),
+            proptest::collection::vec(prop_oneof!["\\$[0-9A-F]{2}", "\\$[0-9A-Za-z+-]{0,3}"], 0..20)
+                .prop_map(|tokens| format!("  0000: {}  ascii", tokens.join(" "))),
+            (0u32..20).prop_map(|n| format!("[USB SEND 2025-10-15T17:13:36.105Z] Sent {n} bytes")),
+            any::<String>(),
+        ]
     }
 }
