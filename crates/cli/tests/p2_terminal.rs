@@ -414,17 +414,37 @@ fn bad_input_is_one_clear_line_and_a_meaningful_exit_code() {
 
     let dir = tempfile::tempdir().unwrap();
     let corrupt = dir.path().join("cut.sgrec");
-    std::fs::write(
-        &corrupt,
-        b"SGREC\0\x01\0\0\0\0\0\0\0\0\0\x05\0\0\0\0\0\0\0\x10\0\0\0abc",
-    )
-    .unwrap();
+    std::fs::write(&corrupt, b"SGREC\0\x01\0\0\0").unwrap();
     let (code, stderr) = run_failing(&["p2", "--replay", corrupt.to_str().unwrap()]);
     assert_eq!(code, 3, "{stderr}");
-    assert!(
-        stderr.contains("truncated at byte 28") && stderr.lines().count() == 1,
-        "{stderr}"
+    assert_eq!(
+        stderr.trim(),
+        format!(
+            "sluicegate: {}: Sgrec capture truncated at byte 0: the header needs 6 more bytes",
+            corrupt.display()
+        )
     );
+
+    let log = dir.path().join("usb-traffic.log");
+    for (line, problem) in [
+        (
+            "[USB RECV 2025-10-15T17:13:1e300Z] Received 1 bytes",
+            "USB traffic log line 4: `2025-10-15T17:13:1e300Z` is not an ISO time",
+        ),
+        (
+            "[USB RECV 2025-10-15T17:13:37Z] Received 9223372036854775807 bytes",
+            "USB traffic log line 4: the log ended 9223372036854775806 bytes into a receive block",
+        ),
+    ] {
+        std::fs::write(
+            &log,
+            format!("[USB RECV 2025-10-15T17:13:36Z] Received 1 bytes\n  0000: $41\n\n{line}\n  0000: $42\n"),
+        )
+        .unwrap();
+        let (code, stderr) = run_failing(&["p2", "--replay", log.to_str().unwrap()]);
+        assert_eq!(code, 3, "{stderr}");
+        assert_eq!(stderr.trim(), format!("sluicegate: {}: {problem}", log.display()));
+    }
 }
 
 #[test]
