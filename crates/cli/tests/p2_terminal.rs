@@ -447,6 +447,41 @@ fn bad_input_is_one_clear_line_and_a_meaningful_exit_code() {
     }
 }
 
+/// A `.sgrec` cut short (the terminal killed, a full disk) replays every whole record; the cut last one is
+/// dropped with a warning.
+#[test]
+fn a_cut_recording_replays_its_whole_records_with_a_warning() {
+    let _one = exclusive();
+    let dir = tempfile::tempdir().unwrap();
+    let cut = dir.path().join("cut.sgrec");
+    let mut file = b"SGREC\0\x01\0\0\0\0\0\0\0\0\0".to_vec();
+    file.extend_from_slice(&[0, 0, 0, 0, 0, 0, 0, 0, 10, 0, 0, 0]);
+    file.extend_from_slice(b"Cog0  ok\r\n");
+    file.extend_from_slice(&[5, 0, 0, 0, 0, 0, 0, 0, 16, 0, 0, 0]);
+    file.extend_from_slice(b"Cog0  c");
+    std::fs::write(&cut, &file).unwrap();
+    let output = sluicegate()
+        .args(["p2", "--speed", "max", "--json", "--replay"])
+        .arg(&cut)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    let texts: Vec<Value> = json_lines(&output.stdout)
+        .iter()
+        .map(|message| message["text"].clone())
+        .collect();
+    assert_eq!(texts, ["Cog0  ok\r\n"]);
+    assert_eq!(
+        stderr.trim(),
+        format!(
+            "sluicegate p2: warning: {}: cut short: the last record, at byte 38, is incomplete; its 19 bytes were \
+             dropped",
+            cut.display()
+        )
+    );
+}
+
 #[test]
 fn a_port_held_by_another_terminal_is_reported_busy() {
     let _one = exclusive();

@@ -8,8 +8,8 @@
 //! header  : b"SGREC\0" | u16 version = 1 | u64 start time, ns since the Unix epoch      (16 bytes)
 //! records : u64 arrival, ns since the start | u32 length | length bytes               (repeated to EOF)
 //! ```
-//! Every record is written whole with one `write_all`, so a capture cut short by a crash loses at most its
-//! last record, and [`Recording::parse`] says where the cut is.
+//! A file cut short (a crash, a full disk) is a prefix of a good one: [`Recording::parse`] replays every
+//! whole record, drops the cut last one and says where it was ([`Recording::cut`]). A cut header is an error.
 //!
 //! Parsing is pure (bytes in, [`Recording`] out) and never panics: a bad file is a [`RecordingError`] that
 //! names the format, what was wrong and the byte offset or line.
@@ -63,6 +63,27 @@ pub struct Recording {
     pub data: Vec<u8>,
     /// The reads, in order; their ranges tile `data`.
     pub chunks: Vec<Chunk>,
+    /// A `.sgrec` cut short: its incomplete last record, dropped.
+    pub cut: Option<Cut>,
+}
+
+/// The incomplete last record of a `.sgrec` cut short, which is not replayed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Cut {
+    /// Where the record starts.
+    pub offset: usize,
+    /// Its bytes in the file (to the end), dropped.
+    pub dropped: usize,
+}
+
+impl std::fmt::Display for Cut {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "cut short: the last record, at byte {}, is incomplete; its {} bytes were dropped",
+            self.offset, self.dropped
+        )
+    }
 }
 
 /// What was wrong with a capture file.
@@ -138,6 +159,7 @@ fn raw(file: &[u8]) -> Recording {
         format: Some(Format::Raw),
         data: file.to_vec(),
         chunks,
+        cut: None,
     }
 }
 
@@ -200,12 +222,25 @@ fn parse_sgrec(file: &[u8]) -> Result<Recording, RecordingError> {
         ..Recording::default()
     };
     while !cursor.at_end() {
-        let at = Duration::from_nanos(cursor.u64("a record's arrival time")?);
-        let len = cursor.u32("a record's length")? as usize;
-        let bytes = cursor.take(len, "a record's bytes")?;
+        let offset = cursor.offset;
+        // A record can only be incomplete at the end of the file: the rest of it is dropped.
+        let Ok((at, bytes)) = sgrec_record(&mut cursor) else {
+            recording.cut = Some(Cut {
+                offset,
+                dropped: file.len() - offset,
+            });
+            break;
+        };
         push_chunk(&mut recording, at, bytes);
     }
     Ok(recording)
+}
+
+/// One record: its arrival time and bytes; [`RecordingError::Truncated`] if the file ends inside it.
+fn sgrec_record<'a>(cursor: &mut Cursor<'a>) -> Result<(Duration, &'a [u8]), RecordingError> {
+    let at = Duration::from_nanos(cursor.u64("a record's arrival time")?);
+    let len = cursor.u32("a record's length")? as usize;
+    Ok((at, cursor.take(len, "a record's bytes")?))
 }
 
 fn push_chunk(recording: &mut Recording, at: Duration, bytes: &[u8]) {
@@ -473,16 +508,46 @@ mod tests {
     }
 
     #[test]
-    fn truncated_sgrec_says_where() {
+    fn cut_sgrec_replays_its_whole_records_and_says_where_the_cut_one_was() {
         let file = sgrec(&[(0, b"abc"), (1, b"defgh")]);
-        let cut = &file[..file.len() - 2];
+        assert_eq!(file.len(), 48, "16 of header, 12 + 3, 12 + 5");
+        for (len, cut) in [
+            (
+                46,
+                Some(Cut {
+                    offset: 31,
+                    dropped: 15,
+                }),
+            ),
+            (36, Some(Cut { offset: 31, dropped: 5 })),
+            (31, None),
+            (20, Some(Cut { offset: 16, dropped: 4 })),
+        ] {
+            let recording = Recording::parse(&file[..len]).unwrap();
+            assert_eq!(recording.cut, cut, "cut at {len}");
+            let whole = if len > 20 { &b"abc"[..] } else { b"" };
+            assert_eq!(recording.data, whole, "cut at {len}");
+        }
         assert_eq!(
-            Recording::parse(cut),
+            Cut {
+                offset: 31,
+                dropped: 15
+            }
+            .to_string(),
+            "cut short: the last record, at byte 31, is incomplete; its 15 bytes were dropped"
+        );
+    }
+
+    #[test]
+    fn sgrec_with_a_cut_header_or_another_version_is_an_error() {
+        let file = sgrec(&[(0, b"abc")]);
+        assert_eq!(
+            Recording::parse(&file[..10]),
             Err(RecordingError::Truncated {
                 format: Format::Sgrec,
-                offset: 43,
-                what: "a record's bytes",
-                needed: 2
+                offset: 0,
+                what: "the header",
+                needed: 6
             })
         );
         let mut future = file.clone();
@@ -636,6 +701,29 @@ mod tests {
                 let covered: usize = recording.chunks.iter().map(|chunk| chunk.range.len()).sum();
                 prop_assert_eq!(covered, recording.data.len());
             }
+        }
+
+        /// A `.sgrec` cut anywhere past its header gives back the records before the cut, and the rest as cut.
+        #[test]
+        fn any_cut_of_a_sgrec_keeps_every_whole_record(
+            reads in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..40), 0..8),
+            cut in any::<proptest::sample::Index>(),
+        ) {
+            let chunks: Vec<(u64, &[u8])> = reads.iter().enumerate().map(|(i, read)| (i as u64, &read[..])).collect();
+            let file = sgrec(&chunks);
+            let len = SGREC_HEADER_LEN + cut.index(file.len() - SGREC_HEADER_LEN + 1);
+            let recording = Recording::parse(&file[..len]).unwrap();
+            let (mut whole, mut end) = (Vec::new(), SGREC_HEADER_LEN);
+            for read in &reads {
+                if end + SGREC_RECORD_HEADER_LEN + read.len() > len {
+                    break;
+                }
+                end += SGREC_RECORD_HEADER_LEN + read.len();
+                whole.extend_from_slice(read);
+            }
+            prop_assert_eq!(&recording.data, &whole);
+            let cut = (end < len).then_some(Cut { offset: end, dropped: len - end });
+            prop_assert_eq!(recording.cut, cut);
         }
     }
 

@@ -6,7 +6,7 @@ use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use crate::recording::{Recording, RecordingError};
+use crate::recording::{Cut, Recording, RecordingError};
 use crate::simulate;
 
 /// How long a source blocks at most before it reports [`Read::Idle`], so the reader can notice a stop.
@@ -425,6 +425,11 @@ impl ReplaySource {
             speed,
             started: None,
         }
+    }
+
+    /// The incomplete last record of a `.sgrec` cut short, which is not played.
+    pub fn cut(&self) -> Option<Cut> {
+        self.recording.cut
     }
 }
 

@@ -240,7 +240,12 @@ fn open_source(args: &TerminalArgs) -> Result<Box<dyn Source>, Failure> {
         } else {
             Speed::Realtime
         };
-        ReplaySource::open(path, speed).map(|replay| Box::new(replay) as Box<dyn Source>)
+        ReplaySource::open(path, speed).map(|replay| {
+            if let Some(cut) = replay.cut() {
+                eprintln!("sluicegate p2: warning: {}: {cut}", path.display());
+            }
+            Box::new(replay) as Box<dyn Source>
+        })
     } else if source.stdin {
         Ok(Box::new(StreamSource::stdin()))
     } else if let Some(address) = &source.tcp {
