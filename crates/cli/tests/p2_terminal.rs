@@ -536,6 +536,71 @@ fn ctrl_c_ends_cleanly_with_stats_and_exit_code_zero() {
     );
 }
 
+/// Ctrl-C or SIGTERM while stdin is still open (its reader blocked in a read that never ends) leaves a
+/// recording of every byte read, flushed and whole: its replay gives the same messages.
+#[test]
+fn a_recording_interrupted_by_a_signal_holds_every_byte_read() {
+    let _one = exclusive();
+    let dir = tempfile::tempdir().unwrap();
+    for signal in ["-INT", "-TERM"] {
+        let recording = dir.path().join(format!("session{signal}.sgrec"));
+        let mut terminal = sluicegate()
+            .args(["p2", "--stdin", "--json", "--record"])
+            .arg(&recording)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdin = terminal.stdin.take().unwrap();
+        stdin.write_all(b"Cog0  ok\r\nCog0  two\r\n").unwrap();
+        let mut stdout = BufReader::new(terminal.stdout.take().unwrap());
+        let mut live = String::new();
+        for _ in 0..2 {
+            stdout.read_line(&mut live).unwrap();
+        }
+        send_signal(&terminal, signal);
+        stdout.read_to_string(&mut live).unwrap();
+        let output = terminal.wait_with_output().unwrap();
+        assert!(output.status.success(), "{signal}: {:?}", output.status);
+        drop(stdin);
+        let replay = sluicegate()
+            .args(["p2", "--speed", "max", "--json", "--replay"])
+            .arg(&recording)
+            .output()
+            .unwrap();
+        assert!(replay.status.success(), "{}", String::from_utf8_lossy(&replay.stderr));
+        let texts = |stdout: &[u8]| -> Vec<Value> {
+            json_lines(stdout)
+                .iter()
+                .map(|message| message["text"].clone())
+                .collect()
+        };
+        assert_eq!(texts(live.as_bytes()), ["Cog0  ok\r\n", "Cog0  two\r\n"], "{signal}");
+        assert_eq!(texts(&replay.stdout), texts(live.as_bytes()), "{signal}");
+    }
+}
+
+#[test]
+fn a_recording_that_cannot_be_written_fails_the_run() {
+    let _one = exclusive();
+    let mut terminal = sluicegate()
+        .args(["p2", "--stdin", "--record", "/dev/full"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    terminal.stdin.take().unwrap().write_all(b"Cog0  ok\r\n").unwrap();
+    let output = terminal.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert_eq!(
+        stderr.trim(),
+        "sluicegate: cannot write the recording /dev/full: No space left on device (os error 28)"
+    );
+}
+
 /// SIGUSR1 reports the stats of a running terminal, between messages, even while its input is quiet; a line
 /// after it is still framed, and the end of the input ends it cleanly.
 #[test]
