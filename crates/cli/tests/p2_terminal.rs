@@ -464,16 +464,71 @@ fn bad_input_is_one_clear_line_and_a_meaningful_exit_code() {
 
     let dir = tempfile::tempdir().unwrap();
     let corrupt = dir.path().join("cut.sgrec");
-    std::fs::write(
-        &corrupt,
-        b"SGREC\0\x01\0\0\0\0\0\0\0\0\0\x05\0\0\0\0\0\0\0\x10\0\0\0abc",
-    )
-    .unwrap();
+    std::fs::write(&corrupt, b"SGREC\0\x01\0\0\0").unwrap();
     let (code, stderr) = run_failing(&["p2", "--replay", corrupt.to_str().unwrap()]);
     assert_eq!(code, 3, "{stderr}");
-    assert!(
-        stderr.contains("truncated at byte 28") && stderr.lines().count() == 1,
-        "{stderr}"
+    assert_eq!(
+        stderr.trim(),
+        format!(
+            "sluicegate: {}: Sgrec capture truncated at byte 0: the header needs 6 more bytes",
+            corrupt.display()
+        )
+    );
+
+    let log = dir.path().join("usb-traffic.log");
+    for (line, problem) in [
+        (
+            "[USB RECV 2025-10-15T17:13:1e300Z] Received 1 bytes",
+            "USB traffic log line 4: `2025-10-15T17:13:1e300Z` is not an ISO time",
+        ),
+        (
+            "[USB RECV 2025-10-15T17:13:37Z] Received 9223372036854775807 bytes",
+            "USB traffic log line 4: the log ended 9223372036854775806 bytes into a receive block",
+        ),
+    ] {
+        std::fs::write(
+            &log,
+            format!("[USB RECV 2025-10-15T17:13:36Z] Received 1 bytes\n  0000: $41\n\n{line}\n  0000: $42\n"),
+        )
+        .unwrap();
+        let (code, stderr) = run_failing(&["p2", "--replay", log.to_str().unwrap()]);
+        assert_eq!(code, 3, "{stderr}");
+        assert_eq!(stderr.trim(), format!("sluicegate: {}: {problem}", log.display()));
+    }
+}
+
+/// A `.sgrec` cut short (the terminal killed, a full disk) replays every whole record; the cut last one is
+/// dropped with a warning.
+#[test]
+fn a_cut_recording_replays_its_whole_records_with_a_warning() {
+    let _one = exclusive();
+    let dir = tempfile::tempdir().unwrap();
+    let cut = dir.path().join("cut.sgrec");
+    let mut file = b"SGREC\0\x01\0\0\0\0\0\0\0\0\0".to_vec();
+    file.extend_from_slice(&[0, 0, 0, 0, 0, 0, 0, 0, 10, 0, 0, 0]);
+    file.extend_from_slice(b"Cog0  ok\r\n");
+    file.extend_from_slice(&[5, 0, 0, 0, 0, 0, 0, 0, 16, 0, 0, 0]);
+    file.extend_from_slice(b"Cog0  c");
+    std::fs::write(&cut, &file).unwrap();
+    let output = sluicegate()
+        .args(["p2", "--speed", "max", "--json", "--replay"])
+        .arg(&cut)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    let texts: Vec<Value> = json_lines(&output.stdout)
+        .iter()
+        .map(|message| message["text"].clone())
+        .collect();
+    assert_eq!(texts, ["Cog0  ok\r\n"]);
+    assert_eq!(
+        stderr.trim(),
+        format!(
+            "sluicegate p2: warning: {}: cut short: the last record, at byte 38, is incomplete; its 19 bytes were \
+             dropped",
+            cut.display()
+        )
     );
 }
 
@@ -589,6 +644,71 @@ fn ctrl_c_ends_cleanly_with_stats_and_exit_code_zero() {
     assert!(
         messages < simulate::demo_session().messages().len() as u64,
         "stopped before the end"
+    );
+}
+
+/// Ctrl-C or SIGTERM while stdin is still open (its reader blocked in a read that never ends) leaves a
+/// recording of every byte read, flushed and whole: its replay gives the same messages.
+#[test]
+fn a_recording_interrupted_by_a_signal_holds_every_byte_read() {
+    let _one = exclusive();
+    let dir = tempfile::tempdir().unwrap();
+    for signal in ["-INT", "-TERM"] {
+        let recording = dir.path().join(format!("session{signal}.sgrec"));
+        let mut terminal = sluicegate()
+            .args(["p2", "--stdin", "--json", "--record"])
+            .arg(&recording)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdin = terminal.stdin.take().unwrap();
+        stdin.write_all(b"Cog0  ok\r\nCog0  two\r\n").unwrap();
+        let mut stdout = BufReader::new(terminal.stdout.take().unwrap());
+        let mut live = String::new();
+        for _ in 0..2 {
+            stdout.read_line(&mut live).unwrap();
+        }
+        send_signal(&terminal, signal);
+        stdout.read_to_string(&mut live).unwrap();
+        let output = terminal.wait_with_output().unwrap();
+        assert!(output.status.success(), "{signal}: {:?}", output.status);
+        drop(stdin);
+        let replay = sluicegate()
+            .args(["p2", "--speed", "max", "--json", "--replay"])
+            .arg(&recording)
+            .output()
+            .unwrap();
+        assert!(replay.status.success(), "{}", String::from_utf8_lossy(&replay.stderr));
+        let texts = |stdout: &[u8]| -> Vec<Value> {
+            json_lines(stdout)
+                .iter()
+                .map(|message| message["text"].clone())
+                .collect()
+        };
+        assert_eq!(texts(live.as_bytes()), ["Cog0  ok\r\n", "Cog0  two\r\n"], "{signal}");
+        assert_eq!(texts(&replay.stdout), texts(live.as_bytes()), "{signal}");
+    }
+}
+
+#[test]
+fn a_recording_that_cannot_be_written_fails_the_run() {
+    let _one = exclusive();
+    let mut terminal = sluicegate()
+        .args(["p2", "--stdin", "--record", "/dev/full"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    terminal.stdin.take().unwrap().write_all(b"Cog0  ok\r\n").unwrap();
+    let output = terminal.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert_eq!(
+        stderr.trim(),
+        "sluicegate: cannot write the recording /dev/full: No space left on device (os error 28)"
     );
 }
 

@@ -8,8 +8,8 @@
 //! header  : b"SGREC\0" | u16 version = 1 | u64 start time, ns since the Unix epoch      (16 bytes)
 //! records : u64 arrival, ns since the start | u32 length | length bytes               (repeated to EOF)
 //! ```
-//! Every record is written whole with one `write_all`, so a capture cut short by a crash loses at most its
-//! last record, and [`Recording::parse`] says where the cut is.
+//! A file cut short (a crash, a full disk) is a prefix of a good one: [`Recording::parse`] replays every
+//! whole record, drops the cut last one and says where it was ([`Recording::cut`]). A cut header is an error.
 //!
 //! Parsing is pure (bytes in, [`Recording`] out) and never panics: a bad file is a [`RecordingError`] that
 //! names the format, what was wrong and the byte offset or line.
@@ -63,6 +63,27 @@ pub struct Recording {
     pub data: Vec<u8>,
     /// The reads, in order; their ranges tile `data`.
     pub chunks: Vec<Chunk>,
+    /// A `.sgrec` cut short: its incomplete last record, dropped.
+    pub cut: Option<Cut>,
+}
+
+/// The incomplete last record of a `.sgrec` cut short, which is not replayed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Cut {
+    /// Where the record starts.
+    pub offset: usize,
+    /// Its bytes in the file (to the end), dropped.
+    pub dropped: usize,
+}
+
+impl std::fmt::Display for Cut {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "cut short: the last record, at byte {}, is incomplete; its {} bytes were dropped",
+            self.offset, self.dropped
+        )
+    }
 }
 
 /// What was wrong with a capture file.
@@ -138,6 +159,7 @@ fn raw(file: &[u8]) -> Recording {
         format: Some(Format::Raw),
         data: file.to_vec(),
         chunks,
+        cut: None,
     }
 }
 
@@ -200,12 +222,25 @@ fn parse_sgrec(file: &[u8]) -> Result<Recording, RecordingError> {
         ..Recording::default()
     };
     while !cursor.at_end() {
-        let at = Duration::from_nanos(cursor.u64("a record's arrival time")?);
-        let len = cursor.u32("a record's length")? as usize;
-        let bytes = cursor.take(len, "a record's bytes")?;
+        let offset = cursor.offset;
+        // A record can only be incomplete at the end of the file: the rest of it is dropped.
+        let Ok((at, bytes)) = sgrec_record(&mut cursor) else {
+            recording.cut = Some(Cut {
+                offset,
+                dropped: file.len() - offset,
+            });
+            break;
+        };
         push_chunk(&mut recording, at, bytes);
     }
     Ok(recording)
+}
+
+/// One record: its arrival time and bytes; [`RecordingError::Truncated`] if the file ends inside it.
+fn sgrec_record<'a>(cursor: &mut Cursor<'a>) -> Result<(Duration, &'a [u8]), RecordingError> {
+    let at = Duration::from_nanos(cursor.u64("a record's arrival time")?);
+    let len = cursor.u32("a record's length")? as usize;
+    Ok((at, cursor.take(len, "a record's bytes")?))
 }
 
 fn push_chunk(recording: &mut Recording, at: Duration, bytes: &[u8]) {
@@ -272,7 +307,9 @@ fn parse_usb_log(file: &[u8]) -> Result<Recording, RecordingError> {
     let mut fallback_at = Duration::ZERO;
     for (index, line) in text.lines().enumerate() {
         let number = index + 1;
+        let bad_line = |problem| RecordingError::BadLogLine { line: number, problem };
         if let Some(count) = received_count(line) {
+            let count = count.map_err(bad_line)?;
             if let Some((started, missing, ..)) = &block
                 && *missing > 0
             {
@@ -281,7 +318,8 @@ fn parse_usb_log(file: &[u8]) -> Result<Recording, RecordingError> {
                     problem: format!("the receive block ended {missing} bytes short"),
                 });
             }
-            let at = match (timestamp_seconds(line), first_time) {
+            // Times are checked to lie in years 0–9999, so a difference always fits a Duration.
+            let at = match (timestamp_seconds(line).map_err(bad_line)?, first_time) {
                 (Some(seconds), Some(first)) => Duration::from_secs_f64((seconds - first).max(0.0)),
                 (Some(seconds), None) => {
                     first_time = Some(seconds);
@@ -289,7 +327,8 @@ fn parse_usb_log(file: &[u8]) -> Result<Recording, RecordingError> {
                 }
                 (None, _) => fallback_at,
             };
-            block = Some((number, count, at, Vec::with_capacity(count)));
+            // The count comes from the file: room for no more bytes than the text could hold.
+            block = Some((number, count, at, Vec::with_capacity(count.min(text.len()))));
             continue;
         }
         if is_sent_header(line) {
@@ -329,15 +368,15 @@ fn parse_usb_log(file: &[u8]) -> Result<Recording, RecordingError> {
     Ok(recording)
 }
 
-/// `N` from `… Received N bytes` (receive side only).
-fn received_count(line: &str) -> Option<usize> {
+/// `N` from `… Received N bytes` (receive side only), or what is wrong with `N`.
+fn received_count(line: &str) -> Option<Result<usize, String>> {
     let after = line.split("Received ").nth(1)?;
     let count = after
         .strip_suffix("bytes")
         .or_else(|| after.strip_suffix("bytes\r"))?
         .trim();
     (line.contains("RECV") || line.contains("RX")).then_some(())?;
-    count.parse().ok()
+    Some(count.parse().map_err(|_| format!("`{count}` is not a byte count")))
 }
 
 fn is_sent_header(line: &str) -> bool {
@@ -352,23 +391,41 @@ fn hex_row(line: &str) -> Option<&str> {
 }
 
 /// Seconds of the ISO time in `[USB RECV 2025-10-15T17:13:36.123Z]`, as a plain count (only differences are
-/// used, so the epoch does not matter).
-fn timestamp_seconds(line: &str) -> Option<f64> {
-    let start = line.find(|c: char| c.is_ascii_digit())?;
-    let iso = line[start..].split([']', ' ']).next()?;
-    let (date, time) = iso.split_once('T')?;
-    let mut date_parts = date.split('-').map(str::parse::<i64>);
-    let (year, month, day) = (
-        date_parts.next()?.ok()?,
-        date_parts.next()?.ok()?,
-        date_parts.next()?.ok()?,
-    );
+/// used, so the epoch does not matter); `None` if the line has no time, what is wrong if its time is not one.
+fn timestamp_seconds(line: &str) -> Result<Option<f64>, String> {
+    let Some(start) = line.find(|c: char| c.is_ascii_digit()) else {
+        return Ok(None);
+    };
+    let Some(iso) = line[start..].split([']', ' ']).next() else {
+        return Ok(None);
+    };
+    let Some((date, time)) = iso.split_once('T') else {
+        return Ok(None);
+    };
+    iso_seconds(date, time)
+        .ok_or_else(|| format!("`{iso}` is not an ISO time"))
+        .map(Some)
+}
+
+/// `date` (`YYYY-MM-DD`, years 0–9999) and `time` (`HH:MM:SS.sss`, a zone after it ignored) as
+/// seconds since 1970; `None` for anything out of range (a file's `1e300` or `inf` seconds included).
+fn iso_seconds(date: &str, time: &str) -> Option<f64> {
+    fn field<T: std::str::FromStr + PartialOrd>(part: Option<&str>, range: std::ops::RangeInclusive<T>) -> Option<T> {
+        part?.parse().ok().filter(|value| range.contains(value))
+    }
+    let mut date_parts = date.split('-');
+    let year: i64 = field(date_parts.next(), 0..=9999)?;
+    let month: i64 = field(date_parts.next(), 1..=12)?;
+    let day: i64 = field(date_parts.next(), 1..=31)?;
     let time = time.trim_end_matches('Z');
-    let time = time.split(['+']).next()?;
-    let mut time_parts = time.split(':');
-    let hours: f64 = time_parts.next()?.parse().ok()?;
-    let minutes: f64 = time_parts.next()?.parse().ok()?;
-    let seconds: f64 = time_parts.next()?.parse().ok()?;
+    let mut time_parts = time.split(['+', '-']).next()?.split(':');
+    let hours: i64 = field(time_parts.next(), 0..=23)?;
+    let minutes: i64 = field(time_parts.next(), 0..=59)?;
+    // Past 60: a leap second.
+    let seconds: f64 = field(time_parts.next(), 0.0..=61.0)?;
+    if date_parts.next().is_some() || time_parts.next().is_some() {
+        return None;
+    }
     // Days since 1970-01-01 in the proleptic Gregorian calendar (Howard Hinnant's days_from_civil).
     let shifted = if month <= 2 { year - 1 } else { year };
     let era = shifted.div_euclid(400);
@@ -376,7 +433,7 @@ fn timestamp_seconds(line: &str) -> Option<f64> {
     let day_of_year = (153 * (month + if month > 2 { -3 } else { 9 }) + 2) / 5 + day - 1;
     let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
     let days = era * 146_097 + day_of_era - 719_468;
-    Some(days as f64 * 86_400.0 + hours * 3600.0 + minutes * 60.0 + seconds)
+    Some((days * 86_400 + hours * 3600 + minutes * 60) as f64 + seconds)
 }
 
 /// Writes a `.sgrec` capture, one record per read.
@@ -451,16 +508,46 @@ mod tests {
     }
 
     #[test]
-    fn truncated_sgrec_says_where() {
+    fn cut_sgrec_replays_its_whole_records_and_says_where_the_cut_one_was() {
         let file = sgrec(&[(0, b"abc"), (1, b"defgh")]);
-        let cut = &file[..file.len() - 2];
+        assert_eq!(file.len(), 48, "16 of header, 12 + 3, 12 + 5");
+        for (len, cut) in [
+            (
+                46,
+                Some(Cut {
+                    offset: 31,
+                    dropped: 15,
+                }),
+            ),
+            (36, Some(Cut { offset: 31, dropped: 5 })),
+            (31, None),
+            (20, Some(Cut { offset: 16, dropped: 4 })),
+        ] {
+            let recording = Recording::parse(&file[..len]).unwrap();
+            assert_eq!(recording.cut, cut, "cut at {len}");
+            let whole = if len > 20 { &b"abc"[..] } else { b"" };
+            assert_eq!(recording.data, whole, "cut at {len}");
+        }
         assert_eq!(
-            Recording::parse(cut),
+            Cut {
+                offset: 31,
+                dropped: 15
+            }
+            .to_string(),
+            "cut short: the last record, at byte 31, is incomplete; its 15 bytes were dropped"
+        );
+    }
+
+    #[test]
+    fn sgrec_with_a_cut_header_or_another_version_is_an_error() {
+        let file = sgrec(&[(0, b"abc")]);
+        assert_eq!(
+            Recording::parse(&file[..10]),
             Err(RecordingError::Truncated {
                 format: Format::Sgrec,
-                offset: 43,
-                what: "a record's bytes",
-                needed: 2
+                offset: 0,
+                what: "the header",
+                needed: 6
             })
         );
         let mut future = file.clone();
@@ -542,6 +629,47 @@ mod tests {
     }
 
     #[test]
+    fn usb_traffic_log_time_out_of_range_is_an_error_naming_its_line() {
+        for seconds in ["1e300", "inf", "NaN", "-1", "61.5"] {
+            let bad = USB_LOG.replace("17:13:36.112Z", &format!("17:13:{seconds}Z"));
+            assert_eq!(
+                Recording::parse(bad.as_bytes()),
+                Err(RecordingError::BadLogLine {
+                    line: 9,
+                    problem: format!("`2025-10-15T17:13:{seconds}Z` is not an ISO time")
+                })
+            );
+        }
+        let far = USB_LOG.replace("2025-10-15T17:13:36.112Z", "99999999999999999-10-15T17:13:36.112Z");
+        assert!(matches!(
+            Recording::parse(far.as_bytes()),
+            Err(RecordingError::BadLogLine { line: 9, .. })
+        ));
+    }
+
+    #[test]
+    fn usb_traffic_log_huge_count_is_an_error_not_an_allocation() {
+        for count in [u64::MAX, i64::MAX as u64] {
+            let huge = USB_LOG.replace("Received 3 bytes", &format!("Received {count} bytes"));
+            assert_eq!(
+                Recording::parse(huge.as_bytes()),
+                Err(RecordingError::BadLogLine {
+                    line: 9,
+                    problem: format!("the log ended {} bytes into a receive block", count - 3)
+                })
+            );
+        }
+        let beyond = USB_LOG.replace("Received 3 bytes", "Received 18446744073709551616 bytes");
+        assert_eq!(
+            Recording::parse(beyond.as_bytes()),
+            Err(RecordingError::BadLogLine {
+                line: 9,
+                problem: "`18446744073709551616` is not a byte count".into()
+            })
+        );
+    }
+
+    #[test]
     fn raw_bytes_are_paced_as_a_2_mbaud_link() {
         let file = vec![b'x'; 10_000];
         let recording = Recording::parse(&file).unwrap();
@@ -563,5 +691,73 @@ mod tests {
                 prop_assert_eq!(covered, recording.data.len());
             }
         }
+
+        /// No USB traffic log makes parsing panic: lines in its layout, with times and counts out of range
+        /// among them, and arbitrary text.
+        #[test]
+        fn any_usb_log_lines_parse_or_fail_cleanly(lines in proptest::collection::vec(usb_log_line(), 0..24)) {
+            let file = lines.join("\n");
+            if let Ok(recording) = Recording::parse(file.as_bytes()) {
+                let covered: usize = recording.chunks.iter().map(|chunk| chunk.range.len()).sum();
+                prop_assert_eq!(covered, recording.data.len());
+            }
+        }
+
+        /// A `.sgrec` cut anywhere past its header gives back the records before the cut, and the rest as cut.
+        #[test]
+        fn any_cut_of_a_sgrec_keeps_every_whole_record(
+            reads in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..40), 0..8),
+            cut in any::<proptest::sample::Index>(),
+        ) {
+            let chunks: Vec<(u64, &[u8])> = reads.iter().enumerate().map(|(i, read)| (i as u64, &read[..])).collect();
+            let file = sgrec(&chunks);
+            let len = SGREC_HEADER_LEN + cut.index(file.len() - SGREC_HEADER_LEN + 1);
+            let recording = Recording::parse(&file[..len]).unwrap();
+            let (mut whole, mut end) = (Vec::new(), SGREC_HEADER_LEN);
+            for read in &reads {
+                if end + SGREC_RECORD_HEADER_LEN + read.len() > len {
+                    break;
+                }
+                end += SGREC_RECORD_HEADER_LEN + read.len();
+                whole.extend_from_slice(read);
+            }
+            prop_assert_eq!(&recording.data, &whole);
+            let cut = (end < len).then_some(Cut { offset: end, dropped: len - end });
+            prop_assert_eq!(recording.cut, cut);
+        }
+    }
+
+    /// One line of a USB traffic log, as the reference writes it or not.
+    fn usb_log_line() -> impl Strategy<Value = String> {
+        let number = || {
+            prop_oneof![
+                (0u32..100).prop_map(|n| n.to_string()),
+                Just("1e300".to_owned()),
+                Just("inf".to_owned()),
+                Just("NaN".to_owned()),
+                Just("-7".to_owned()),
+                Just("99999999999999999999".to_owned()),
+                any::<u64>().prop_map(|n| n.to_string()),
+                "[0-9.eE+-]{0,6}",
+            ]
+        };
+        let count = prop_oneof![
+            (0usize..40).prop_map(|n| n.to_string()),
+            Just(u64::MAX.to_string()),
+            Just(i64::MAX.to_string()),
+            number(),
+        ];
+        prop_oneof![
+            (number(), number(), number(), number(), number(), number(), count).prop_map(
+                |(year, month, day, hours, minutes, seconds, count)| format!(
+                    "[USB RECV {year}-{month}-{day}T{hours}:{minutes}:{seconds}Z] Received {count} bytes"
+                )
+            ),
+            Just("[USB RECV HEX/ASCII]:".to_owned()),
+            proptest::collection::vec(prop_oneof!["\\$[0-9A-F]{2}", "\\$[0-9A-Za-z+-]{0,3}"], 0..20)
+                .prop_map(|tokens| format!("  0000: {}  ascii", tokens.join(" "))),
+            (0u32..20).prop_map(|n| format!("[USB SEND 2025-10-15T17:13:36.105Z] Sent {n} bytes")),
+            any::<String>(),
+        ]
     }
 }

@@ -6,7 +6,7 @@ use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use crate::recording::{Recording, RecordingError};
+use crate::recording::{Cut, Recording, RecordingError};
 use crate::simulate;
 
 /// How long a source blocks at most before it reports [`Read::Idle`], so the reader can notice a stop.
@@ -51,7 +51,8 @@ pub trait Source: Send {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<Read>;
 }
 
-/// Why a source could not be opened.
+/// Why a source could not be opened. Each message is whole (the cause is in it, not chained as a `source`),
+/// so the CLI's one line names it once.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum SourceError {
@@ -82,28 +83,28 @@ pub enum SourceError {
         baud: u32,
     },
     /// A capture file could not be read.
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {path}: {error}")]
     File {
         /// The path given.
         path: PathBuf,
         /// Why.
-        source: io::Error,
+        error: io::Error,
     },
     /// A capture file is corrupt.
-    #[error("{path}: {source}")]
+    #[error("{path}: {error}")]
     Recording {
         /// The path given.
         path: PathBuf,
         /// What is wrong and where.
-        source: RecordingError,
+        error: RecordingError,
     },
     /// A TCP connection failed.
-    #[error("cannot connect to {address}: {source}")]
+    #[error("cannot connect to {address}: {error}")]
     Tcp {
         /// The address given.
         address: String,
         /// Why.
-        source: io::Error,
+        error: io::Error,
     },
 }
 
@@ -365,9 +366,9 @@ impl StreamSource<TcpStream> {
     /// # Errors
     /// [`SourceError::Tcp`] if the connection fails.
     pub fn tcp(address: &str) -> Result<Self, SourceError> {
-        let tcp_error = |source| SourceError::Tcp {
+        let tcp_error = |error| SourceError::Tcp {
             address: address.to_owned(),
-            source,
+            error,
         };
         let stream = TcpStream::connect(address).map_err(tcp_error)?;
         stream.set_read_timeout(Some(POLL_INTERVAL)).map_err(tcp_error)?;
@@ -407,13 +408,13 @@ impl ReplaySource {
     /// # Errors
     /// [`SourceError::File`] if it cannot be read, [`SourceError::Recording`] if it is corrupt.
     pub fn open(path: &Path, speed: Speed) -> Result<Self, SourceError> {
-        let file = std::fs::read(path).map_err(|source| SourceError::File {
+        let file = std::fs::read(path).map_err(|error| SourceError::File {
             path: path.to_owned(),
-            source,
+            error,
         })?;
-        let recording = Recording::parse(&file).map_err(|source| SourceError::Recording {
+        let recording = Recording::parse(&file).map_err(|error| SourceError::Recording {
             path: path.to_owned(),
-            source,
+            error,
         })?;
         Ok(Self::new(recording, speed))
     }
@@ -427,6 +428,11 @@ impl ReplaySource {
             speed,
             started: None,
         }
+    }
+
+    /// The incomplete last record of a `.sgrec` cut short, which is not played.
+    pub fn cut(&self) -> Option<Cut> {
+        self.recording.cut
     }
 }
 

@@ -7,8 +7,9 @@ mod pst;
 mod simulator;
 mod tally;
 
-use std::io::{IsTerminal, Write};
-use std::path::PathBuf;
+use std::fs::File;
+use std::io::{BufWriter, IsTerminal, Write};
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -275,7 +276,12 @@ fn open_source(args: &TerminalArgs) -> Result<Box<dyn Source>, Failure> {
             Ok(Box::new(port) as Box<dyn Source>)
         })
     } else if let Some(path) = &source.replay {
-        ReplaySource::open(path, replay_speed(args)).map(|replay| Box::new(replay) as Box<dyn Source>)
+        ReplaySource::open(path, replay_speed(args)).map(|replay| {
+            if let Some(cut) = replay.cut() {
+                eprintln!("sluicegate p2: warning: {}: {cut}", path.display());
+            }
+            Box::new(replay) as Box<dyn Source>
+        })
     } else if source.stdin {
         Ok(Box::new(StreamSource::stdin()))
     } else if let Some(address) = &source.tcp {
@@ -305,24 +311,61 @@ fn replay_speed(args: &TerminalArgs) -> Speed {
     }
 }
 
-fn recording_tap(path: &PathBuf) -> anyhow::Result<(Tap, Arc<Mutex<Option<std::io::Error>>>)> {
-    let file = std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
-    let mut writer = RecordingWriter::new(
-        std::io::BufWriter::new(file),
-        u64::try_from(now.as_nanos()).unwrap_or(0),
-    )?;
-    let failure = Arc::new(Mutex::new(None));
-    let tap_failure = Arc::clone(&failure);
-    let tap: Tap = Box::new(move |at, bytes| {
-        if let Err(error) = writer.write_chunk(at, bytes) {
-            tap_failure
-                .lock()
-                .unwrap_or_else(|poison| poison.into_inner())
-                .get_or_insert(error);
+/// The `--record` file, shared by the reader thread's tap and the main thread, which finishes it at exit
+/// whatever the reader is doing (a stdin reader blocked in a read never ends): every byte read until then is
+/// in the file, in whole records. The lock is taken once a read, and is uncontended until the exit.
+#[derive(Clone)]
+struct Recorder(Arc<Mutex<Recorded>>);
+
+struct Recorded {
+    /// `None` once finished, or after a write error.
+    writer: Option<RecordingWriter<BufWriter<File>>>,
+    /// The first write error, reported at exit.
+    error: Option<std::io::Error>,
+}
+
+impl Recorder {
+    fn create(path: &Path) -> anyhow::Result<Recorder> {
+        let file = File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+        let writer = RecordingWriter::new(BufWriter::new(file), u64::try_from(now.as_nanos()).unwrap_or(0))?;
+        Ok(Recorder(Arc::new(Mutex::new(Recorded {
+            writer: Some(writer),
+            error: None,
+        }))))
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Recorded> {
+        self.0.lock().unwrap_or_else(|poison| poison.into_inner())
+    }
+
+    /// Records each read; a read after [`Recorder::finish`] is not (nor is it framed).
+    fn tap(&self) -> Tap {
+        let recorder = self.clone();
+        Box::new(move |at, bytes| {
+            let mut recorded = recorder.lock();
+            if let Some(writer) = recorded.writer.as_mut()
+                && let Err(error) = writer.write_chunk(at, bytes)
+            {
+                recorded.writer = None;
+                recorded.error = Some(error);
+            }
+        })
+    }
+
+    /// Flushes the file and ends the recording.
+    ///
+    /// # Errors
+    /// The first error writing it.
+    fn finish(&self) -> std::io::Result<()> {
+        let mut recorded = self.lock();
+        if let Some(writer) = recorded.writer.take()
+            && let Err(error) = writer.finish()
+        {
+            recorded.error = Some(error);
         }
-    });
-    Ok((tap, failure))
+        recorded.error.take().map_or(Ok(()), Err)
+    }
 }
 
 /// Where the terminal's bytes come from, which decides how they are stamped and read.
@@ -366,13 +409,11 @@ fn run_terminal_on(
     let live = !matches!(origin, Origin::Recording(_));
     // Faster than recorded, every byte comes early: only the recorded times can say a line went idle.
     let recorded_clock = origin == Origin::Recording(Speed::Max);
-    let (tap, record_failure) = match &args.record {
-        Some(path) => {
-            let (tap, failure) = recording_tap(path).map_err(Failure::input)?;
-            (Some(tap), Some(failure))
-        }
-        None => (None, None),
+    let recorder = match &args.record {
+        Some(path) => Some(Recorder::create(path).map_err(Failure::input)?),
+        None => None,
     };
+    let tap = recorder.as_ref().map(Recorder::tap);
     let cpu = place_threads(args.cpu, origin)?;
     let config = PipelineConfig {
         ring_capacity: usize::try_from(args.ring_bytes).unwrap_or(usize::MAX),
@@ -521,17 +562,21 @@ fn run_terminal_on(
     signals.close();
     drop((terminal, json, log, windows));
     let write_error = failure.lock().unwrap_or_else(|poison| poison.into_inner()).take();
-    let record_error =
-        record_failure.and_then(|failure| failure.lock().unwrap_or_else(|poison| poison.into_inner()).take());
     let finished = pipeline.finish();
+    // Finished after the pipeline, so that a read that completes while the worker drains is in the file too.
+    if let (Some(recorder), Some(path)) = (recorder, &args.record) {
+        recorder.finish().map_err(|error| {
+            Failure::runtime(anyhow::anyhow!(
+                "cannot write the recording {}: {error}",
+                path.display()
+            ))
+        })?;
+    }
     if let Some(error) = write_error {
         if error.kind() == std::io::ErrorKind::BrokenPipe {
             return Ok(());
         }
         return Err(Failure::runtime(anyhow::anyhow!("cannot write output: {error}")));
-    }
-    if let Some(error) = record_error {
-        return Err(Failure::runtime(anyhow::anyhow!("cannot write the recording: {error}")));
     }
     finished.map_err(Failure::runtime)?;
     match source_failed {
