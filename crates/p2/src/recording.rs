@@ -147,11 +147,20 @@ impl Recording {
     }
 }
 
+/// How long `bytes` take on the wire at 2 Mbaud 8N1 (for captures without times); any count, even past 4 GiB.
+fn byte_times(bytes: usize) -> Duration {
+    Duration::from_nanos(
+        u64::try_from(bytes)
+            .unwrap_or(u64::MAX)
+            .saturating_mul(BYTE_TIME_2MBAUD.as_nanos() as u64),
+    )
+}
+
 fn raw(file: &[u8]) -> Recording {
     let chunks = (0..file.len())
         .step_by(RAW_CHUNK)
         .map(|start| Chunk {
-            at: BYTE_TIME_2MBAUD * start as u32,
+            at: byte_times(start),
             range: start..(start + RAW_CHUNK).min(file.len()),
         })
         .collect();
@@ -353,7 +362,7 @@ fn parse_usb_log(file: &[u8]) -> Result<Recording, RecordingError> {
         }
         if *missing == 0 {
             let (_, _, at, bytes) = block.take().expect("a block is being read");
-            fallback_at = at + BYTE_TIME_2MBAUD * bytes.len() as u32;
+            fallback_at = at.saturating_add(byte_times(bytes.len()));
             push_chunk(&mut recording, at, &bytes);
         }
     }
@@ -676,6 +685,12 @@ mod tests {
         assert_eq!(recording.format, Some(Format::Raw));
         assert_eq!(recording.chunks.len(), 3);
         assert_eq!(recording.chunks[2].at, Duration::from_micros(8192 * 5));
+    }
+
+    #[test]
+    fn byte_times_do_not_wrap_past_4_gib() {
+        assert_eq!(byte_times(5 << 30), Duration::from_micros((5 << 30) * 5));
+        assert_eq!(byte_times(usize::MAX), Duration::from_nanos(u64::MAX));
     }
 
     proptest! {
