@@ -3,8 +3,8 @@
 #  1. replay of a 100 MB mixed capture at --speed max to /dev/null (text and JSON), next to `cat` of the same
 #     file as the I/O ceiling;
 #  2. the terminal receiving the mixed stream over a pseudo-terminal at 2 Mbaud: CPU % of a core, and
-#     arrival→delivery latency p50/p99/max from --stats; `cat` as the floor, the defaults, eager reads, and
-#     eager reads with the threads left free side by side, LIVE_RUNS rounds (default 3).
+#     arrival→delivery latency p50/p99/max from --stats; `cat` as the floor, the defaults (eager reads, JSON
+#     and text), coalesced reads, and the threads left free side by side, LIVE_RUNS rounds (default 3).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -98,6 +98,6 @@ for round in $(seq "${LIVE_RUNS:-3}"); do
     live "cat (floor: reads, does nothing)" sh -c 'exec cat < PORT'
     live "terminal (default), --json" "$bin" p2 --port PORT --stats --json
     live "terminal (default), text" "$bin" p2 --port PORT --stats
-    live "eager (--coalesce-ms 0), --json" "$bin" p2 --port PORT --stats --json --coalesce-ms 0
-    live "eager, threads free (--cpu any)" "$bin" p2 --port PORT --stats --json --coalesce-ms 0 --cpu any
+    live "coalesced (--coalesce-ms 10), --json" "$bin" p2 --port PORT --stats --json --coalesce-ms 10
+    live "threads free (--cpu any), --json" "$bin" p2 --port PORT --stats --json --cpu any
 done
