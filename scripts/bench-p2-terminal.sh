@@ -67,7 +67,7 @@ live() {
     wait "$simulator"
     local cpu wall
     read -r cpu wall < "$work/cpu.txt"
-    printf '%-34s CPU %6.3f %% of a core (%.1f ms in %.2f s)' "$label" \
+    printf '%-38s CPU %6.3f %% of a core (%.1f ms in %.2f s)' "$label" \
         "$(echo "$cpu * 100 / $wall" | bc -l)" "$(echo "$cpu * 1000" | bc -l)" "$wall"
     python3 - "$work/terminal.txt" "$cpu" <<'PY'
 import json, re, sys
