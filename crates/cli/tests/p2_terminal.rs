@@ -303,13 +303,11 @@ fn a_replay_at_full_speed_ends_text_at_the_recorded_pauses() {
     let _one = exclusive();
     let dir = tempfile::tempdir().unwrap();
     let recording = dir.path().join("pauses.sgrec");
-    let mut terminal = sluicegate()
-        .args(["p2", "--stdin", "--json", "--record"])
-        .arg(&recording)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut terminal = spawn_piped(
+        sluicegate()
+            .args(["p2", "--stdin", "--json", "--record"])
+            .arg(&recording),
+    );
     let mut stdin = terminal.stdin.take().unwrap();
     for (part, pause) in [
         (&b"Cog0  a\r\nCog0  prompt> "[..], 300),
@@ -655,14 +653,11 @@ fn a_recording_interrupted_by_a_signal_holds_every_byte_read() {
     let dir = tempfile::tempdir().unwrap();
     for signal in ["-INT", "-TERM"] {
         let recording = dir.path().join(format!("session{signal}.sgrec"));
-        let mut terminal = sluicegate()
-            .args(["p2", "--stdin", "--json", "--record"])
-            .arg(&recording)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
+        let mut terminal = spawn_piped(
+            sluicegate()
+                .args(["p2", "--stdin", "--json", "--record"])
+                .arg(&recording),
+        );
         let mut stdin = terminal.stdin.take().unwrap();
         stdin.write_all(b"Cog0  ok\r\nCog0  two\r\n").unwrap();
         let mut stdout = BufReader::new(terminal.stdout.take().unwrap());
@@ -717,13 +712,7 @@ fn a_recording_that_cannot_be_written_fails_the_run() {
 #[test]
 fn sigusr1_reports_stats_while_the_input_is_quiet() {
     let _one = exclusive();
-    let mut terminal = sluicegate()
-        .args(["p2", "--stdin", "--json", "--stats"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut terminal = spawn_piped(sluicegate().args(["p2", "--stdin", "--json", "--stats"]));
     let mut stdin = terminal.stdin.take().unwrap();
     let mut stdout = BufReader::new(terminal.stdout.take().unwrap());
     let mut stderr = BufReader::new(terminal.stderr.take().unwrap());
@@ -750,12 +739,7 @@ fn sigusr1_reports_stats_while_the_input_is_quiet() {
 #[test]
 fn stdin_to_its_end_frames_everything_including_the_unfinished_last_line() {
     let _one = exclusive();
-    let mut terminal = sluicegate()
-        .args(["p2", "--stdin", "--json"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut terminal = spawn_piped(sluicegate().args(["p2", "--stdin", "--json"]));
     terminal
         .stdin
         .take()
@@ -785,13 +769,7 @@ fn stdin_to_its_end_frames_everything_including_the_unfinished_last_line() {
 fn the_last_line_shows_at_once_when_messages_another_output_takes_follow_it() {
     let _one = exclusive();
     let dir = tempfile::tempdir().unwrap();
-    let mut terminal = sluicegate()
-        .args(["p2", "--stdin", "--windows"])
-        .arg(dir.path())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut terminal = spawn_piped(sluicegate().args(["p2", "--stdin", "--windows"]).arg(dir.path()));
     let mut stdin = terminal.stdin.take().unwrap();
     let mut input = b"`TERM t SIZE 9 9\r\n`t 'x'\r\nCog0  hello\r\n".to_vec();
     input.extend_from_slice(&[1, 0, 0, 0]);
@@ -868,16 +846,19 @@ fn a_closed_output_pipe_ends_the_terminal_quietly_with_success() {
     );
 }
 
-/// `sluicegate p2 --stdin` with `extra` arguments on `input` to its end.
-fn terminal_on_stdin(input: &[u8], extra: &[&std::ffi::OsStr]) -> Output {
-    let mut terminal = sluicegate()
-        .args(["p2", "--stdin"])
-        .args(extra)
+/// Spawns `command` with stdin, stdout and stderr piped.
+fn spawn_piped(command: &mut Command) -> Child {
+    command
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .unwrap();
+        .unwrap()
+}
+
+/// `sluicegate p2 --stdin` with `extra` arguments on `input` to its end.
+fn terminal_on_stdin(input: &[u8], extra: &[&std::ffi::OsStr]) -> Output {
+    let mut terminal = spawn_piped(sluicegate().args(["p2", "--stdin"]).args(extra));
     terminal.stdin.take().unwrap().write_all(input).unwrap();
     terminal.wait_with_output().unwrap()
 }
@@ -961,14 +942,7 @@ fn a_debug_log_that_cannot_start_its_next_file_ends_the_session_cleanly() {
     let _one = exclusive();
     let dir = tempfile::tempdir().unwrap();
     let logs = dir.path().join("logs");
-    let mut terminal = sluicegate()
-        .args(["p2", "--stdin", "--log"])
-        .arg(&logs)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut terminal = spawn_piped(sluicegate().args(["p2", "--stdin", "--log"]).arg(&logs));
     let mut stdin = terminal.stdin.take().unwrap();
     let mut stdout = BufReader::new(terminal.stdout.take().unwrap());
     stdin.write_all(b"Cog0  first\r\n").unwrap();
