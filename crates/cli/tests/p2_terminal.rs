@@ -543,6 +543,7 @@ fn options_that_do_not_apply_or_are_out_of_range_are_usage_errors() {
         &["p2", "--stdin", "--pace", "100"],
         &["p2", "--simulate", "mixed", "--speed", "max"],
         &["p2", "--simulate", "mixed", "--coalesce-ms", "0"],
+        &["p2", "--stdin", "--json", "--show-controls"],
     ] {
         let (code, stderr) = run_failing(args);
         assert_eq!(code, 2, "{args:?}: {stderr}");
@@ -572,6 +573,29 @@ fn options_that_do_not_apply_or_are_out_of_range_are_usage_errors() {
             "sluicegate: cannot read /nonexistent/capture.sgrec: No such file or directory (os error 2)"
         )
     );
+}
+
+/// A run that cannot start (its debug log cannot be written) fails before it touches the recording: an earlier
+/// recording of the same name is left whole.
+#[test]
+fn a_run_that_cannot_start_leaves_an_earlier_recording_alone() {
+    let _one = exclusive();
+    let dir = tempfile::tempdir().unwrap();
+    let recording = dir.path().join("keep.sgrec");
+    std::fs::write(&recording, b"an earlier session").unwrap();
+    let blocked = dir.path().join("a-file");
+    std::fs::write(&blocked, b"").unwrap();
+    let output = sluicegate()
+        .args(["p2", "--simulate", "mixed", "--log"])
+        .arg(blocked.join("logs"))
+        .arg("--record")
+        .arg(&recording)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("cannot write the debug log"), "{stderr}");
+    assert_eq!(std::fs::read(&recording).unwrap(), b"an earlier session");
 }
 
 /// A read that fails (here stdin is a directory) ends the terminal with what came before delivered, and a

@@ -248,6 +248,11 @@ fn check_applicable(args: &TerminalArgs, source: &SourceArgs) -> Result<(), Fail
     only(args.speed.is_some() && source.replay.is_none(), "--speed", "--replay")?;
     only(args.pace.is_some() && source.simulate.is_none(), "--pace", "--simulate")?;
     only(
+        args.monitor.show_controls && args.monitor.json,
+        "--show-controls",
+        "terminal text (not --json)",
+    )?;
+    only(
         args.monitor.coalesce_ms.is_some() && (source.replay.is_some() || source.simulate.is_some()),
         "--coalesce-ms",
         "--port, --tcp or --stdin",
@@ -412,12 +417,33 @@ fn run_terminal_on(
     let live = !matches!(origin, Origin::Recording(_));
     // Faster than recorded, every byte comes early: only the recorded times can say a line went idle.
     let recorded_clock = origin == Origin::Recording(Speed::Max);
+    let cpu = place_threads(args.cpu, origin)?;
+    // The outputs are opened first and the recording last: a run that cannot start leaves an earlier
+    // recording of the same name as it was.
+    let failure: outputs::Failure = Arc::new(Mutex::new(None));
+    let mut log = match &args.log {
+        Some(dir) => Some(DebugLog::open(dir, Arc::clone(&failure)).map_err(|error| {
+            Failure::runtime(anyhow::anyhow!(
+                "cannot write the debug log in {}: {error}",
+                dir.display()
+            ))
+        })?),
+        None => None,
+    };
+    let mut windows = match &args.windows {
+        Some(dir) => Some(WindowFiles::open(dir).map_err(|error| {
+            Failure::runtime(anyhow::anyhow!(
+                "cannot write window files in {}: {error}",
+                dir.display()
+            ))
+        })?),
+        None => None,
+    };
     let recorder = match &args.record {
-        Some(path) => Some(Recorder::create(path).map_err(Failure::input)?),
+        Some(path) => Some(Recorder::create(path).map_err(Failure::runtime)?),
         None => None,
     };
     let tap = recorder.as_ref().map(Recorder::tap);
-    let cpu = place_threads(args.cpu, origin)?;
     let config = PipelineConfig {
         ring_capacity: usize::try_from(args.ring_bytes).unwrap_or(usize::MAX),
         deframer: Config {
@@ -443,7 +469,6 @@ fn run_terminal_on(
     let report = Arc::new(AtomicBool::new(false));
     let signals = watch_signals(&stop, &report, pipeline.outputs().nudger()).map_err(Failure::runtime)?;
 
-    let failure: outputs::Failure = Arc::new(Mutex::new(None));
     let controls = if args.show_controls {
         Controls::Tags
     } else if std::io::stdout().is_terminal() {
@@ -455,24 +480,6 @@ fn run_terminal_on(
     let mut json = args
         .json
         .then(|| JsonLines::new(std::io::stdout(), pipeline.started(), Arc::clone(&failure)));
-    let mut log = match &args.log {
-        Some(dir) => Some(DebugLog::open(dir, Arc::clone(&failure)).map_err(|error| {
-            Failure::input(anyhow::anyhow!(
-                "cannot write the debug log in {}: {error}",
-                dir.display()
-            ))
-        })?),
-        None => None,
-    };
-    let mut windows = match &args.windows {
-        Some(dir) => Some(WindowFiles::open(dir).map_err(|error| {
-            Failure::input(anyhow::anyhow!(
-                "cannot write window files in {}: {error}",
-                dir.display()
-            ))
-        })?),
-        None => None,
-    };
 
     let mut tally = Tally::new(ROUTE_BATCH + 1);
     let source_failed = {
