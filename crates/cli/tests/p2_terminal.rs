@@ -959,6 +959,28 @@ fn terminal_text_shows_utf8_as_its_characters() {
     );
 }
 
+/// A session that starts with the P2's reboot line (as after a reset) logs into the first file, and the next
+/// reboot starts the second: no empty first file.
+#[test]
+fn a_session_that_starts_with_a_reboot_has_no_empty_first_log() {
+    let _one = exclusive();
+    let dir = tempfile::tempdir().unwrap();
+    let input =
+        b"Cog0  INIT $0000_0000 $0000_0000 load\r\nCog0  one\r\nCog0  INIT $0000_0000 $0000_0000 load\r\nCog0  two\r\n";
+    let output = terminal_on_stdin(input, &["--log".as_ref(), dir.path().as_os_str()]);
+    assert!(output.status.success());
+    let mut logs: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|entry| std::fs::read_to_string(entry.unwrap().path()).unwrap())
+        .collect();
+    logs.sort();
+    assert_eq!(logs.len(), 2, "{logs:?}");
+    assert!(
+        logs.iter().all(|log| log.lines().count() == 2),
+        "a reboot line and one line each: {logs:?}"
+    );
+}
+
 /// The debug log's new file at a reboot cannot be made (its directory was removed): one clear line and exit 1,
 /// not a panic on the lines that follow the reboot.
 #[test]

@@ -264,6 +264,9 @@ impl<W: Write> Drop for JsonLines<W> {
 pub struct DebugLog {
     dir: PathBuf,
     file: BufWriter<File>,
+    /// The current file holds an entry: a reboot before any (a session that starts with the P2's reset, the
+    /// usual case) keeps writing to it rather than leaving it empty.
+    used: bool,
     failure: Failure,
     entry: String,
 }
@@ -275,6 +278,7 @@ impl DebugLog {
         Ok(Self {
             dir: dir.to_owned(),
             file,
+            used: false,
             failure,
             entry: String::new(),
         })
@@ -302,6 +306,7 @@ impl DebugLog {
                 format!("cannot create the debug log {}: {error}", path.display()),
             )
         })?;
+        self.used = false;
         std::mem::replace(&mut self.file, BufWriter::new(file)).flush()
     }
 
@@ -320,7 +325,9 @@ impl DebugLog {
                 _ => pst::render(without_line_end(message.bytes()), Controls::Tags, entry),
             },
             Routed::Event(Event::Reboot { .. }) => {
-                self.rotate()?;
+                if self.used {
+                    self.rotate()?;
+                }
                 return Ok(());
             }
             Routed::Event(Event::WindowError { error, name, .. }) => {
@@ -329,6 +336,7 @@ impl DebugLog {
             _ => return Ok(()),
         }
         entry.push('\n');
+        self.used = true;
         self.file.write_all(entry.as_bytes())
     }
 }
