@@ -76,6 +76,11 @@ pub fn run_detect(args: DetectArgs) -> Result<(), Failure> {
 
 pub fn run_load(args: LoadArgs) -> Result<(), Failure> {
     let monitor = &args.monitor;
+    if !args.then_monitor && monitor.shapes_the_terminal() {
+        return Err(Failure::usage(anyhow::anyhow!(
+            "the terminal's options (--json, --stats, --log, --windows, --record, ...) apply only with --then-monitor"
+        )));
+    }
     let path = args.port.clone();
     let image = std::fs::read(&args.file)
         .map_err(|error| Failure::input(anyhow::anyhow!("cannot read {}: {error}", args.file.display())))?;

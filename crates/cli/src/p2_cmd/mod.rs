@@ -263,6 +263,18 @@ impl MonitorArgs {
     fn baud(&self) -> u32 {
         self.baud.unwrap_or(source::DEFAULT_BAUD)
     }
+
+    /// Whether an option that only the terminal uses was given (for `p2 load` without `--then-monitor`).
+    fn shapes_the_terminal(&self) -> bool {
+        self.json
+            || self.show_controls
+            || self.stats
+            || self.log.is_some()
+            || self.windows.is_some()
+            || self.record.is_some()
+            || self.baud.is_some()
+            || self.coalesce_ms.is_some()
+    }
 }
 
 fn open_source(args: &TerminalArgs) -> Result<Box<dyn Source>, Failure> {

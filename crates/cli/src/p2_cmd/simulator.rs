@@ -19,7 +19,7 @@ pub struct SimulateArgs {
     #[arg(value_enum)]
     scenario: ScenarioArg,
     /// Send at this baud rate (8N1), with non-blocking writes; without it, as fast as the line takes bytes.
-    #[arg(long, value_name = "BAUD")]
+    #[arg(long, value_name = "BAUD", value_parser = clap::value_parser!(u32).range(1..))]
     pace: Option<u32>,
     /// Write to this serial device.
     #[arg(long, value_name = "PATH", required_unless_present = "pty", conflicts_with = "pty")]
