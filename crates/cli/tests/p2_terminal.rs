@@ -481,7 +481,7 @@ fn bad_input_is_one_clear_line_and_a_meaningful_exit_code() {
         ),
         (
             "[USB RECV 2025-10-15T17:13:37Z] Received 9223372036854775807 bytes",
-            "USB traffic log line 4: the log ended 9223372036854775806 bytes into a receive block",
+            "USB traffic log line 4: the log ended with the receive block 9223372036854775806 bytes short",
         ),
     ] {
         std::fs::write(

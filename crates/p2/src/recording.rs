@@ -138,6 +138,13 @@ impl Recording {
             raw(file)
         };
         recording.chunks.retain(|chunk| !chunk.range.is_empty());
+        // Times that go back (a corrupt file, a clock set back while logging) are kept in order, each no
+        // earlier than the one before, so that arrival times never decrease.
+        let mut latest = Duration::ZERO;
+        for chunk in &mut recording.chunks {
+            latest = latest.max(chunk.at);
+            chunk.at = latest;
+        }
         Ok(recording)
     }
 
@@ -310,15 +317,16 @@ fn parse_usb_log(file: &[u8]) -> Result<Recording, RecordingError> {
         format: Some(Format::UsbTrafficLog),
         ..Recording::default()
     };
-    let mut first_time: Option<f64> = None;
+    let mut first_time: Option<i128> = None;
     // The receive block being read: (line it started on, bytes still expected, arrival, bytes so far).
     let mut block: Option<(usize, usize, Duration, Vec<u8>)> = None;
     let mut fallback_at = Duration::ZERO;
     for (index, line) in text.lines().enumerate() {
         let number = index + 1;
         let bad_line = |problem| RecordingError::BadLogLine { line: number, problem };
-        if let Some(count) = received_count(line) {
-            let count = count.map_err(bad_line)?;
+        let starts_a_block = received_count(line);
+        if starts_a_block.is_some() || is_sent_header(line) {
+            // A block that another begins before it is whole lost bytes the log says were received.
             if let Some((started, missing, ..)) = &block
                 && *missing > 0
             {
@@ -327,9 +335,15 @@ fn parse_usb_log(file: &[u8]) -> Result<Recording, RecordingError> {
                     problem: format!("the receive block ended {missing} bytes short"),
                 });
             }
-            // Times are checked to lie in years 0–9999, so a difference always fits a Duration.
+        }
+        if let Some(count) = starts_a_block {
+            let count = count.map_err(bad_line)?;
+            // Times are checked to lie in years 0–9999, so a difference always fits a Duration; one before the
+            // first is taken as the first (the recording's times are made monotonic in `Recording::parse`).
             let at = match (timestamp_seconds(line).map_err(bad_line)?, first_time) {
-                (Some(seconds), Some(first)) => Duration::from_secs_f64((seconds - first).max(0.0)),
+                (Some(nanos), Some(first)) => {
+                    Duration::from_nanos(u64::try_from((nanos - first).max(0)).unwrap_or(u64::MAX))
+                }
                 (Some(seconds), None) => {
                     first_time = Some(seconds);
                     Duration::ZERO
@@ -371,7 +385,7 @@ fn parse_usb_log(file: &[u8]) -> Result<Recording, RecordingError> {
     {
         return Err(RecordingError::BadLogLine {
             line: started,
-            problem: format!("the log ended {missing} bytes into a receive block"),
+            problem: format!("the log ended with the receive block {missing} bytes short"),
         });
     }
     Ok(recording)
@@ -399,9 +413,10 @@ fn hex_row(line: &str) -> Option<&str> {
     (!offset.is_empty() && offset.len() <= 8 && offset.bytes().all(|byte| byte.is_ascii_hexdigit())).then_some(rest)
 }
 
-/// Seconds of the ISO time in `[USB RECV 2025-10-15T17:13:36.123Z]`, as a plain count (only differences are
-/// used, so the epoch does not matter); `None` if the line has no time, what is wrong if its time is not one.
-fn timestamp_seconds(line: &str) -> Result<Option<f64>, String> {
+/// Nanoseconds of the ISO time in `[USB RECV 2025-10-15T17:13:36.123Z]`, as a plain count (only differences
+/// are used, so the epoch does not matter); `None` if the line has no time, what is wrong if its time is not
+/// one. In integers, so that `.100` after `.000` is 100 ms exactly.
+fn timestamp_seconds(line: &str) -> Result<Option<i128>, String> {
     let Some(start) = line.find(|c: char| c.is_ascii_digit()) else {
         return Ok(None);
     };
@@ -418,7 +433,7 @@ fn timestamp_seconds(line: &str) -> Result<Option<f64>, String> {
 
 /// `date` (`YYYY-MM-DD`, years 0–9999) and `time` (`HH:MM:SS.sss`, a zone after it ignored) as
 /// seconds since 1970; `None` for anything out of range (a file's `1e300` or `inf` seconds included).
-fn iso_seconds(date: &str, time: &str) -> Option<f64> {
+fn iso_seconds(date: &str, time: &str) -> Option<i128> {
     fn field<T: std::str::FromStr + PartialOrd>(part: Option<&str>, range: std::ops::RangeInclusive<T>) -> Option<T> {
         part?.parse().ok().filter(|value| range.contains(value))
     }
@@ -430,8 +445,14 @@ fn iso_seconds(date: &str, time: &str) -> Option<f64> {
     let mut time_parts = time.split(['+', '-']).next()?.split(':');
     let hours: i64 = field(time_parts.next(), 0..=23)?;
     let minutes: i64 = field(time_parts.next(), 0..=59)?;
-    // Past 60: a leap second.
-    let seconds: f64 = field(time_parts.next(), 0.0..=61.0)?;
+    // 60: a leap second. The fraction, up to nanoseconds, in digits only (no `1e300`, `inf` or sign).
+    let second_field = time_parts.next()?;
+    let (whole, fraction) = second_field.split_once('.').unwrap_or((second_field, ""));
+    let seconds: i64 = field(Some(whole), 0..=60)?;
+    if fraction.len() > 9 || !fraction.bytes().all(|byte| byte.is_ascii_digit()) {
+        return None;
+    }
+    let nanos: i64 = format!("{fraction:0<9}").parse().ok()?;
     if date_parts.next().is_some() || time_parts.next().is_some() {
         return None;
     }
@@ -442,7 +463,7 @@ fn iso_seconds(date: &str, time: &str) -> Option<f64> {
     let day_of_year = (153 * (month + if month > 2 { -3 } else { 9 }) + 2) / 5 + day - 1;
     let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
     let days = era * 146_097 + day_of_era - 719_468;
-    Some((days * 86_400 + hours * 3600 + minutes * 60) as f64 + seconds)
+    Some(i128::from(days * 86_400 + hours * 3600 + minutes * 60 + seconds) * 1_000_000_000 + i128::from(nanos))
 }
 
 /// Writes a `.sgrec` capture, one record per read.
@@ -627,7 +648,7 @@ mod tests {
             Recording::parse(short.as_bytes()),
             Err(RecordingError::BadLogLine {
                 line: 9,
-                problem: "the log ended 2 bytes into a receive block".into()
+                problem: "the log ended with the receive block 2 bytes short".into()
             })
         );
         let bad = USB_LOG.replace("$0D $0A $00 $24", "$0D $0A $0G $24");
@@ -664,7 +685,7 @@ mod tests {
                 Recording::parse(huge.as_bytes()),
                 Err(RecordingError::BadLogLine {
                     line: 9,
-                    problem: format!("the log ended {} bytes into a receive block", count - 3)
+                    problem: format!("the log ended with the receive block {} bytes short", count - 3)
                 })
             );
         }
@@ -685,6 +706,46 @@ mod tests {
         assert_eq!(recording.format, Some(Format::Raw));
         assert_eq!(recording.chunks.len(), 3);
         assert_eq!(recording.chunks[2].at, Duration::from_micros(8192 * 5));
+    }
+
+    fn usb_block(time: &str, bytes: &[u8]) -> String {
+        let hex: Vec<String> = bytes.iter().map(|byte| format!("${byte:02X}")).collect();
+        format!(
+            "[USB RECV 2025-10-15T17:13:{time}Z] Received {} bytes\n[USB RECV HEX/ASCII]:\n  0000: {}\n",
+            bytes.len(),
+            hex.join(" ")
+        )
+    }
+
+    #[test]
+    fn usb_log_times_are_exact_and_never_go_back() {
+        let log = [
+            usb_block("35.000", b"a"),
+            usb_block("36.100", b"b"),
+            usb_block("35.500", b"c"),
+        ]
+        .concat();
+        let recording = Recording::parse(log.as_bytes()).unwrap();
+        let times: Vec<Duration> = recording.chunks.iter().map(|chunk| chunk.at).collect();
+        assert_eq!(
+            times,
+            [Duration::ZERO, Duration::from_millis(1100), Duration::from_millis(1100)]
+        );
+    }
+
+    #[test]
+    fn a_short_usb_block_cut_off_by_a_sent_block_is_an_error() {
+        let short = "[USB RECV 2025-10-15T17:13:35.000Z] Received 20 bytes\n[USB RECV HEX/ASCII]:\n  0000: $41 $42\n";
+        let sent = "[USB SEND 2025-10-15T17:13:35.100Z] Sent 1 bytes\n[USB SEND HEX/ASCII]:\n  0000: $41\n";
+        let log = [short, sent, &usb_block("36.000", b"ok")].concat();
+        assert_eq!(
+            Recording::parse(log.as_bytes()).unwrap_err().to_string(),
+            "USB traffic log line 1: the receive block ended 18 bytes short"
+        );
+        assert_eq!(
+            Recording::parse(short.as_bytes()).unwrap_err().to_string(),
+            "USB traffic log line 1: the log ended with the receive block 18 bytes short"
+        );
     }
 
     #[test]
