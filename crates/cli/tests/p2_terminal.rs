@@ -565,6 +565,9 @@ fn options_that_do_not_apply_or_are_out_of_range_are_usage_errors() {
             "{stderr}"
         );
     }
+    let (code, stderr) = run_failing(&["p2", "--tcp", "no-port-here"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("cannot connect to no-port-here"), "{stderr}");
     let (code, stderr) = run_failing(&["p2", "simulate", "demo", "--pty", "--pace", "0"]);
     assert_eq!(code, 2, "refused before the pty is opened: {stderr}");
     let (code, stderr) = run_failing(&["p2", "load", "/nonexistent.bin", "--port", "/dev/null", "--json"]);

@@ -314,6 +314,10 @@ fn open_source(args: &TerminalArgs) -> Result<Box<dyn Source>, Failure> {
         unreachable!("clap requires one source")
     };
     opened.map_err(|error| match error {
+        // Not HOST:PORT at all: the command line is wrong, not the peer.
+        SourceError::Tcp { error: ref cause, .. } if cause.kind() == std::io::ErrorKind::InvalidInput => {
+            Failure::usage(error)
+        }
         SourceError::PortMissing { .. }
         | SourceError::PortBusy { .. }
         | SourceError::Port { .. }
