@@ -51,8 +51,8 @@ pub trait Source: Send {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<Read>;
 }
 
-/// Why a source could not be opened. Each message is whole (the cause is in it, not chained as a `source`),
-/// so the CLI's one line names it once.
+/// Why a source could not be opened. Each message names its cause and also chains it as its `source`, for
+/// callers that walk the chain; the CLI's one line says it once (`exit::one_line`).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum SourceError {
@@ -83,28 +83,28 @@ pub enum SourceError {
         baud: u32,
     },
     /// A capture file could not be read.
-    #[error("cannot read {path}: {error}")]
+    #[error("cannot read {path}: {source}")]
     File {
         /// The path given.
         path: PathBuf,
         /// Why.
-        error: io::Error,
+        source: io::Error,
     },
     /// A capture file is corrupt.
-    #[error("{path}: {error}")]
+    #[error("{path}: {source}")]
     Recording {
         /// The path given.
         path: PathBuf,
         /// What is wrong and where.
-        error: RecordingError,
+        source: RecordingError,
     },
     /// A TCP connection failed.
-    #[error("cannot connect to {address}: {error}")]
+    #[error("cannot connect to {address}: {source}")]
     Tcp {
         /// The address given.
         address: String,
         /// Why.
-        error: io::Error,
+        source: io::Error,
     },
 }
 
@@ -366,9 +366,9 @@ impl StreamSource<TcpStream> {
     /// # Errors
     /// [`SourceError::Tcp`] if the connection fails.
     pub fn tcp(address: &str) -> Result<Self, SourceError> {
-        let tcp_error = |error| SourceError::Tcp {
+        let tcp_error = |source| SourceError::Tcp {
             address: address.to_owned(),
-            error,
+            source,
         };
         let stream = TcpStream::connect(address).map_err(tcp_error)?;
         stream.set_read_timeout(Some(POLL_INTERVAL)).map_err(tcp_error)?;
@@ -408,13 +408,13 @@ impl ReplaySource {
     /// # Errors
     /// [`SourceError::File`] if it cannot be read, [`SourceError::Recording`] if it is corrupt.
     pub fn open(path: &Path, speed: Speed) -> Result<Self, SourceError> {
-        let file = std::fs::read(path).map_err(|error| SourceError::File {
+        let file = std::fs::read(path).map_err(|source| SourceError::File {
             path: path.to_owned(),
-            error,
+            source,
         })?;
-        let recording = Recording::parse(&file).map_err(|error| SourceError::Recording {
+        let recording = Recording::parse(&file).map_err(|source| SourceError::Recording {
             path: path.to_owned(),
-            error,
+            source,
         })?;
         Ok(Self::new(recording, speed))
     }

@@ -315,7 +315,7 @@ fn open_source(args: &TerminalArgs) -> Result<Box<dyn Source>, Failure> {
     };
     opened.map_err(|error| match error {
         // Not HOST:PORT at all: the command line is wrong, not the peer.
-        SourceError::Tcp { error: ref cause, .. } if cause.kind() == std::io::ErrorKind::InvalidInput => {
+        SourceError::Tcp { source: ref cause, .. } if cause.kind() == std::io::ErrorKind::InvalidInput => {
             Failure::usage(error)
         }
         SourceError::PortMissing { .. }
