@@ -340,12 +340,12 @@ fn parse_usb_log(file: &[u8]) -> Result<Recording, RecordingError> {
             let count = count.map_err(bad_line)?;
             // Times are checked to lie in years 0–9999, so a difference always fits a Duration; one before the
             // first is taken as the first (the recording's times are made monotonic in `Recording::parse`).
-            let at = match (timestamp_seconds(line).map_err(bad_line)?, first_time) {
+            let at = match (timestamp_nanos(line).map_err(bad_line)?, first_time) {
                 (Some(nanos), Some(first)) => {
                     Duration::from_nanos(u64::try_from((nanos - first).max(0)).unwrap_or(u64::MAX))
                 }
-                (Some(seconds), None) => {
-                    first_time = Some(seconds);
+                (Some(nanos), None) => {
+                    first_time = Some(nanos);
                     Duration::ZERO
                 }
                 (None, _) => fallback_at,
@@ -416,7 +416,7 @@ fn hex_row(line: &str) -> Option<&str> {
 /// Nanoseconds of the ISO time in `[USB RECV 2025-10-15T17:13:36.123Z]`, as a plain count (only differences
 /// are used, so the epoch does not matter); `None` if the line has no time, what is wrong if its time is not
 /// one. In integers, so that `.100` after `.000` is 100 ms exactly.
-fn timestamp_seconds(line: &str) -> Result<Option<i128>, String> {
+fn timestamp_nanos(line: &str) -> Result<Option<i128>, String> {
     let Some(start) = line.find(|c: char| c.is_ascii_digit()) else {
         return Ok(None);
     };
@@ -426,14 +426,14 @@ fn timestamp_seconds(line: &str) -> Result<Option<i128>, String> {
     let Some((date, time)) = iso.split_once('T') else {
         return Ok(None);
     };
-    iso_seconds(date, time)
+    iso_nanos(date, time)
         .ok_or_else(|| format!("`{iso}` is not an ISO time"))
         .map(Some)
 }
 
 /// `date` (`YYYY-MM-DD`, years 0–9999) and `time` (`HH:MM:SS.sss`, a zone after it ignored) as
-/// seconds since 1970; `None` for anything out of range (a file's `1e300` or `inf` seconds included).
-fn iso_seconds(date: &str, time: &str) -> Option<i128> {
+/// nanoseconds since 1970; `None` for anything out of range (a file's `1e300` or `inf` seconds included).
+fn iso_nanos(date: &str, time: &str) -> Option<i128> {
     fn field<T: std::str::FromStr + PartialOrd>(part: Option<&str>, range: std::ops::RangeInclusive<T>) -> Option<T> {
         part?.parse().ok().filter(|value| range.contains(value))
     }
@@ -452,7 +452,11 @@ fn iso_seconds(date: &str, time: &str) -> Option<i128> {
     if fraction.len() > 9 || !fraction.bytes().all(|byte| byte.is_ascii_digit()) {
         return None;
     }
-    let nanos: i64 = format!("{fraction:0<9}").parse().ok()?;
+    let nanos = if fraction.is_empty() {
+        0
+    } else {
+        fraction.parse::<i64>().ok()? * 10_i64.pow(9 - fraction.len() as u32)
+    };
     if date_parts.next().is_some() || time_parts.next().is_some() {
         return None;
     }

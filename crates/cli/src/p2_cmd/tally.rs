@@ -28,8 +28,8 @@ pub struct Tally {
 }
 
 impl Tally {
-    /// Counts from zero; `batch` is the most messages routed between two [`delivered`](Self::delivered)s
-    /// (reserved once, so that counting allocates nothing).
+    /// Counts from zero; `batch` is how many messages are routed between two [`delivered`](Self::delivered)s
+    /// unless the consumer is behind (reserved once, so that counting a read's messages allocates nothing).
     pub fn new(batch: usize) -> Self {
         Self {
             messages: 0,
