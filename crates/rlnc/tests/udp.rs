@@ -2,6 +2,7 @@
 //! `net::receive`, with injected loss, and a relay that duplicates datagrams
 //! and mixes in garbage and foreign-session datagrams.
 
+use std::io::Cursor;
 use std::net::{SocketAddr, UdpSocket};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -9,7 +10,9 @@ use std::thread;
 use std::time::Duration;
 
 use sha2::{Digest, Sha256};
-use sluicegate_rlnc::net::{self, ReceiveOptions, ReceiveReport, SendOptions, SendReport};
+use sluicegate_rlnc::net::{
+    self, NetError, ReceiveOptions, ReceiveReport, SendOptions, SendReport, Socket, SocketOptions,
+};
 use sluicegate_rlnc::transfer::datagram::write_feedback;
 use sluicegate_rlnc::transfer::link::LossModel;
 use sluicegate_rlnc::transfer::{ReceiverConfig, Sender, SenderConfig};
@@ -30,41 +33,52 @@ fn localhost() -> UdpSocket {
     UdpSocket::bind("127.0.0.1:0").unwrap()
 }
 
+/// A receiver's socket on a free loopback port.
+fn listening() -> Socket {
+    Socket::bind("127.0.0.1:0".parse().unwrap(), SocketOptions::receiver()).unwrap()
+}
+
 fn receive_options(loss: LossModel) -> ReceiveOptions {
     ReceiveOptions {
-        config: ReceiverConfig::default(),
         loss,
         seed: 2,
-        timeout: Duration::from_secs(10),
         first_timeout: Some(Duration::from_secs(10)),
         linger: Duration::from_millis(300),
+        ..ReceiveOptions::default()
     }
 }
 
+const RATE: u64 = 100_000_000;
+
 fn send_options(loss: LossModel) -> SendOptions {
     let mut config = SenderConfig::new(0x5E55_1011);
-    config.rate = 100_000_000;
+    config.rate = RATE;
     SendOptions {
-        config,
         loss,
-        seed: 1,
-        timeout: Duration::from_secs(10),
+        ..SendOptions::new(config)
     }
 }
 
 /// Runs a receiver on `receiver` and a sender to `to`; returns both reports and the output.
 fn transfer(
     input: &[u8],
-    receiver: UdpSocket,
+    mut receiver: Socket,
     to: SocketAddr,
     loss: LossModel,
 ) -> (SendReport, ReceiveReport, Vec<u8>) {
     let handle = thread::spawn(move || {
         let mut out = Vec::new();
-        let report = net::receive(&receiver, &mut out, &receive_options(loss), &mut |_| {}).unwrap();
+        let report = net::receive(&mut receiver, &mut out, &receive_options(loss), &mut |_| {}).unwrap();
         (report, out)
     });
-    let sent = net::send(&localhost(), to, input, &send_options(loss), &mut |_| {}).unwrap();
+    let mut socket = Socket::connect(to, SocketOptions::sender(RATE)).unwrap();
+    let sent = net::send(
+        &mut socket,
+        Cursor::new(input.to_vec()),
+        &send_options(loss),
+        &mut |_| {},
+    )
+    .unwrap();
     let (received, out) = handle.join().unwrap();
     (sent, received, out)
 }
@@ -74,7 +88,7 @@ fn four_megabytes_arrive_byte_exact_at_0_10_and_30_percent_loss() {
     let input = data(4 << 20);
     let digest: [u8; 32] = Sha256::digest(&input).into();
     for p in [0.0, 0.1, 0.3] {
-        let receiver = localhost();
+        let receiver = listening();
         let to = receiver.local_addr().unwrap();
         let (sent, received, out) = transfer(&input, receiver, to, LossModel::Independent(p));
         assert!(out == input, "loss {p}");
@@ -92,7 +106,7 @@ fn four_megabytes_arrive_byte_exact_at_0_10_and_30_percent_loss() {
 #[test]
 fn bursty_loss_on_both_directions() {
     let input = data(1 << 20);
-    let receiver = localhost();
+    let receiver = listening();
     let to = receiver.local_addr().unwrap();
     let (sent, _, out) = transfer(&input, receiver, to, LossModel::bursty(0.2, 5.0));
     assert!(out == input);
@@ -152,7 +166,7 @@ fn relay(receiver: SocketAddr, stop: Arc<AtomicBool>) -> (SocketAddr, thread::Jo
 #[test]
 fn malformed_foreign_and_duplicated_datagrams_are_ignored_and_counted() {
     let input = data(1 << 20);
-    let receiver = localhost();
+    let receiver = listening();
     let receiver_addr = receiver.local_addr().unwrap();
     let stop = Arc::new(AtomicBool::new(false));
     let (relay_addr, relay) = relay(receiver_addr, Arc::clone(&stop));
@@ -172,7 +186,7 @@ fn malformed_foreign_and_duplicated_datagrams_are_ignored_and_counted() {
 
 #[test]
 fn the_receiver_survives_a_flood_of_random_bytes_and_still_receives() {
-    let receiver = localhost();
+    let receiver = listening();
     let to = receiver.local_addr().unwrap();
     let noise = localhost();
     let mut x = 99u64;

@@ -1,0 +1,106 @@
+//! The socket edge of [`crate::transfer`]: blocking UDP loops that drive the
+//! sans-IO [`Sender`](crate::transfer::Sender) and
+//! [`Receiver`](crate::transfer::Receiver) with the wall clock.
+//!
+//! - [`socket`]: a connected UDP socket, its buffers sized for the rate,
+//!   segmentation offload where the kernel has it;
+//! - [`batch`](self): many datagrams per system call (UDP GSO/GRO,
+//!   `sendmmsg`/`recvmmsg`), buffers allocated once;
+//! - [`input`](self) and [`output`](self): the input read into pooled
+//!   generation buffers and the output written, each hashed with SHA-256 on
+//!   a thread of its own, so the socket loop only codes and moves datagrams;
+//! - [`send`] and [`receive`]: the loops.
+//!
+//! Loss injection ([`LossModel`](crate::transfer::link::LossModel)) drops
+//! outgoing datagrams before they reach the socket, on either side, for
+//! testing.
+
+use std::io;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use crate::encoder::ConfigError;
+
+mod batch;
+mod chunker;
+mod input;
+mod output;
+mod receive;
+mod send;
+pub mod socket;
+
+pub use chunker::{Chunk, Chunker};
+pub use receive::{ReceiveOptions, ReceiveReport, receive, receive_and_commit};
+pub use send::{SendOptions, SendReport, send};
+pub use socket::{BufferSize, Socket, SocketOptions, Tuning};
+
+/// Why a transfer failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum NetError {
+    /// The receiver's port was reported closed several times in a row.
+    #[error("nothing is listening at {peer}: the port was refused {refusals} times in a row (ICMP port unreachable)")]
+    Refused {
+        /// The receiver's address.
+        peer: SocketAddr,
+        /// Refusals counted.
+        refusals: u32,
+    },
+    /// The sender's port closed before the transfer was complete.
+    #[error("the sender at {peer} went away before the transfer was complete (its port is closed)")]
+    PeerGone {
+        /// The sender's address.
+        peer: SocketAddr,
+    },
+    /// No progress from the peer for this long.
+    #[error("no progress from {peer} for {:.1} s", after.as_secs_f64())]
+    PeerSilent {
+        /// The peer, or `the peer` while not known.
+        peer: PeerName,
+        /// The timeout.
+        after: Duration,
+    },
+    /// Reading the input failed.
+    #[error("cannot read the input: {0}")]
+    Input(#[source] io::Error),
+    /// Writing the output failed.
+    #[error("cannot write the output: {0}")]
+    Output(#[source] io::Error),
+    /// A socket call failed.
+    #[error("socket error: {0}")]
+    Socket(#[source] io::Error),
+    /// K or S invalid.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The cancel flag was raised (Ctrl-C, SIGTERM).
+    #[error("interrupted")]
+    Interrupted,
+}
+
+/// A peer as named in a message: its address once known.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PeerName(pub Option<SocketAddr>);
+
+impl std::fmt::Display for PeerName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            Some(addr) => write!(f, "{addr}"),
+            None => f.write_str("the peer"),
+        }
+    }
+}
+
+/// Progress callback argument: bytes so far and the total once known.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Progress {
+    /// Bytes read (sender) or written (receiver).
+    pub bytes: u64,
+    /// Total, once known.
+    pub total: Option<u64>,
+}
+
+/// Time between progress callbacks.
+const PROGRESS_EVERY: Duration = Duration::from_millis(100);
+
+/// The longest a loop sleeps before it looks at its clocks and flags again.
+const MAX_WAIT: Duration = Duration::from_millis(20);
