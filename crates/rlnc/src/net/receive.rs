@@ -23,7 +23,10 @@ pub struct ReceiveOptions {
     pub loss: LossModel,
     /// Seed of the loss process.
     pub seed: u64,
-    /// Once a transfer started, give up after this long without data.
+    /// Once a transfer started, give up after this long without progress
+    /// (a datagram that raised a rank): traffic that decodes nothing, such
+    /// as a sender that moved on past what a restarted receiver can take,
+    /// does not keep the transfer alive.
     pub timeout: Duration,
     /// Give up if no transfer starts within this long (`None`: wait for
     /// the first datagram forever, as a listening tool does).
@@ -116,12 +119,21 @@ struct Session<'a> {
     inbox: Inbox,
     loss: Loss,
     feedback: Vec<u8>,
+    feedback_len: usize,
     clock: Instant,
     started: Option<Duration>,
     last_data: Duration,
+    last_progress: Duration,
+    last_nudge: Duration,
     injected: u64,
     receive_calls: u64,
 }
+
+/// Silence after which the receiver repeats its last feedback: a sender
+/// that went away then shows up as a refused port within a round trip
+/// instead of at the timeout, and a lost feedback is replaced. The sender
+/// ignores a repeat (its sequence number is not fresh).
+const NUDGE_AFTER: Duration = Duration::from_millis(100);
 
 impl<'a> Session<'a> {
     fn new(socket: &'a mut Socket, options: &'a ReceiveOptions) -> Session<'a> {
@@ -132,9 +144,12 @@ impl<'a> Session<'a> {
             receiver: Receiver::new(options.config),
             loss: Loss::new(options.loss, options.seed),
             feedback: vec![0; 2048],
+            feedback_len: 0,
             clock: Instant::now(),
             started: None,
             last_data: Duration::ZERO,
+            last_progress: Duration::ZERO,
+            last_nudge: Duration::ZERO,
             injected: 0,
             receive_calls: 0,
         }
@@ -220,9 +235,13 @@ impl<'a> Session<'a> {
             let now = self.clock.elapsed();
             let mut adopt = None;
             for (from, datagram) in self.inbox.datagrams() {
-                let before = self.receiver.stats().data;
+                let before = self.receiver.stats();
                 let _ = self.receiver.handle_datagram(now, datagram);
-                if self.receiver.stats().data > before {
+                let after = self.receiver.stats();
+                if after.innovative > before.innovative {
+                    self.last_progress = now;
+                }
+                if after.data > before.data {
                     self.last_data = now;
                     if self.started.is_none() {
                         self.started = Some(now);
@@ -242,17 +261,29 @@ impl<'a> Session<'a> {
             return Ok(());
         }
         while let Some(n) = self.receiver.poll_transmit(now, &mut self.feedback) {
-            if self.loss.drop_next() {
-                self.injected += 1;
-                continue;
-            }
-            match self.socket.udp().send(&self.feedback[..n]) {
-                Ok(_) => {}
-                // Refused: seen again by the next receive. Full: a lost datagram.
-                Err(e) if matches!(e.kind(), io::ErrorKind::ConnectionRefused | io::ErrorKind::WouldBlock) => {}
-                Err(e) if e.raw_os_error() == Some(nix::errno::Errno::ENOBUFS as i32) => {}
-                Err(e) => return Err(NetError::Socket(e)),
-            }
+            self.feedback_len = n;
+            self.last_nudge = now;
+            self.transmit_feedback()?;
+        }
+        let silent = now.saturating_sub(self.last_data.max(self.last_nudge));
+        if self.feedback_len > 0 && !self.receiver.has_digest() && silent >= NUDGE_AFTER {
+            self.last_nudge = now;
+            self.transmit_feedback()?;
+        }
+        Ok(())
+    }
+
+    fn transmit_feedback(&mut self) -> Result<(), NetError> {
+        if self.loss.drop_next() {
+            self.injected += 1;
+            return Ok(());
+        }
+        match self.socket.udp().send(&self.feedback[..self.feedback_len]) {
+            Ok(_) => {}
+            // Refused: seen again by the next receive. Full: a lost datagram.
+            Err(e) if matches!(e.kind(), io::ErrorKind::ConnectionRefused | io::ErrorKind::WouldBlock) => {}
+            Err(e) if e.raw_os_error() == Some(nix::errno::Errno::ENOBUFS as i32) => {}
+            Err(e) => return Err(NetError::Socket(e)),
         }
         Ok(())
     }

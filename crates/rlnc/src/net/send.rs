@@ -24,7 +24,9 @@ pub struct SendOptions {
     pub loss: LossModel,
     /// Seed of the loss process.
     pub seed: u64,
-    /// Give up after this long without progress reported by the receiver.
+    /// Give up after this long without progress reported by the receiver
+    /// (a generation confirmed): feedback that confirms nothing, such as a
+    /// restarted receiver's, does not keep the transfer alive.
     pub timeout: Duration,
     /// Refusals of the receiver's port in a row (no valid answer between
     /// them) that mean nothing listens there: more than one, so that one
@@ -150,7 +152,7 @@ pub fn send<R: Read + Send + 'static>(
     };
     let (mut injected, mut send_calls) = (0, 0);
     let start = Instant::now();
-    let mut last_heard = Duration::ZERO;
+    let mut last_progress_at = Duration::ZERO;
     let mut last_progress = Duration::ZERO;
     let mut input_done = false;
     while !sender.is_finished() {
@@ -172,12 +174,16 @@ pub fn send<R: Read + Send + 'static>(
                 Ok(_) => {
                     let now = start.elapsed();
                     for (_, datagram) in inbox.datagrams() {
-                        let before = sender.stats().feedback;
-                        if sender.handle_datagram(now, datagram).is_ok()
-                            && (sender.stats().feedback > before || sender.is_finished())
-                        {
-                            last_heard = now;
+                        let before = sender.stats();
+                        if sender.handle_datagram(now, datagram).is_err() {
+                            continue;
+                        }
+                        let after = sender.stats();
+                        if after.feedback > before.feedback || sender.is_finished() {
                             refusals.answered();
+                        }
+                        if after.generations_done > before.generations_done || sender.is_finished() {
+                            last_progress_at = now;
                         }
                     }
                 }
@@ -225,7 +231,7 @@ pub fn send<R: Read + Send + 'static>(
                 .map_err(NetError::Socket)?;
         }
         let now = start.elapsed();
-        if now.saturating_sub(last_heard) > options.timeout {
+        if now.saturating_sub(last_progress_at) > options.timeout {
             return Err(NetError::PeerSilent {
                 peer: PeerName(Some(peer)),
                 after: options.timeout,
