@@ -253,13 +253,15 @@ fn slow_transfer(dir: &Path) -> (PathBuf, PathBuf, Receiver, Child) {
 fn a_receiver_killed_mid_transfer_leaves_no_file_under_the_target_name_and_the_sender_exits_4() {
     let dir = tempfile::tempdir().unwrap();
     let (_, output, mut receiver, sender) = slow_transfer(dir.path());
+    let receiver_addr = receiver.addr;
     receiver.child.kill().unwrap();
     let (_, _) = receiver.finish(Duration::from_secs(5));
     // The sender's 30 s timeout would be too late: the closed port ends it.
     let (sent, took) = wait_within(sender, Duration::from_secs(10));
     assert_eq!(sent.status.code(), Some(4), "{}", stderr(&sent));
     assert!(took < Duration::from_secs(2), "took {took:?}");
-    assert!(stderr(&sent).contains("went away"), "{}", stderr(&sent));
+    let expected = format!("the receiver at {} went away", receiver_addr);
+    assert!(stderr(&sent).contains(&expected), "{}", stderr(&sent));
     assert!(!output.exists(), "a killed receiver wrote under the target name");
 }
 
@@ -321,7 +323,10 @@ fn a_receiver_restarted_mid_transfer_ends_both_sides_within_the_timeout_or_compl
     let mut first = first;
     first.child.kill().unwrap();
     let _ = first.finish(Duration::from_secs(5));
-    let second = restart_receiver(addr, &["--timeout", "3", "--wait", "3", "--out", output.to_str().unwrap()]);
+    let second = restart_receiver(
+        addr,
+        &["--timeout", "3", "--wait", "3", "--out", output.to_str().unwrap()],
+    );
     // Both must end by themselves: the timeout, plus slack for a loaded machine.
     let (sent, _) = wait_within(sender, timeout + Duration::from_secs(2));
     let (received, _) = wait_within(second, timeout + Duration::from_secs(2));

@@ -103,7 +103,11 @@ impl Bar {
 /// anything else while running (a full disk, Ctrl-C) 1.
 pub fn net_failure(error: NetError) -> Failure {
     match error {
-        NetError::Refused { .. } | NetError::PeerGone { .. } | NetError::PeerSilent { .. } => Failure::device(error),
+        NetError::Refused { .. }
+        | NetError::ReceiverGone { .. }
+        | NetError::SenderGone { .. }
+        | NetError::PeerSilent { .. }
+        | NetError::NoTransfer { .. } => Failure::device(error),
         NetError::Input(_) => Failure::input(error),
         NetError::Config(_) => Failure::usage(error),
         _ => Failure::runtime(error),

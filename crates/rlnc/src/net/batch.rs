@@ -89,7 +89,8 @@ impl Outbox {
     }
 
     /// Lets `write` fill the next slot (`stride` bytes) and queues the
-    /// datagram if it returns a length; `false` if it wrote nothing.
+    /// datagram if it returns a length (a length of 0 queues nothing: a
+    /// datagram dropped on purpose); `false` if it wrote nothing.
     ///
     /// # Panics
     /// If the outbox is full or `write` claims more than the slot.
@@ -97,6 +98,7 @@ impl Outbox {
         assert!(!self.is_full(), "flush a full outbox first");
         let at = self.lens.len() * self.stride;
         match write(&mut self.buf[at..at + self.stride]) {
+            Some(0) => true,
             Some(n) => {
                 assert!(n <= self.stride, "a datagram longer than its slot");
                 self.lens.push(n);

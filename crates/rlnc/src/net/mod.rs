@@ -46,17 +46,29 @@ pub enum NetError {
         /// Refusals counted.
         refusals: u32,
     },
+    /// The receiver answered, then its port closed before it confirmed everything.
+    #[error("the receiver at {peer} went away before the transfer was complete (its port is closed)")]
+    ReceiverGone {
+        /// The receiver's address.
+        peer: SocketAddr,
+    },
     /// The sender's port closed before the transfer was complete.
     #[error("the sender at {peer} went away before the transfer was complete (its port is closed)")]
-    PeerGone {
+    SenderGone {
         /// The sender's address.
         peer: SocketAddr,
+    },
+    /// No transfer started within the receiver's first wait.
+    #[error("no transfer started within {:.1} s", after.as_secs_f64())]
+    NoTransfer {
+        /// The wait.
+        after: Duration,
     },
     /// No progress from the peer for this long.
     #[error("no progress from {peer} for {:.1} s", after.as_secs_f64())]
     PeerSilent {
-        /// The peer, or `the peer` while not known.
-        peer: PeerName,
+        /// The peer.
+        peer: SocketAddr,
         /// The timeout.
         after: Duration,
     },
@@ -75,19 +87,6 @@ pub enum NetError {
     /// The cancel flag was raised (Ctrl-C, SIGTERM).
     #[error("interrupted")]
     Interrupted,
-}
-
-/// A peer as named in a message: its address once known.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct PeerName(pub Option<SocketAddr>);
-
-impl std::fmt::Display for PeerName {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.0 {
-            Some(addr) => write!(f, "{addr}"),
-            None => f.write_str("the peer"),
-        }
-    }
 }
 
 /// Progress callback argument: bytes so far and the total once known.

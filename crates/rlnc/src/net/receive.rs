@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use super::batch::Inbox;
 use super::output::Output;
 use super::socket::{Socket, Tuning};
-use super::{MAX_WAIT, NetError, PROGRESS_EVERY, PeerName, Progress};
+use super::{MAX_WAIT, NetError, PROGRESS_EVERY, Progress};
 use crate::transfer::link::{Loss, LossModel};
 use crate::transfer::{Receiver, ReceiverConfig, ReceiverStats};
 
@@ -73,7 +73,7 @@ pub struct ReceiveReport {
     pub injected_losses: u64,
     /// How the socket was set up.
     pub tuning: Tuning,
-    /// Wall time from the first datagram.
+    /// Wall time from the first datagram to the output committed.
     pub elapsed: Duration,
 }
 
@@ -122,6 +122,7 @@ struct Session<'a> {
     feedback_len: usize,
     clock: Instant,
     started: Option<Duration>,
+    completed: Option<Duration>,
     last_data: Duration,
     last_progress: Duration,
     last_nudge: Duration,
@@ -147,6 +148,7 @@ impl<'a> Session<'a> {
             feedback_len: 0,
             clock: Instant::now(),
             started: None,
+            completed: None,
             last_data: Duration::ZERO,
             last_progress: Duration::ZERO,
             last_nudge: Duration::ZERO,
@@ -184,6 +186,7 @@ impl<'a> Session<'a> {
                 let commit = commit.take().expect("complete once");
                 commit(&mut done.output, &done.digest).map_err(NetError::Output)?;
                 self.receiver.handle_digest(done.digest);
+                self.completed = Some(self.clock.elapsed());
                 written = Some((done.bytes, done.digest));
             }
             self.send_feedback(now)?;
@@ -204,7 +207,7 @@ impl<'a> Session<'a> {
                     return Ok(self.report(bytes, digest));
                 }
             } else if sender_left {
-                return Err(NetError::PeerGone {
+                return Err(NetError::SenderGone {
                     peer: self.socket.peer().expect("connected once data came"),
                 });
             }
@@ -245,6 +248,7 @@ impl<'a> Session<'a> {
                     self.last_data = now;
                     if self.started.is_none() {
                         self.started = Some(now);
+                        self.last_progress = self.last_progress.max(now);
                         adopt = from;
                     }
                 }
@@ -289,17 +293,16 @@ impl<'a> Session<'a> {
     }
 
     fn check_timeouts(&self, now: Duration) -> Result<(), NetError> {
-        let peer = PeerName(self.socket.peer());
-        match (self.started, self.options.first_timeout) {
-            (Some(_), _)
-                if now.saturating_sub(self.last_data) > self.options.timeout && !self.receiver.has_digest() =>
+        match (self.socket.peer(), self.options.first_timeout) {
+            (Some(peer), _)
+                if now.saturating_sub(self.last_progress) > self.options.timeout && !self.receiver.has_digest() =>
             {
                 Err(NetError::PeerSilent {
                     peer,
                     after: self.options.timeout,
                 })
             }
-            (None, Some(first)) if now > first => Err(NetError::PeerSilent { peer, after: first }),
+            (None, Some(first)) if now > first => Err(NetError::NoTransfer { after: first }),
             _ => Ok(()),
         }
     }
@@ -326,7 +329,10 @@ impl<'a> Session<'a> {
             receive_calls: self.receive_calls,
             injected_losses: self.injected,
             tuning: *self.socket.tuning(),
-            elapsed: self.started.map_or(Duration::ZERO, |s| self.clock.elapsed() - s),
+            elapsed: match (self.started, self.completed) {
+                (Some(start), Some(end)) => end.saturating_sub(start),
+                _ => Duration::ZERO,
+            },
         }
     }
 }

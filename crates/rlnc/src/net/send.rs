@@ -11,7 +11,7 @@ use sluicegate_core::pool::{PoolBytes, PoolStats};
 use super::batch::{Inbox, Outbox};
 use super::input::Input;
 use super::socket::{Socket, Tuning};
-use super::{MAX_WAIT, NetError, PROGRESS_EVERY, PeerName, Progress};
+use super::{MAX_WAIT, NetError, PROGRESS_EVERY, Progress};
 use crate::transfer::link::{Loss, LossModel};
 use crate::transfer::{Sender, SenderConfig, SenderStats};
 
@@ -98,7 +98,7 @@ impl Refusals {
             return Ok(());
         }
         Err(if self.heard {
-            NetError::PeerGone { peer: self.peer }
+            NetError::ReceiverGone { peer: self.peer }
         } else {
             NetError::Refused {
                 peer: self.peer,
@@ -233,7 +233,7 @@ pub fn send<R: Read + Send + 'static>(
         let now = start.elapsed();
         if now.saturating_sub(last_progress_at) > options.timeout {
             return Err(NetError::PeerSilent {
-                peer: PeerName(Some(peer)),
+                peer,
                 after: options.timeout,
             });
         }
