@@ -15,7 +15,7 @@ use sluicegate_rlnc::net::{
 };
 use sluicegate_rlnc::transfer::datagram::write_feedback;
 use sluicegate_rlnc::transfer::link::LossModel;
-use sluicegate_rlnc::transfer::{ReceiverConfig, Sender, SenderConfig};
+use sluicegate_rlnc::transfer::{Sender, SenderConfig};
 
 fn data(len: usize) -> Vec<u8> {
     let mut x = 0x1234_5678_9abc_def0u64;

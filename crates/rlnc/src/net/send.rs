@@ -121,6 +121,18 @@ impl Refusals {
     }
 }
 
+/// How long a paced sender sleeps at least once the pacer holds it back:
+/// the time to earn half a burst of tokens (at most 1 ms), so that each
+/// wake-up sends one batch instead of one datagram. At 50 MB/s with the
+/// 64 KiB burst, waking per datagram cost 5–7 s of CPU per GB on each
+/// side (BENCHMARKS.md, rlnc transfer).
+fn pacing_batch_wait(config: &SenderConfig) -> Duration {
+    if config.rate == 0 {
+        return Duration::ZERO;
+    }
+    Duration::from_secs_f64(config.burst as f64 / 2.0 / config.rate as f64).min(Duration::from_millis(1))
+}
+
 /// Sends `input` on `socket` (connected to the receiver, see
 /// [`Socket::connect`]) until the receiver confirms it wrote everything.
 ///
@@ -155,6 +167,7 @@ pub fn send<R: Read + Send + 'static>(
     let mut last_progress_at = Duration::ZERO;
     let mut last_progress = Duration::ZERO;
     let mut input_done = false;
+    let batch_wait = pacing_batch_wait(&config);
     while !sender.is_finished() {
         if options.cancel.as_ref().is_some_and(|c| c.load(Ordering::Relaxed)) {
             return Err(NetError::Interrupted);
@@ -222,7 +235,7 @@ pub fn send<R: Read + Send + 'static>(
             // arrives, or (if the sender wants input) a moment for the reader.
             let mut wait = sender
                 .poll_timeout()
-                .map_or(MAX_WAIT, |due| due.saturating_sub(start.elapsed()));
+                .map_or(MAX_WAIT, |due| due.saturating_sub(start.elapsed()).max(batch_wait));
             if !input_done && sender.wants_generation() {
                 wait = wait.min(Duration::from_micros(200));
             }
