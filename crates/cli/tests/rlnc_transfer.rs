@@ -21,6 +21,13 @@ fn data(len: usize) -> Vec<u8> {
         .collect()
 }
 
+/// `in.bin` of `len` bytes in `dir`, the path `out.bin` beside it, and the bytes.
+fn input_file(dir: &Path, len: usize) -> (PathBuf, PathBuf, Vec<u8>) {
+    let bytes = data(len);
+    std::fs::write(dir.join("in.bin"), &bytes).unwrap();
+    (dir.join("in.bin"), dir.join("out.bin"), bytes)
+}
+
 /// A running `rlnc recv` and the address it printed.
 struct Receiver {
     child: Child,
@@ -137,10 +144,7 @@ fn wait_for_bytes(path: &Path, len: u64) {
 #[test]
 fn send_and_recv_move_a_file_through_loss_and_agree_on_sha256() {
     let dir = tempfile::tempdir().unwrap();
-    let input = dir.path().join("in.bin");
-    let output = dir.path().join("out.bin");
-    let bytes = data(1_500_000);
-    std::fs::write(&input, &bytes).unwrap();
+    let (input, output, bytes) = input_file(dir.path(), 1_500_000);
     let receiver = Receiver::start(&[
         "--linger-ms",
         "300",
@@ -240,9 +244,7 @@ fn a_silent_peer_is_exit_4_after_the_timeout_and_a_missing_file_3() {
 
 /// A transfer slow enough to interrupt: 8 MB at 2 MB/s.
 fn slow_transfer(dir: &Path) -> (PathBuf, PathBuf, Receiver, Child) {
-    let input = dir.join("in.bin");
-    let output = dir.join("out.bin");
-    std::fs::write(&input, data(8_000_000)).unwrap();
+    let (input, output, _) = input_file(dir, 8_000_000);
     let receiver = Receiver::start(&["--out", output.to_str().unwrap()]);
     let sender = send(&input, receiver.addr, &["--rate", "2", "--timeout", "30"]);
     wait_for_bytes(&dir.join("out.bin.partial"), 500_000);
@@ -311,10 +313,7 @@ fn restart_receiver(addr: SocketAddr, args: &[&str]) -> Child {
 #[test]
 fn a_receiver_restarted_mid_transfer_ends_both_sides_within_the_timeout_or_completes() {
     let dir = tempfile::tempdir().unwrap();
-    let input = dir.path().join("in.bin");
-    let output = dir.path().join("out.bin");
-    let bytes = data(8_000_000);
-    std::fs::write(&input, &bytes).unwrap();
+    let (input, output, bytes) = input_file(dir.path(), 8_000_000);
     let timeout = Duration::from_secs(3);
     let first = Receiver::start(&["--timeout", "3", "--out", output.to_str().unwrap()]);
     let addr = first.addr;
@@ -401,18 +400,25 @@ fn is_root() -> bool {
             .is_some_and(|l| l.split_whitespace().nth(2) == Some("0"))
 }
 
-#[test]
-fn verify_resilience_reports_equal_digests_and_bounded_overhead_in_json() {
+/// The JSON rows of `rlnc verify ARGS --json`, which must succeed.
+fn verify_rows(args: &[&str]) -> Vec<serde_json::Value> {
     let out = sluicegate()
-        .args(["rlnc", "verify", "--mode", "resilience", "--size-mb", "0.3", "--json"])
+        .args(["rlnc", "verify"])
+        .args(args)
+        .arg("--json")
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
-    let rows: Vec<serde_json::Value> = String::from_utf8(out.stdout)
+    String::from_utf8(out.stdout)
         .unwrap()
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+        .collect()
+}
+
+#[test]
+fn verify_resilience_reports_equal_digests_and_bounded_overhead_in_json() {
+    let rows = verify_rows(&["--mode", "resilience", "--size-mb", "0.3"]);
     assert_eq!(rows.len(), 14);
     // ⌈300 000 / (32 × 1200)⌉ = 8 generations of K = 32.
     assert!(rows.iter().all(|r| r["packets_needed"] == 8 * 32));
@@ -436,26 +442,7 @@ fn verify_resilience_reports_equal_digests_and_bounded_overhead_in_json() {
 
 #[test]
 fn verify_throughput_measures_each_worker_count_and_codes_every_packet() {
-    let out = sluicegate()
-        .args([
-            "rlnc",
-            "verify",
-            "--mode",
-            "throughput",
-            "--size-mb",
-            "1",
-            "--workers",
-            "2",
-            "--json",
-        ])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", stderr(&out));
-    let rows: Vec<serde_json::Value> = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let rows = verify_rows(&["--mode", "throughput", "--size-mb", "1", "--workers", "2"]);
     let shape: Vec<(&str, u64)> = rows
         .iter()
         .map(|r| (r["mode"].as_str().unwrap(), r["workers"].as_u64().unwrap()))
