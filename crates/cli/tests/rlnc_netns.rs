@@ -4,6 +4,7 @@
 //! loopback's shortcut), and a closed port is refused across it, where the
 //! kernel rate-limits its ICMP answers.
 
+use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -104,19 +105,31 @@ fn a_transfer_crosses_a_veth_pair_byte_exact_and_a_closed_port_is_refused_across
     let output = dir.path().join("out.bin");
     let bytes = data(6_000_000);
     std::fs::write(&input, &bytes).unwrap();
-    let to = format!("{}:7100", ns.addr_b);
-    let receiver = ns
+    let listen = format!("{}:0", ns.addr_b);
+    let mut receiver = ns
         .run(
             &ns.b,
-            &["rlnc", "recv", "--listen", &to, "--linger-ms", "200", "--json", "--out"],
+            &[
+                "rlnc",
+                "recv",
+                "--listen",
+                &listen,
+                "--linger-ms",
+                "200",
+                "--json",
+                "--out",
+            ],
         )
         .arg(&output)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    // The receiver prints its listening line once bound; give it that long.
-    std::thread::sleep(Duration::from_millis(300));
+    let mut lines = BufReader::new(receiver.stderr.take().unwrap()).lines();
+    let first = lines.next().unwrap().unwrap();
+    let to = first.strip_prefix("listening on ").expect(&first).to_owned();
+    // Drain the rest of stderr so the receiver never blocks on it.
+    std::thread::spawn(move || lines.for_each(drop));
     let sent = ns
         .run(
             &ns.a,
@@ -133,7 +146,8 @@ fn a_transfer_crosses_a_veth_pair_byte_exact_and_a_closed_port_is_refused_across
     assert_eq!(sent["verified"], true);
     eprintln!("over veth: {sent}");
 
-    let closed = format!("{}:7101", ns.addr_b);
+    // A namespace of the test's own: nothing listens on port 1 there.
+    let closed = format!("{}:1", ns.addr_b);
     let start = Instant::now();
     let refused = ns
         .run(&ns.a, &["rlnc", "send", "--to", &closed, "--timeout", "30"])
