@@ -206,6 +206,31 @@ fn stdin_streams_to_stdout() {
 }
 
 #[test]
+fn a_reader_that_stops_reading_stdout_ends_the_receiver_with_exit_0() {
+    let dir = tempfile::tempdir().unwrap();
+    let (input, _, bytes) = input_file(dir.path(), 4_000_000);
+    let mut receiver = sluicegate()
+        .args(["rlnc", "recv", "--listen", "127.0.0.1:0", "--out", "-"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(receiver.stderr.take().unwrap()).lines();
+    let first = lines.next().unwrap().unwrap();
+    let addr: SocketAddr = first.strip_prefix("listening on ").expect(&first).parse().unwrap();
+    thread::spawn(move || lines.for_each(drop));
+    let sender = send(&input, addr, &["--rate", "10"]);
+    // Like `| head -c 1000`: read a little, then close the pipe.
+    let mut head = [0u8; 1000];
+    receiver.stdout.take().unwrap().read_exact(&mut head).unwrap();
+    assert_eq!(head, bytes[..1000]);
+    let (received, _) = wait_within(receiver, Duration::from_secs(10));
+    assert_eq!(received.status.code(), Some(0));
+    let (sent, _) = wait_within(sender, Duration::from_secs(10));
+    assert_eq!(sent.status.code(), Some(4), "{}", stderr(&sent));
+}
+
+#[test]
 fn a_sender_to_a_closed_port_exits_4_within_a_second_naming_the_address() {
     let closed = UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
     let dir = tempfile::tempdir().unwrap();

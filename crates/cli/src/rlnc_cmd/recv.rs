@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
-use sluicegate_rlnc::net::{self, ReceiveOptions, Socket, SocketOptions};
+use sluicegate_rlnc::net::{self, NetError, ReceiveOptions, Socket, SocketOptions};
 use sluicegate_rlnc::transfer::ReceiverConfig;
 
 use super::partial::PartialFile;
@@ -84,6 +84,12 @@ impl Destination {
 /// `sluicegate rlnc recv`.
 pub fn recv(args: RecvArgs) -> Result<(), Failure> {
     let to_stdout = args.out.as_os_str() == "-";
+    if args.out.is_dir() {
+        return Err(Failure::usage(anyhow::anyhow!(
+            "--out {} is a directory; name the file to write",
+            args.out.display()
+        )));
+    }
     let cancel = cancel_on_signals()?;
     let socket_options = SocketOptions {
         receive_buffer: args.socket_buffer_mib << 20,
@@ -126,12 +132,17 @@ pub fn recv(args: RecvArgs) -> Result<(), Failure> {
         &mut |p| bar.update(p),
     );
     bar.finish();
-    let report = report.map_err(|e| {
-        if let Some(partial) = &partial {
-            eprintln!("{} removed; {} not written", partial.display(), args.out.display());
+    let report = match report {
+        Ok(report) => report,
+        // The reader of stdout stopped reading (`| head`): what it wanted, it has.
+        Err(NetError::Output(e)) if to_stdout && e.kind() == io::ErrorKind::BrokenPipe => return Ok(()),
+        Err(e) => {
+            if let Some(partial) = &partial {
+                eprintln!("{} removed; {} not written", partial.display(), args.out.display());
+            }
+            return Err(net_failure(e));
         }
-        net_failure(e)
-    })?;
+    };
     let cpu = cpu_seconds() - cpu_before;
     let secs = report.elapsed.as_secs_f64();
     let s = report.stats;
