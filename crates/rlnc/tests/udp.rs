@@ -273,3 +273,70 @@ fn a_sender_that_goes_away_ends_the_receiver_at_once() {
     assert!(matches!(error, NetError::SenderGone { .. }), "{error}");
     assert!(took < Duration::from_secs(5), "{took:?}");
 }
+
+#[test]
+fn a_receiver_restarted_mid_transfer_ends_both_ends_within_the_timeout() {
+    let timeout = Duration::from_secs(1);
+    let mut first = listening();
+    let addr = first.local_addr().unwrap();
+    let stop_first = Arc::new(AtomicBool::new(false));
+    let options = ReceiveOptions {
+        timeout,
+        cancel: Some(Arc::clone(&stop_first)),
+        ..receive_options(LossModel::None)
+    };
+    let first = thread::spawn(move || net::receive(&mut first, Vec::new(), &options, &mut |_| {}).map(|_| ()));
+    let (progressed, progress) = std::sync::mpsc::channel();
+    let sending = thread::spawn(move || {
+        let mut options = send_options(LossModel::None);
+        options.config.rate = 5_000_000;
+        options.timeout = timeout;
+        // Refusals in the moment between the two receivers must not end it:
+        // the restarted receiver is what this test is about.
+        options.refusals = u32::MAX;
+        let mut socket = Socket::connect(addr, SocketOptions::sender(RATE)).unwrap();
+        let mut said = false;
+        let result = net::send(&mut socket, Cursor::new(data(16 << 20)), &options, &mut |p| {
+            if p.bytes > 1 << 20 && !said {
+                said = true;
+                let _ = progressed.send(());
+            }
+        });
+        (result.map(|_| ()), std::time::Instant::now())
+    });
+    progress.recv_timeout(Duration::from_secs(20)).unwrap();
+    stop_first.store(true, Ordering::Relaxed);
+    assert!(matches!(first.join().unwrap(), Err(NetError::Interrupted)));
+    // The same port at once: the sender goes on where it was, the new receiver starts from nothing.
+    let mut second = Socket::bind(addr, SocketOptions::receiver()).unwrap();
+    let restarted = std::time::Instant::now();
+    let options = ReceiveOptions {
+        timeout,
+        first_timeout: Some(2 * timeout),
+        ..receive_options(LossModel::None)
+    };
+    let received = net::receive(&mut second, Vec::new(), &options, &mut |_| {});
+    let receiver_ended = restarted.elapsed();
+    let (sent, sender_ended) = sending.join().unwrap();
+    let sender_ended = sender_ended.duration_since(restarted);
+    eprintln!("receiver: {received:?} after {receiver_ended:?}; sender: {sent:?} after {sender_ended:?}");
+    // Traffic that decodes nothing keeps neither end alive: both fail within the timeout (plus slack).
+    let error = received.unwrap_err();
+    assert!(
+        matches!(
+            error,
+            NetError::PeerSilent { .. } | NetError::SenderGone { .. } | NetError::NoTransfer { .. }
+        ),
+        "{error}"
+    );
+    let error = sent.unwrap_err();
+    assert!(
+        matches!(error, NetError::PeerSilent { .. } | NetError::ReceiverGone { .. }),
+        "{error}"
+    );
+    let bound = timeout + Duration::from_millis(1500);
+    assert!(
+        receiver_ended < bound && sender_ended < bound,
+        "{receiver_ended:?} {sender_ended:?}"
+    );
+}
