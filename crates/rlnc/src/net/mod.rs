@@ -2,18 +2,43 @@
 //! sans-IO [`Sender`](crate::transfer::Sender) and
 //! [`Receiver`](crate::transfer::Receiver) with the wall clock.
 //!
-//! - [`socket`]: a connected UDP socket, its buffers sized for the rate,
-//!   segmentation offload where the kernel has it;
-//! - [`batch`](self): many datagrams per system call (UDP GSO/GRO,
+//! - [`socket`]: a connected UDP socket (a closed peer port becomes an
+//!   error, other senders are dropped by the kernel), its buffers sized for
+//!   the rate, segmentation offload where the kernel has it;
+//! - `batch`: many datagrams per system call (UDP GSO/GRO,
 //!   `sendmmsg`/`recvmmsg`), buffers allocated once;
-//! - [`input`](self) and [`output`](self): the input read into pooled
-//!   generation buffers and the output written, each hashed with SHA-256 on
-//!   a thread of its own, so the socket loop only codes and moves datagrams;
-//! - [`send`] and [`receive`]: the loops.
+//! - `input` and `output`: the input read into pooled generation buffers
+//!   and the output written, each hashed with SHA-256 on a thread of its
+//!   own, so the socket loop only codes and moves datagrams;
+//! - [`send()`] and [`receive()`]: the loops. Progress, not traffic, keeps a
+//!   transfer alive: each end gives up after its timeout without progress
+//!   (a generation confirmed, a rank raised), and a refused port ends it at
+//!   once.
 //!
 //! Loss injection ([`LossModel`](crate::transfer::link::LossModel)) drops
 //! outgoing datagrams before they reach the socket, on either side, for
 //! testing.
+//!
+//! ```
+//! use std::io::Cursor;
+//! use std::time::Duration;
+//! use sluicegate_rlnc::net::{self, ReceiveOptions, SendOptions, Socket, SocketOptions};
+//! use sluicegate_rlnc::transfer::SenderConfig;
+//!
+//! let mut listening = Socket::bind("127.0.0.1:0".parse()?, SocketOptions::receiver())?;
+//! let to = listening.local_addr()?;
+//! let receiver = std::thread::spawn(move || {
+//!     let options = ReceiveOptions { linger: Duration::from_millis(100), ..ReceiveOptions::default() };
+//!     let mut out = Vec::new();
+//!     net::receive(&mut listening, &mut out, &options, &mut |_| {}).map(|_| out)
+//! });
+//! let config = SenderConfig::new(1);
+//! let mut socket = Socket::connect(to, SocketOptions::sender(config.rate))?;
+//! let report = net::send(&mut socket, Cursor::new(vec![7u8; 100_000]), &SendOptions::new(config), &mut |_| {})?;
+//! assert!(report.verified());
+//! assert_eq!(receiver.join().unwrap()?, vec![7u8; 100_000]);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 use std::io;
 use std::net::SocketAddr;
