@@ -171,7 +171,7 @@ impl<'a> Session<'a> {
             if self.options.cancel.as_ref().is_some_and(|c| c.load(Ordering::Relaxed)) {
                 return Err(NetError::Interrupted);
             }
-            let sender_left = self.drain()?;
+            let mut sender_left = self.drain()?;
             let now = self.clock.elapsed();
             if let Some(out) = output.as_mut() {
                 let result = self.receiver.poll_data(|bytes| out.write(bytes));
@@ -189,7 +189,7 @@ impl<'a> Session<'a> {
                 self.completed = Some(self.clock.elapsed());
                 written = Some((done.bytes, done.digest));
             }
-            self.send_feedback(now)?;
+            sender_left |= self.send_feedback(now)?;
             if now.saturating_sub(last_progress) >= PROGRESS_EVERY {
                 last_progress = now;
                 progress(Progress {
@@ -260,36 +260,42 @@ impl<'a> Session<'a> {
         Ok(false)
     }
 
-    fn send_feedback(&mut self, now: Duration) -> Result<(), NetError> {
+    /// Sends what feedback is due, or repeats the last after silence;
+    /// `true` if the sender's port was reported closed.
+    fn send_feedback(&mut self, now: Duration) -> Result<bool, NetError> {
         if self.socket.peer().is_none() {
-            return Ok(());
+            return Ok(false);
         }
+        let mut refused = false;
         while let Some(n) = self.receiver.poll_transmit(now, &mut self.feedback) {
             self.feedback_len = n;
             self.last_nudge = now;
-            self.transmit_feedback()?;
+            refused |= self.transmit_feedback()?;
         }
         let silent = now.saturating_sub(self.last_data.max(self.last_nudge));
         if self.feedback_len > 0 && !self.receiver.has_digest() && silent >= NUDGE_AFTER {
             self.last_nudge = now;
-            self.transmit_feedback()?;
+            refused |= self.transmit_feedback()?;
         }
-        Ok(())
+        Ok(refused)
     }
 
-    fn transmit_feedback(&mut self) -> Result<(), NetError> {
+    /// Sends the feedback datagram; `true` if the sender's port was
+    /// reported closed (the kernel reports it once, to whichever call comes
+    /// first, a send or a receive).
+    fn transmit_feedback(&mut self) -> Result<bool, NetError> {
         if self.loss.drop_next() {
             self.injected += 1;
-            return Ok(());
+            return Ok(false);
         }
         match self.socket.udp().send(&self.feedback[..self.feedback_len]) {
-            Ok(_) => {}
-            // Refused: seen again by the next receive. Full: a lost datagram.
-            Err(e) if matches!(e.kind(), io::ErrorKind::ConnectionRefused | io::ErrorKind::WouldBlock) => {}
-            Err(e) if e.raw_os_error() == Some(nix::errno::Errno::ENOBUFS as i32) => {}
-            Err(e) => return Err(NetError::Socket(e)),
+            Ok(_) => Ok(false),
+            Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => Ok(true),
+            // A full queue: a lost datagram.
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(false),
+            Err(e) if e.raw_os_error() == Some(nix::errno::Errno::ENOBUFS as i32) => Ok(false),
+            Err(e) => Err(NetError::Socket(e)),
         }
-        Ok(())
     }
 
     fn check_timeouts(&self, now: Duration) -> Result<(), NetError> {
