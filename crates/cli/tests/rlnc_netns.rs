@@ -4,10 +4,12 @@
 //! loopback's shortcut), and a closed port is refused across it, where the
 //! kernel rate-limits its ICMP answers.
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
+
+mod rlnc_common;
+use rlnc_common::listening_on;
 
 /// Two namespaces `<prefix>a` (10.201.x.1) and `<prefix>b` (10.201.x.2), removed on drop.
 struct Namespaces {
@@ -125,9 +127,8 @@ fn a_transfer_crosses_a_veth_pair_byte_exact_and_a_closed_port_is_refused_across
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut lines = BufReader::new(receiver.stderr.take().unwrap()).lines();
-    let first = lines.next().unwrap().unwrap();
-    let to = first.strip_prefix("listening on ").expect(&first).to_owned();
+    let (to, lines) = listening_on(receiver.stderr.take().unwrap());
+    let to = to.to_string();
     // Drain the rest of stderr so the receiver never blocks on it.
     std::thread::spawn(move || lines.for_each(drop));
     let sent = ns

@@ -3,13 +3,16 @@
 //! receiver, a receiver or sender that goes away, a full disk), with the
 //! exit code and the files left behind.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{SocketAddr, UdpSocket};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
+
+mod rlnc_common;
+use rlnc_common::listening_on;
 
 fn sluicegate() -> Command {
     Command::new(env!("CARGO_BIN_EXE_sluicegate"))
@@ -46,13 +49,7 @@ impl Receiver {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-        let first = lines.next().expect("a line on stderr").unwrap();
-        let addr = first
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("not a listening line: {first}"))
-            .parse()
-            .unwrap();
+        let (addr, lines) = listening_on(child.stderr.take().unwrap());
         // The rest of stderr and stdout, read on threads so the receiver never blocks on them.
         let (tx, stderr) = mpsc::channel();
         thread::spawn(move || {
@@ -215,9 +212,7 @@ fn a_reader_that_stops_reading_stdout_ends_the_receiver_with_exit_0() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut lines = BufReader::new(receiver.stderr.take().unwrap()).lines();
-    let first = lines.next().unwrap().unwrap();
-    let addr: SocketAddr = first.strip_prefix("listening on ").expect(&first).parse().unwrap();
+    let (addr, lines) = listening_on(receiver.stderr.take().unwrap());
     thread::spawn(move || lines.for_each(drop));
     let sender = send(&input, addr, &["--rate", "10"]);
     // Like `| head -c 1000`: read a little, then close the pipe.
@@ -394,9 +389,7 @@ fn a_full_disk_is_exit_1_and_leaves_no_partial_file() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let first = lines.next().unwrap().unwrap();
-    let addr: SocketAddr = first.strip_prefix("listening on ").expect(&first).parse().unwrap();
+    let (addr, lines) = listening_on(child.stderr.take().unwrap());
     let sender = send(&input, addr, &[]);
     let (received, _) = wait_within(child, Duration::from_secs(20));
     let mut rest = String::new();
