@@ -92,6 +92,16 @@ impl<T> Producer<T> {
         result
     }
 
+    /// Sends without waiting and without waking a sleeping consumer (as [`send_deferred`](Self::send_deferred));
+    /// a full channel hands the message back. For a producer that must never wait and wakes the consumer once a
+    /// batch with [`wake_consumer`](Self::wake_consumer).
+    pub fn try_send_deferred(&self, message: T) -> Result<(), TrySendError<T>> {
+        match &self.sender {
+            Some(sender) => sender.try_send(message),
+            None => Err(TrySendError::Disconnected(message)),
+        }
+    }
+
     /// Sends, waiting for room as long as it takes, without waking a sleeping consumer: a producer that sends
     /// in batches calls [`wake_consumer`](Self::wake_consumer) after each, and the consumer wakes once a batch
     /// instead of once a message. A full channel wakes the consumer before waiting for room.

@@ -3,7 +3,6 @@
 
 mod loader;
 mod outputs;
-mod recorder;
 mod simulator;
 mod stats;
 mod terminal;

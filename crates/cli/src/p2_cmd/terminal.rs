@@ -10,13 +10,12 @@ use std::time::Duration;
 
 use clap::Args;
 use sluicegate_p2::io::{
-    DEFAULT_BAUD, Next, Opened, Origin, Pipeline, PipelineConfig, PipelineEvent, PipelineStats, SourceSpec,
+    DEFAULT_BAUD, Next, Opened, Origin, Pipeline, PipelineConfig, PipelineEvent, PipelineStats, Recorder, SourceSpec,
 };
 use sluicegate_p2::pst::Controls;
 use sluicegate_p2::{Config, KindSet, Router, Subscription};
 
 use super::outputs::{self, JsonLines, LogFiles, Terminal, WindowFiles};
-use super::recorder::Recorder;
 use super::stats::{Latency, Report};
 use crate::exit::Failure;
 
@@ -138,7 +137,7 @@ fn parse_cpu(value: &str) -> Result<CpuChoice, String> {
 
 /// Runs the terminal on `opened` until its input ends, a signal stops it, or an output fails.
 pub fn run(args: &MonitorArgs, opened: Opened) -> Result<(), Failure> {
-    let Opened { source, spec, cut } = opened;
+    let Opened { source, spec, cut, .. } = opened;
     if let (Some(cut), SourceSpec::Replay { path, .. }) = (cut, &spec) {
         eprintln!("sluicegate p2: warning: {}: {cut}", path.display());
     }
@@ -199,12 +198,8 @@ fn conclude(
     let finished = pipeline.finish();
     // Finished after the pipeline, so that a read that completes while the worker drains is in the file too.
     if let Some((recorder, path)) = recording {
-        recorder.finish().map_err(|error| {
-            Failure::runtime(anyhow::anyhow!(
-                "cannot write the recording {}: {error}",
-                path.display()
-            ))
-        })?;
+        let _ = path;
+        recorder.stop().map_err(Failure::runtime)?;
     }
     if let Some(error) = write_error {
         if error.kind() == std::io::ErrorKind::BrokenPipe {
