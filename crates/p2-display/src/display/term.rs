@@ -299,8 +299,10 @@ impl DisplayModel for Term {
                         }
                     }
                     9 => {
+                        // At least one space, then spaces to the next multiple of 8. With fewer than 8 columns
+                        // no column is one and PNut loops forever; we stop at the end of the row instead.
                         self.chr(b' ');
-                        while self.col & 7 != 0 {
+                        while self.col & 7 != 0 && !(self.cols < 8 && self.col == self.cols) {
                             self.chr(b' ');
                         }
                     }
