@@ -178,6 +178,12 @@ fn pc_mouse_reads_y_from_the_bottom() {
         }
         other => panic!("{other:?}"),
     }
+    // The hover read-out uses the same mapping for PLOT.
+    let display = displays.get(p).unwrap();
+    assert_eq!(display.hover_text(0, 63).as_deref(), Some("0,0"));
+    assert_eq!(display.hover_text(9, 0).as_deref(), Some("4,32"));
+    feed(&mut displays, &["`plot q size 32 32 hidexy"]);
+    assert_eq!(displays.find("q").unwrap().hover_text(1, 1), None, "HIDEXY");
 }
 
 #[test]

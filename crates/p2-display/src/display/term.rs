@@ -341,6 +341,17 @@ impl DisplayModel for Term {
         self.frames
     }
 
+    fn is_damaged(&self) -> bool {
+        self.any_stale || self.damage.rect().is_some()
+    }
+
+    fn hover(&self, x: i32, y: i32) -> Option<String> {
+        let (w, h) = (self.metrics.chr_width, self.metrics.chr_height);
+        let inside = (self.margin..self.margin + w * self.cols).contains(&x)
+            && (self.margin..self.margin + h * self.rows).contains(&y);
+        inside.then(|| format!("{},{}", (x - self.margin) / w, (y - self.margin) / h))
+    }
+
     fn geometry(&self) -> Geometry {
         Geometry {
             client_width: self.image.width(),
