@@ -343,3 +343,30 @@ fn term_tab_on_a_narrow_grid_stops_at_the_row_end() {
     cells.assert(&image, 5, 0, None, 0);
     cells.assert(&image, 0, 1, Some(0xFF7F00), 0); // "c" wrapped lazily to the next row
 }
+
+#[test]
+fn term_update_mode_backspace_and_cell_colours() {
+    let mut displays = Displays::new();
+    feed(&mut displays, &["`term u size 4 2 update color $FFFFFF $0000FF", "`u 'ab' 8 'c'"]);
+    let image = front(&mut displays, "u");
+    let cells = Cells::of(&image, 4, 2);
+    cells.assert(&image, 0, 0, None, 0);
+    assert_eq!(displays.find("u").unwrap().frames(), 0, "UPDATE mode: nothing shown");
+    feed(&mut displays, &["`u update"]);
+    let image = front(&mut displays, "u");
+    // Backspace moved back over "b" without erasing; "c" replaced it. COLOR set pair 0 to white on blue.
+    cells.assert(&image, 0, 0, Some(0xFFFFFF), 0x0000FF);
+    cells.assert(&image, 1, 0, Some(0xFFFFFF), 0x0000FF);
+    cells.assert(&image, 2, 0, None, 0);
+    // BACKCOLOR sets the cell colour of what follows; CLEAR (code 0) shows at once even in UPDATE mode.
+    feed(&mut displays, &["`u 1 backcolor red 'x' update"]);
+    cells.assert(&front(&mut displays, "u"), 0, 0, Some(0xFFFFFF), 0xFF0909);
+    feed(&mut displays, &["`u 0"]);
+    let image = front(&mut displays, "u");
+    cells.assert(&image, 0, 0, None, 0);
+    cells.assert(&image, 1, 0, None, 0);
+    // Backspace at 0,0 stays; from column 0 it goes to the end of the row above.
+    feed(&mut displays, &["`u 8 3 1 8 'z' update"]);
+    let image = front(&mut displays, "u");
+    cells.assert(&image, 3, 0, Some(0xFFFFFF), 0xFF0909);
+}
