@@ -115,6 +115,19 @@ impl LiveHandle {
         });
     }
 
+    /// The read-out PNut shows next to its cross cursor (A.0) at client pixel `(x, y)` of display `display`, in
+    /// the display's units (`"12,34"`); `None` with HIDEXY, where the display labels nothing, or once it is
+    /// closed. Answered by the host between two batches of lines.
+    pub async fn hover(&self, display: u32, x: i32, y: i32) -> Option<String> {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        self.command(Command::Hover {
+            display,
+            position: (x, y),
+            reply,
+        });
+        answer.await.ok().flatten()
+    }
+
     /// Sends `bytes` to the P2 now (typed text), on the calling thread; each call's bytes go out together.
     ///
     /// # Errors

@@ -151,6 +151,11 @@ pub(crate) enum Command {
         up: bool,
         at: Instant,
     },
+    Hover {
+        display: u32,
+        position: (i32, i32),
+        reply: tokio::sync::oneshot::Sender<Option<String>>,
+    },
     /// Something for the status changed (a viewer came, a recording started).
     Refresh,
     Snapshot,
@@ -452,6 +457,16 @@ impl Host {
                 if let Some(id) = self.find(display) {
                     self.displays.handle_wheel(id, up, at);
                 }
+            }
+            Command::Hover {
+                display,
+                position: (x, y),
+                reply,
+            } => {
+                let text = self
+                    .find(display)
+                    .and_then(|id| self.displays.get(id)?.hover_text(x, y));
+                let _ = reply.send(text);
             }
             Command::Refresh => {
                 self.status_due = Instant::now();
