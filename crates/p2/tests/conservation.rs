@@ -153,7 +153,7 @@ fn biased_bytes(seed: u64, len: usize) -> Vec<u8> {
             state ^= state >> 7;
             state ^= state << 17;
             let pick = (state >> 32) as usize;
-            if pick % 2 == 0 {
+            if pick.is_multiple_of(2) {
                 SPECIAL[(pick >> 8) % SPECIAL.len()]
             } else {
                 (pick >> 16) as u8
