@@ -133,6 +133,17 @@ impl std::fmt::Display for Notice {
     }
 }
 
+/// The host's notices, readable from any thread, also after the session finished.
+#[derive(Clone, Debug)]
+pub struct Notices(Receiver<Notice>);
+
+impl Notices {
+    /// The next notice, if any.
+    pub fn poll(&self) -> Option<Notice> {
+        self.0.try_recv().ok()
+    }
+}
+
 /// What the handle and the session ask of the host.
 #[derive(Debug)]
 pub(crate) enum Command {
@@ -253,6 +264,7 @@ impl Session {
             next_publish: Instant::now(),
             viewers_at_last_publish: 0,
             input_ended: false,
+            stopping: false,
             config,
         };
         let thread = std::thread::Builder::new()
@@ -287,6 +299,12 @@ impl Session {
     /// The next notice, if any.
     pub fn poll_notice(&self) -> Option<Notice> {
         self.notices.try_recv().ok()
+    }
+
+    /// The notices, for a front end that reads them elsewhere or after [`finish`](Self::finish) (the last ones
+    /// come while the host finishes: snapshots that could not be written).
+    pub fn notices(&self) -> Notices {
+        Notices(self.notices.clone())
     }
 
     /// The counters as of the host's last batch.
@@ -349,18 +367,17 @@ struct Host {
     next_publish: Instant,
     viewers_at_last_publish: usize,
     input_ended: bool,
+    /// A stop was asked for.
+    stopping: bool,
     config: SessionConfig,
 }
 
 impl Host {
     fn run(mut self) -> HostStats {
         loop {
-            let stop = self.wait();
-            let mut stop = stop;
-            while let Ok(command) = self.commands.try_recv() {
-                stop |= self.command(command);
-            }
-            if stop {
+            self.wait();
+            self.take_commands();
+            if self.stopping {
                 while let Ok(item) = self.feed.receiver().try_recv() {
                     self.apply(item);
                 }
@@ -380,22 +397,30 @@ impl Host {
         self.stats.clone()
     }
 
-    /// Waits for lines (or, once the input has ended, a command) and applies them; true on a stop.
-    fn wait(&mut self) -> bool {
+    /// Waits for lines (or, once the input has ended, a command) and applies them.
+    ///
+    /// Commands are taken before each line: input a page gave before the P2 asked (a key, then `PC_KEY`) is
+    /// in the display before the request is answered, whichever channel woke the host.
+    fn wait(&mut self) {
         let timeout = self.timeout(Instant::now());
         if self.input_ended {
-            return match self.commands.recv_timeout(timeout) {
+            match self.commands.recv_timeout(timeout) {
                 Ok(command) => self.command(command),
-                Err(RecvTimeoutError::Timeout) => false,
-                Err(RecvTimeoutError::Disconnected) => true,
-            };
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => self.stopping = true,
+            }
+            return;
         }
         match self.feed.recv_timeout(timeout) {
             Ok(item) => {
+                self.take_commands();
                 self.apply(item);
                 for _ in 0..BATCH {
                     match self.feed.receiver().try_recv() {
-                        Ok(item) => self.apply(item),
+                        Ok(item) => {
+                            self.take_commands();
+                            self.apply(item);
+                        }
                         Err(_) => break,
                     }
                 }
@@ -406,7 +431,13 @@ impl Host {
                 self.status_due = Instant::now();
             }
         }
-        false
+    }
+
+    /// Applies the commands queued (a stop is kept for the loop).
+    fn take_commands(&mut self) {
+        while let Ok(command) = self.commands.try_recv() {
+            self.command(command);
+        }
     }
 
     /// Whether text or displays opened or closed wait for a publication.
@@ -436,8 +467,8 @@ impl Host {
         (something && now >= self.next_publish) || now >= self.status_due
     }
 
-    /// Applies one command; true for a stop.
-    fn command(&mut self, command: Command) -> bool {
+    /// Applies one command.
+    fn command(&mut self, command: Command) {
         match command {
             Command::Key { display, key, at } => {
                 if let Some(id) = self.find(display) {
@@ -476,9 +507,8 @@ impl Host {
                 self.write_snapshots();
                 self.share_stats();
             }
-            Command::Stop => return true,
+            Command::Stop => self.stopping = true,
         }
-        false
     }
 
     fn find(&self, display: u32) -> Option<DisplayId> {

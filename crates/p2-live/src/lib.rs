@@ -96,6 +96,6 @@ mod status;
 pub use board::{DisplayInfo, FrameUpdate, LineKind, SCROLLBACK_LINES, TerminalLine, TerminalUpdate, Update, Viewer};
 pub use feed::{FEED_QUEUE, LiveFeed};
 pub use handle::{ControlError, LiveHandle};
-pub use host::{FRAME_INTERVAL, HostStats, Notice, Session, SessionConfig};
+pub use host::{FRAME_INTERVAL, HostStats, Notice, Notices, Session, SessionConfig};
 pub use sluicegate_p2_display::{Buttons, Key, Rect, WindowType};
 pub use status::Status;

@@ -540,11 +540,11 @@ impl Scenario {
     }
 
     /// How the built-in P2 paces it unless told otherwise: bursts as fast as they go, the demo a message every
-    /// 60 ms so a person can follow it.
+    /// 20 ms (about 15 s for its 740 messages) so a person can watch its displays move.
     pub fn default_pace(self) -> Pace {
         match self {
             Scenario::Hsv16 | Scenario::Mixed => Pace::Burst,
-            Scenario::Demo => Pace::PerMessage(Duration::from_millis(60)),
+            Scenario::Demo => Pace::PerMessage(Duration::from_millis(20)),
         }
     }
 }

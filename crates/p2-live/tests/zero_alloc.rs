@@ -1,0 +1,104 @@
+//! The display destination costs the consumer no allocation per message: a counting global allocator counts
+//! the consumer thread's allocations inside the [`LiveFeed`]'s deliveries while it routes whole HSV16 bursts
+//! (65,539 backtick lines) and the demo session (every kind of message, terminal text included), the host
+//! applying them on its own thread. (The deframer, here on the same thread, grows its pool while the queue
+//! holds its buffers: in the terminal it runs on the pipeline's worker.)
+
+use std::time::Instant;
+
+use sluicegate_core::alloc_count::{self, CountingAllocator};
+use sluicegate_p2::io::source::SimulatedSource;
+use sluicegate_p2::io::{Pace, Pipeline, PipelineConfig, Recorder, SourceSpec};
+use sluicegate_p2::{Config, Deframer, Destination, Routed, Router, WindowUpdates, simulate};
+use sluicegate_p2_live::{LiveFeed, Session, SessionConfig};
+
+#[global_allocator]
+static GLOBAL: CountingAllocator = CountingAllocator;
+
+/// The feed, counting this thread's allocations inside its calls.
+struct Counted<'a> {
+    feed: LiveFeed,
+    allocations: &'a mut u64,
+}
+
+impl Counted<'_> {
+    fn count(&mut self, call: impl FnOnce(&mut LiveFeed)) {
+        let before = alloc_count::this_thread();
+        call(&mut self.feed);
+        *self.allocations += alloc_count::this_thread() - before;
+    }
+}
+
+impl Destination for Counted<'_> {
+    fn deliver(&mut self, routed: &Routed<'_>) {
+        self.count(|feed| feed.deliver(routed));
+    }
+
+    fn deliver_updates(&mut self, updates: &WindowUpdates<'_>) {
+        self.count(|feed| feed.deliver_updates(updates));
+    }
+
+    fn flush(&mut self) {
+        self.count(Destination::flush);
+    }
+}
+
+fn route(deframer: &mut Deframer, router: &mut Router<'_>, bytes: &[u8]) {
+    let now = Instant::now();
+    for read in bytes.chunks(4096) {
+        deframer.handle_bytes(read, now);
+        while let Some(output) = deframer.poll_ref() {
+            router.route_ref(&output);
+        }
+        router.flush();
+    }
+}
+
+#[test]
+fn the_live_feed_allocates_nothing_per_message_on_the_consumer() {
+    // A pipeline only for the session's counters.
+    let empty = simulate::Stream::new();
+    let pipeline = Pipeline::start(
+        Box::new(SimulatedSource::new(&empty, Pace::Burst)),
+        PipelineConfig::default(),
+        None,
+    )
+    .unwrap();
+    for (stream, text) in [(simulate::hsv16(), false), (simulate::demo_session(), true)] {
+        let config = SessionConfig::new(SourceSpec::Stdin).terminal_text(text);
+        let mut session = Session::start(config, None, Recorder::new(), pipeline.monitor()).unwrap();
+        let feed = session.take_feed().unwrap();
+        let subscription = feed.subscription();
+        let mut allocations = 0;
+        let mut router = Router::new();
+        let counted = Counted {
+            feed,
+            allocations: &mut allocations,
+        };
+        router.add_destination(counted, subscription).unwrap();
+        let mut deframer = Deframer::new(Config::default()).unwrap();
+        let thread_before = alloc_count::this_thread();
+        for _ in 0..2 {
+            route(&mut deframer, &mut router, stream.bytes());
+        }
+        drop(router);
+        assert!(
+            alloc_count::this_thread() > thread_before,
+            "the counter sees this thread (the router's window names, the deframer's pool)"
+        );
+        assert_eq!(deframer.counters().outputs.messages, 2 * stream.messages().len() as u64);
+        assert_eq!(allocations, 0, "allocations in the feed (terminal text: {text})");
+        let stats = session.finish();
+        let backtick = 2 * stream
+            .messages()
+            .iter()
+            .filter(|message| message.kind == sluicegate_p2::MessageKind::BacktickWindow)
+            .count() as u64;
+        assert_eq!(
+            stats.lines + stats.queue_dropped,
+            backtick,
+            "every line taken or counted"
+        );
+    }
+    pipeline.finish().unwrap();
+}
