@@ -116,14 +116,39 @@ fn the_page_s_own_websocket_is_accepted_and_every_stranger_refused() {
     );
 
     let refused = [
-        ("a foreign site", path.clone(), host.clone(), Some("http://evil.example".to_owned())),
-        ("another local port", path.clone(), host.clone(), Some(format!("http://127.0.0.1:{}", port + 1))),
+        (
+            "a foreign site",
+            path.clone(),
+            host.clone(),
+            Some("http://evil.example".to_owned()),
+        ),
+        (
+            "another local port",
+            path.clone(),
+            host.clone(),
+            Some(format!("http://127.0.0.1:{}", port + 1)),
+        ),
         ("https", path.clone(), host.clone(), Some(format!("https://{host}"))),
         ("no Origin", path.clone(), host.clone(), None),
-        ("a null Origin (a sandboxed frame)", path.clone(), host.clone(), Some("null".to_owned())),
+        (
+            "a null Origin (a sandboxed frame)",
+            path.clone(),
+            host.clone(),
+            Some("null".to_owned()),
+        ),
         ("no token", "/ws".to_owned(), host.clone(), Some(origin.clone())),
-        ("a wrong token", "/ws?token=00000000000000000000000000000000".to_owned(), host.clone(), Some(origin.clone())),
-        ("a token given twice", format!("{path}&token=x"), host.clone(), Some(origin.clone())),
+        (
+            "a wrong token",
+            "/ws?token=00000000000000000000000000000000".to_owned(),
+            host.clone(),
+            Some(origin.clone()),
+        ),
+        (
+            "a token given twice",
+            format!("{path}&token=x"),
+            host.clone(),
+            Some(origin.clone()),
+        ),
         (
             "DNS rebinding: the site's own name resolved to 127.0.0.1",
             path.clone(),
@@ -168,7 +193,13 @@ fn only_the_embedded_files_are_served_to_this_host() {
         assert_eq!(status, 200, "{path}");
         assert!(head.contains(kind), "{path}: {head}");
     }
-    for path in ["/../Cargo.toml", "/etc/passwd", "/assets/app.js", "/%2e%2e/Cargo.toml", "/index.html"] {
+    for path in [
+        "/../Cargo.toml",
+        "/etc/passwd",
+        "/assets/app.js",
+        "/%2e%2e/Cargo.toml",
+        "/index.html",
+    ] {
         assert_eq!(get(path, &host).0, 404, "{path}");
     }
     assert_eq!(get("/", "evil.example").0, 403, "a rebound name gets nothing");
@@ -198,9 +229,11 @@ fn oversized_page_messages_close_the_socket_and_pages_are_limited() {
             .body(())
             .unwrap();
         tungstenite::client(request, stream)
+            .map(|(socket, _)| socket)
+            .map_err(|error| error.to_string())
     };
 
-    let (mut socket, _) = connect().expect("the page's handshake");
+    let mut socket = connect().expect("the page's handshake");
     let first = socket.read().unwrap();
     let update: serde_json::Value = serde_json::from_str(first.to_text().unwrap()).unwrap();
     assert_eq!(update["t"], "update", "a new page first gets the whole state");
@@ -214,7 +247,7 @@ fn oversized_page_messages_close_the_socket_and_pages_are_limited() {
     assert!(closed, "a message over the limit ends the connection");
     std::thread::sleep(Duration::from_millis(100));
 
-    let mut pages: Vec<_> = (0..PAGES_MAX).map(|_| connect().expect("within the limit").0).collect();
+    let mut pages: Vec<_> = (0..PAGES_MAX).map(|_| connect().expect("within the limit")).collect();
     assert!(connect().is_err(), "one page more than {PAGES_MAX} is refused");
     pages.pop();
     drop(pages);
