@@ -38,11 +38,25 @@ const PAGE_HOOKS: &str = r"(() => {
     if (this.canvas.dataset.name === 'lat' && x === 0 && data.width >= 2) {
       const d = data.data;
       const sent = (d[4] << 16 | d[5] << 8 | d[6]) * 16777216 + (d[0] << 16 | d[1] << 8 | d[2]);
+      if (sent === 0) return;  // the black image before the first probe
       const now = Math.round((performance.timeOrigin + performance.now()) * 1000) % 281474976710656;
       window.__latency.push((now - sent) / 1000);
     }
   };
   (function frame(t) { window.__frames.push(t); requestAnimationFrame(frame); })(performance.now());
+  // Also when the probe's rectangle reaches the page, to tell the server's share from the browser's.
+  window.__arrival = [];
+  const socket = window.sluicegate.socket;
+  const receive = socket.onmessage;
+  socket.onmessage = (event) => {
+    receive(event);
+    if (typeof event.data !== 'string' && event.data.byteLength === 24) {
+      const d = new Uint8Array(event.data, 16);
+      const sent = (d[4] << 16 | d[5] << 8 | d[6]) * 16777216 + (d[0] << 16 | d[1] << 8 | d[2]);
+      const now = Math.round((performance.timeOrigin + performance.now()) * 1000) % 281474976710656;
+      if (sent) window.__arrival.push((now - sent) / 1000);
+    }
+  };
   return true;
 })()";
 
@@ -62,21 +76,24 @@ fn main() {
         load_average()
     );
     println!();
-    println!("| round | page | CPU % of a core | latency p50 | p99 | max | probes |");
-    println!("|---:|---|---:|---:|---:|---:|---:|");
+    println!("| round | page | CPU % of a core | → pixels p50 | p90 | p99 | max | → WebSocket p50 | p99 | probes |");
+    println!("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|");
     for round in 1..=rounds {
         for with_page in [false, true] {
             let run = mixed_traffic(&browser, with_page, Duration::from_secs(seconds));
             let latency = if with_page {
                 format!(
-                    "{:.1} ms | {:.1} ms | {:.1} ms | {}",
+                    "{:.1} ms | {:.1} ms | {:.1} ms | {:.1} ms | {:.1} ms | {:.1} ms | {}",
                     percentile(&run.latency, 0.50),
+                    percentile(&run.latency, 0.90),
                     percentile(&run.latency, 0.99),
                     percentile(&run.latency, 1.0),
+                    percentile(&run.arrival, 0.50),
+                    percentile(&run.arrival, 0.99),
                     run.latency.len()
                 )
             } else {
-                "— | — | — | —".to_owned()
+                "— | — | — | — | — | — | —".to_owned()
             };
             println!(
                 "| {round} | {} | {:.2} | {latency} |",
@@ -104,7 +121,10 @@ fn main() {
 
 struct MixedRun {
     cpu_percent: f64,
+    /// Probe written → its pixels put on the canvas (in the page's animation frame), milliseconds.
     latency: Vec<f64>,
+    /// Probe written → its rectangle received by the page's WebSocket handler, milliseconds.
+    arrival: Vec<f64>,
 }
 
 /// The terminal on a pty that a paced writer fills with mixed display traffic at 2 Mbaud for `duration` (after
@@ -131,6 +151,9 @@ fn mixed_traffic(browser: &Browser, with_page: bool, duration: Duration) -> Mixe
     let latency = page
         .as_ref()
         .map_or_else(Vec::new, |page| floats(page, "window.__latency"));
+    let arrival = page
+        .as_ref()
+        .map_or_else(Vec::new, |page| floats(page, "window.__arrival"));
     if let Some(page) = page {
         let _ = page.close();
     }
@@ -138,6 +161,7 @@ fn mixed_traffic(browser: &Browser, with_page: bool, duration: Duration) -> Mixe
     MixedRun {
         cpu_percent: 100.0 * used as f64 / ticks_per_second() / elapsed,
         latency,
+        arrival,
     }
 }
 
@@ -173,25 +197,31 @@ fn hsv16_burst(browser: &Browser) -> Burst {
         .expect("the pty's path");
     let (mut terminal, url) = start_terminal(&["--port", path.trim()]);
     let page = open_page(browser, &url);
+    // (page time, bytes received, updates drawn, frames drawn, input ended)
     let sample = |page: &Page<'_>| {
         let value = page
             .evaluate(
                 "[performance.now(), window.sluicegate.stats.bytes, window.sluicegate.stats.updates, \
-                 window.sluicegate.status ? window.sluicegate.status.messages : 0]",
+                 window.sluicegate.stats.frames, Boolean(window.sluicegate.status && window.sluicegate.status.input_ended)]",
             )
             .expect("the page's counters");
         let at = |i: usize| value[i].as_f64().unwrap_or(0.0);
-        (at(0), at(1), at(2), at(3))
+        (at(0), at(1), at(2), at(3), value[4] == serde_json::json!(true))
     };
     let _ = simulator.stdin.take().expect("piped").write_all(b"\n");
+    // The burst, as the page sees it: from its first frame to its last.
     let mut first = None;
     let mut last = sample(&page);
     let deadline = Instant::now() + Duration::from_secs(60);
-    while last.3 < 65_539.0 && Instant::now() < deadline {
+    loop {
         std::thread::sleep(Duration::from_millis(20));
-        last = sample(&page);
-        if first.is_none() && last.3 > 3.0 {
-            first = Some(last);
+        let now = sample(&page);
+        if now.3 > last.3 {
+            first.get_or_insert(last);
+            last = now;
+        }
+        if now.4 || Instant::now() > deadline {
+            break;
         }
     }
     let first = first.unwrap_or(last);
@@ -284,12 +314,16 @@ fn write_paced(mut port: TTYPort, stop: &AtomicBool) {
                     format!("`lat ${:06X} ${:06X}\r\n", micros & 0xFF_FFFF, micros >> 24).as_bytes(),
                 );
             }
+            // Whole lines only, so that a probe never lands inside another line.
             while chunk.len() < budget - sent {
                 if pending.is_empty() {
                     traffic.tick(&mut pending);
                 }
-                let take = pending.len().min(budget - sent - chunk.len());
-                chunk.extend(pending.drain(..take));
+                let end = pending
+                    .iter()
+                    .position(|&byte| byte == b'\n')
+                    .map_or(pending.len(), |at| at + 1);
+                chunk.extend(pending.drain(..end));
             }
             if port.write_all(&chunk).is_err() {
                 return;

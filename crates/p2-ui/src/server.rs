@@ -14,6 +14,7 @@ use axum::extract::ws::{WebSocketUpgrade, rejection::WebSocketUpgradeRejection};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
+use axum::serve::ListenerExt as _;
 use sluicegate_p2_live::LiveHandle;
 use tokio::sync::watch;
 
@@ -240,6 +241,11 @@ async fn serve(listener: std::net::TcpListener, shared: Arc<Shared>) {
         .fallback(asset)
         .with_state(Arc::clone(&shared));
     let mut stopped = closing.clone();
+    // Small updates go out at once: with Nagle's algorithm a second small write waits for the browser's delayed
+    // ACK, which put up to 40 ms on the p99 of arrival → pixels (BENCHMARKS.md, p2 browser UI).
+    let listener = listener.tap_io(|stream| {
+        let _ = stream.set_nodelay(true);
+    });
     let server = axum::serve(listener, app).with_graceful_shutdown(async move {
         let _ = stopped.wait_for(|closing| *closing).await;
     });
