@@ -669,6 +669,11 @@ impl Displays {
         })
     }
 
+    /// The displays whose image changed since their last [`frame`](Self::frame): what a UI should send next.
+    pub fn changed(&self) -> impl Iterator<Item = DisplayId> + '_ {
+        self.iter().filter(|d| d.model.is_damaged()).map(|d| d.id)
+    }
+
     /// A display's visible image as the user sees it (DOTSIZE applied): what `SAVE WINDOW` writes.
     pub fn window_image(&mut self, id: DisplayId) -> Option<Framebuffer> {
         let slot = self.slot_by_id(id)?;
@@ -704,5 +709,24 @@ impl Displays {
     /// The counters.
     pub fn stats(&self) -> &Stats {
         &self.stats
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn displays_can_move_to_a_consumer_thread() {
+        fn send<T: Send>() {}
+        send::<Displays>();
+    }
+
+    #[test]
+    fn display_text_strips_the_backtick_the_line_end_and_stops_at_nul() {
+        assert_eq!(display_text(b"`j k $1\r\n"), b"j k $1");
+        assert_eq!(display_text(b"j\n\r"), b"j");
+        assert_eq!(display_text(b"`j 'a\0b' 5"), b"j 'a");
+        assert_eq!(display_text(b"``j"), b"`j", "only one backtick");
     }
 }
