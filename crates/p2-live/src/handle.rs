@@ -115,6 +115,20 @@ impl LiveHandle {
         });
     }
 
+    /// The pointer read-out PNut shows next to its cross cursor at client position `position` of display
+    /// `display`, in the display's units (`x,y` for a BITMAP, a sample value for a SCOPE…); `None` with HIDEXY,
+    /// where the display shows none, or once the display or the session is gone. Asked of the display host,
+    /// which answers between two lines.
+    pub async fn hover_text(&self, display: u32, position: (i32, i32)) -> Option<String> {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        self.command(Command::Hover {
+            display,
+            position,
+            reply,
+        });
+        answer.await.ok().flatten()
+    }
+
     /// Sends `bytes` to the P2 now (typed text), on the calling thread; each call's bytes go out together.
     ///
     /// # Errors

@@ -162,6 +162,12 @@ pub(crate) enum Command {
         up: bool,
         at: Instant,
     },
+    /// The pointer read-out at a client position, answered on `reply`.
+    Hover {
+        display: u32,
+        position: (i32, i32),
+        reply: tokio::sync::oneshot::Sender<Option<String>>,
+    },
     /// Something for the status changed (a viewer came, a recording started).
     Refresh,
     Snapshot,
@@ -484,6 +490,17 @@ impl Host {
                     self.displays.handle_wheel(id, up, at);
                 }
             }
+            Command::Hover {
+                display,
+                position: (x, y),
+                reply,
+            } => {
+                let text = self
+                    .find(display)
+                    .and_then(|id| self.displays.get(id))
+                    .and_then(|open| open.hover_text(x, y));
+                let _ = reply.send(text);
+            }
             Command::Refresh => {
                 self.status_due = Instant::now();
                 self.dirty = true;
@@ -715,8 +732,14 @@ impl Host {
             if self.viewers_at_last_publish == 0 {
                 publication.forget_images();
             }
+            // The displays not yet published, and those whose image changed (the others are not rendered).
             self.ids.clear();
-            self.ids.extend(self.displays.iter().map(|open| open.id()));
+            self.ids.extend(self.displays.changed());
+            for open in self.displays.iter() {
+                if !publication.has_image(open.id().get()) && !self.ids.contains(&open.id()) {
+                    self.ids.push(open.id());
+                }
+            }
             for &id in &self.ids {
                 let Some(frame) = self.displays.frame(id) else {
                     continue;
