@@ -258,6 +258,11 @@ fn pc_key_and_pc_mouse_are_answered_exactly_once_with_the_bytes_of_a0() {
     p2.write_all(b"`term t2 size 4 1\r\n").unwrap();
     assert_eq!(ask(&mut p2, b"`t1 t2 PC_KEY\r\n", 8), [0; 8]);
     assert_quiet(&mut p2);
+    // A reboot (golden sync) closes every display.
+    p2.write_all(b"Cog0  INIT $0000_0000 $0000_0000 load\r\n").unwrap();
+    seen.wait_for(&mut viewer, "the displays closed by the reboot", |seen| {
+        seen.displays.is_empty()
+    });
     eprintln!("slowest request → answer on the P2's side: {slowest:?}");
     assert!(slowest < Duration::from_millis(500), "an answer took {slowest:?}");
     let stats = live.finish();
