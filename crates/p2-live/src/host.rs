@@ -3,7 +3,7 @@
 //! status for viewers; and the [`Session`] that starts and ends it.
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering, fence};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -16,7 +16,7 @@ use sluicegate_p2::{Backtick, MessageKind, without_line_end};
 use sluicegate_p2_display::{Buttons, DisplayId, Displays, Event, Key, Request, SaveRefused, Stats};
 
 use crate::board::{Board, DisplayInfo, LineKind, TerminalLine};
-use crate::feed::{FEED_QUEUE, FeedItem, LiveFeed};
+use crate::feed::{FEED_QUEUE, FeedItem, LiveFeed, Wake};
 use crate::files::{write_save, write_snapshot};
 use crate::handle::LiveHandle;
 use crate::status::{Rates, Status};
@@ -30,6 +30,11 @@ const STATUS_INTERVAL: Duration = Duration::from_millis(500);
 /// How long the host sleeps with nothing to do: a safety net only, since lines, commands and the end of the
 /// input all wake it.
 const IDLE_WAIT: Duration = Duration::from_secs(1);
+
+/// How often the host looks at the queue while lines flow, instead of being woken for each batch the
+/// consumer routes (half a frame: nothing a viewer could see waits longer than that for it; a line the P2
+/// waits on wakes it at once).
+pub(crate) const POLL_WHILE_BUSY: Duration = Duration::from_millis(8);
 
 /// Lines applied between two looks at the commands and the clock.
 const BATCH: usize = 1024;
@@ -234,11 +239,13 @@ impl Session {
             config.reset_line,
             &config.input.to_string(),
         );
+        let wake = Arc::new(Wake::default());
         let feed = LiveFeed::new(
             producer,
             Arc::clone(&dropped),
             Arc::clone(&text_dropped),
             config.terminal_text,
+            Arc::clone(&wake),
         );
         let host = Host {
             displays: Displays::new(),
@@ -266,6 +273,8 @@ impl Session {
             viewers_at_last_publish: 0,
             input_ended: false,
             stopping: false,
+            busy: false,
+            wake,
             config,
         };
         let thread = std::thread::Builder::new()
@@ -370,6 +379,9 @@ struct Host {
     input_ended: bool,
     /// A stop was asked for.
     stopping: bool,
+    /// Lines came at the last look: look again within [`POLL_WHILE_BUSY`].
+    busy: bool,
+    wake: Arc<Wake>,
     config: SessionConfig,
 }
 
@@ -412,8 +424,19 @@ impl Host {
             }
             return;
         }
-        match self.feed.recv_timeout(timeout) {
+        let timeout = if self.busy {
+            timeout.min(POLL_WHILE_BUSY)
+        } else {
+            // Sleeping for good: the feed must wake us (see `Wake`).
+            self.wake.asleep.store(true, Ordering::Relaxed);
+            fence(Ordering::SeqCst);
+            timeout
+        };
+        let received = self.feed.recv_timeout(timeout);
+        self.wake.asleep.store(false, Ordering::Relaxed);
+        match received {
             Ok(item) => {
+                self.busy = true;
                 self.take_commands();
                 self.apply(item);
                 for _ in 0..BATCH {
@@ -426,7 +449,8 @@ impl Host {
                     }
                 }
             }
-            Err(RecvTimeoutError::Timeout) => {}
+            // A whole look found nothing: the lines have stopped.
+            Err(RecvTimeoutError::Timeout) => self.busy = false,
             Err(RecvTimeoutError::Disconnected) => {
                 self.input_ended = true;
                 self.status_due = Instant::now();
@@ -506,6 +530,10 @@ impl Host {
                 self.dirty = true;
             }
             Command::Snapshot => {
+                // The lines routed before the signal are in the pictures.
+                while let Ok(item) = self.feed.receiver().try_recv() {
+                    self.apply(item);
+                }
                 self.write_snapshots();
                 self.share_stats();
             }

@@ -1,3 +1,5 @@
+//! The live feed on the consumer's side: no allocation per message, and no lost wake-up of the host.
+//!
 //! The display destination costs the consumer no allocation per message: a counting global allocator counts
 //! the consumer thread's allocations inside the [`LiveFeed`]'s deliveries while it routes whole HSV16 bursts
 //! (65,539 backtick lines) and the demo session (every kind of message, terminal text included), the host
@@ -100,5 +102,58 @@ fn the_live_feed_allocates_nothing_per_message_on_the_consumer() {
             "every line taken or counted"
         );
     }
+    pipeline.finish().unwrap();
+}
+
+/// The feed wakes the host only for lines the P2 waits on, or when it sleeps for good; otherwise the host
+/// looks every few milliseconds while lines flow. Lines routed at every moment of that cycle (pauses from
+/// nothing to past the look interval) must all be applied soon: a lost wake-up would leave them queued for
+/// the host's one-second safety wait.
+#[test]
+fn lines_routed_at_any_moment_of_the_host_s_cycle_are_applied_within_a_look() {
+    let empty = simulate::Stream::new();
+    let pipeline = Pipeline::start(
+        Box::new(SimulatedSource::new(&empty, Pace::Burst)),
+        PipelineConfig::default(),
+        None,
+    )
+    .unwrap();
+    let mut session = Session::start(
+        SessionConfig::new(SourceSpec::Stdin),
+        None,
+        Recorder::new(),
+        pipeline.monitor(),
+    )
+    .unwrap();
+    let feed = session.take_feed().unwrap();
+    let subscription = feed.subscription();
+    let mut router = Router::new();
+    router.add_destination(feed, subscription).unwrap();
+    let mut deframer = Deframer::new(Config::default()).unwrap();
+    route(&mut deframer, &mut router, b"`term t size 8 2\r\n");
+    let mut slowest = std::time::Duration::ZERO;
+    let mut seed = 0x2545_F491_4F6C_DD1Du64;
+    for sent in 2..=400u64 {
+        route(&mut deframer, &mut router, b"`t 'x'\r\n");
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        let pause = std::time::Duration::from_micros(seed % 12_000);
+        std::thread::sleep(pause);
+        if seed.is_multiple_of(4) {
+            let asked = Instant::now();
+            while session.stats().lines < sent {
+                assert!(
+                    asked.elapsed() < std::time::Duration::from_millis(300),
+                    "line {sent} not applied 300 ms after a pause of {pause:?}"
+                );
+                std::thread::sleep(std::time::Duration::from_micros(200));
+            }
+            slowest = slowest.max(asked.elapsed());
+        }
+    }
+    eprintln!("slowest wait for the host: {slowest:?}");
+    drop(router);
+    assert_eq!(session.finish().lines, 400);
     pipeline.finish().unwrap();
 }
