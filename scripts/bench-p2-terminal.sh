@@ -71,7 +71,10 @@ live() {
     echo >&3
     exec 3>&-
     wait "$reader" || true
-    wait "$simulator"
+    if ! wait "$simulator"; then
+        echo "$label: the simulator failed: $(tail -n 1 "$work/simulator.txt"); the reader said: $(tail -n 2 "$work/terminal.txt")"
+        return
+    fi
     local cpu wall
     read -r cpu wall < "$work/cpu.txt"
     printf '%-38s CPU %6.3f %% of a core (%.1f ms in %.2f s)' "$label" \
