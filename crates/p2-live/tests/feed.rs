@@ -56,19 +56,24 @@ fn route(deframer: &mut Deframer, router: &mut Router<'_>, bytes: &[u8]) {
     }
 }
 
+/// A pipeline with nothing to read, only for a session's counters.
+fn idle_pipeline() -> Pipeline {
+    let empty = simulate::Stream::new();
+    let source = Box::new(SimulatedSource::new(&empty, Pace::Burst));
+    Pipeline::start(source, PipelineConfig::default(), None).unwrap()
+}
+
+/// A session on stdin (no way back) fed by the test's own router.
+fn session(pipeline: &Pipeline, terminal_text: bool) -> Session {
+    let config = SessionConfig::new(SourceSpec::Stdin).terminal_text(terminal_text);
+    Session::start(config, None, Recorder::new(), pipeline.monitor()).unwrap()
+}
+
 #[test]
 fn the_live_feed_allocates_nothing_per_message_on_the_consumer() {
-    // A pipeline only for the session's counters.
-    let empty = simulate::Stream::new();
-    let pipeline = Pipeline::start(
-        Box::new(SimulatedSource::new(&empty, Pace::Burst)),
-        PipelineConfig::default(),
-        None,
-    )
-    .unwrap();
+    let pipeline = idle_pipeline();
     for (stream, text) in [(simulate::hsv16(), false), (simulate::demo_session(), true)] {
-        let config = SessionConfig::new(SourceSpec::Stdin).terminal_text(text);
-        let mut session = Session::start(config, None, Recorder::new(), pipeline.monitor()).unwrap();
+        let mut session = session(&pipeline, text);
         let feed = session.take_feed().unwrap();
         let subscription = feed.subscription();
         let mut allocations = 0;
@@ -111,20 +116,8 @@ fn the_live_feed_allocates_nothing_per_message_on_the_consumer() {
 /// the host's one-second safety wait.
 #[test]
 fn lines_routed_at_any_moment_of_the_host_s_cycle_are_applied_within_a_look() {
-    let empty = simulate::Stream::new();
-    let pipeline = Pipeline::start(
-        Box::new(SimulatedSource::new(&empty, Pace::Burst)),
-        PipelineConfig::default(),
-        None,
-    )
-    .unwrap();
-    let mut session = Session::start(
-        SessionConfig::new(SourceSpec::Stdin),
-        None,
-        Recorder::new(),
-        pipeline.monitor(),
-    )
-    .unwrap();
+    let pipeline = idle_pipeline();
+    let mut session = session(&pipeline, false);
     let feed = session.take_feed().unwrap();
     let subscription = feed.subscription();
     let mut router = Router::new();
