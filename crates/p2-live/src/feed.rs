@@ -14,15 +14,16 @@ use sluicegate_p2::{Destination, Event, Flags, KindSet, MessageKind, Routed, Sub
 /// however late the host starts on it. 56 bytes a slot: 3.5 MiB, allocated once.
 pub const FEED_QUEUE: usize = 1 << 16;
 
-/// Lines sent without waking the host before it is woken anyway (a long burst is applied while it is still
-/// being routed).
-const WAKE_EVERY: usize = 256;
+/// Lines sent without waking the host before it is woken anyway: a burst faster than a wire (a replay at full
+/// speed) is applied while it is still being routed, a quarter of the queue at a time.
+const WAKE_EVERY: usize = FEED_QUEUE / 4;
 
 /// The host's side of the wake-up protocol, shared with the feed.
 ///
-/// While lines flow, the host looks at the queue every [`POLL_WHILE_BUSY`](crate::host::POLL_WHILE_BUSY)
+/// While lines flow, the host looks at the queue every few milliseconds (half a frame while someone watches,
+/// [`LOOK_WATCHED`](crate::host::LOOK_WATCHED); [`LOOK_UNWATCHED`](crate::host::LOOK_UNWATCHED) otherwise)
 /// rather than being woken at every consumer batch (about once a read, ~860 a second at 2 Mbaud): each
-/// wake-up is a futex call and a context switch on the consumer's CPU. The feed wakes it at once only for a
+/// wake-up is a futex call and a context switch. The feed wakes it at once only for a
 /// line the P2 waits on (PC_KEY/PC_MOUSE), for a long burst, or when the host has gone to sleep for good
 /// (`asleep`). The host sets `asleep`, then looks at the queue once more; the feed queues, then reads
 /// `asleep`: with a sequentially consistent fence on each side between the two, a line is either seen by

@@ -31,10 +31,15 @@ const STATUS_INTERVAL: Duration = Duration::from_millis(500);
 /// input all wake it.
 const IDLE_WAIT: Duration = Duration::from_secs(1);
 
-/// How often the host looks at the queue while lines flow, instead of being woken for each batch the
-/// consumer routes (half a frame: nothing a viewer could see waits longer than that for it; a line the P2
-/// waits on wakes it at once).
-pub(crate) const POLL_WHILE_BUSY: Duration = Duration::from_millis(8);
+/// How often the host looks at the queue while lines flow and someone watches, instead of being woken for
+/// each batch the consumer routes: half a frame, so that nothing a viewer could see waits longer for it. A
+/// line the P2 waits on wakes the host at once.
+pub(crate) const LOOK_WATCHED: Duration = Duration::from_millis(8);
+
+/// The same with nobody watching: the lines only have to be applied before a snapshot, the end, or the queue
+/// filling (a quarter of it wakes the host). At 2 Mbaud the HSV16 burst woke the host 812 times in 4.6 s
+/// with an 8 ms look and a wake-up every 256 lines, and 73 ms of its CPU; with this, ~50 times (BENCHMARKS.md).
+pub(crate) const LOOK_UNWATCHED: Duration = Duration::from_millis(100);
 
 /// Lines applied between two looks at the commands and the clock.
 const BATCH: usize = 1024;
@@ -379,7 +384,7 @@ struct Host {
     input_ended: bool,
     /// A stop was asked for.
     stopping: bool,
-    /// Lines came at the last look: look again within [`POLL_WHILE_BUSY`].
+    /// Lines came at the last look: look again within [`LOOK_WATCHED`] or [`LOOK_UNWATCHED`].
     busy: bool,
     wake: Arc<Wake>,
     config: SessionConfig,
@@ -425,7 +430,12 @@ impl Host {
             return;
         }
         let timeout = if self.busy {
-            timeout.min(POLL_WHILE_BUSY)
+            let look = if self.board.viewers() > 0 {
+                LOOK_WATCHED
+            } else {
+                LOOK_UNWATCHED
+            };
+            timeout.min(look)
         } else {
             // Sleeping for good: the feed must wake us (see `Wake`).
             self.wake.asleep.store(true, Ordering::Relaxed);
