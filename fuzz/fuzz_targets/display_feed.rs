@@ -20,7 +20,9 @@ fuzz_target!(|data: &[u8]| {
         let kind = TYPES[usize::from(pair[0]) % TYPES.len()];
         // Sizes up to 252: big enough for every code path, small enough for thousands of runs a second.
         let size = pair.get(1).map_or(16, |&b| u32::from(b % 64) * 4);
-        let line = format!("`{kind} {} size {size} {} dotsize {} sparse red", NAMES[i], size / 3 + 1, pair[0] % 20);
+        // A TERM's size is in characters: keep its picture near the others' (a 256-column TERM is 2056 px wide).
+        let (w, h) = if kind == "term" { (size / 4 + 1, size / 16 + 1) } else { (size, size / 3 + 1) };
+        let line = format!("`{kind} {} size {w} {h} dotsize {} sparse red", NAMES[i], pair[0] % 20);
         let _ = displays.handle_line(line.as_bytes(), start);
     }
     for (i, line) in body.split(|&b| b == b'\n').enumerate() {

@@ -360,3 +360,65 @@ fn keys_typed_at_the_terminal_reach_the_p2_and_ctrl_c_still_ends_it() {
         "Ctrl-C is not sent"
     );
 }
+
+#[test]
+fn the_pty_simulator_echoes_what_is_typed_at_its_prompt() {
+    let _one = exclusive();
+    let mut simulator = spawn_piped(sluicegate().args([
+        "p2",
+        "simulate",
+        "demo",
+        "--pty",
+        "--pace",
+        "2000000",
+        "--linger-ms",
+        "100",
+    ]));
+    let mut path = String::new();
+    BufReader::new(simulator.stdout.take().unwrap())
+        .read_line(&mut path)
+        .unwrap();
+    let mut line = serialport::new(path.trim(), 2_000_000)
+        .timeout(Duration::from_millis(20))
+        .open()
+        .unwrap();
+    simulator.stdin.take().unwrap().write_all(b"\n").unwrap();
+    let mut got = Vec::new();
+    let read_until = |line: &mut Box<dyn SerialPort>, got: &mut Vec<u8>, text: &[u8], times: usize| {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let mut buf = [0u8; 4096];
+        while got.windows(text.len()).filter(|window| *window == text).count() < times {
+            assert!(
+                Instant::now() < deadline,
+                "{:?} within 20 s",
+                String::from_utf8_lossy(text)
+            );
+            match line.read(&mut buf) {
+                Ok(len) => got.extend_from_slice(&buf[..len]),
+                Err(error) if error.kind() == std::io::ErrorKind::TimedOut => {}
+                Err(error) => panic!("{error}"),
+            }
+        }
+    };
+    let mut answers = Vec::new();
+    for (round, typed) in [&b"1234\r"[..], b"56\r\r"].into_iter().enumerate() {
+        read_until(&mut line, &mut got, b"Enter a value: ", round + 1);
+        let prompt_end = got.len();
+        line.write_all(typed).unwrap();
+        read_until(&mut line, &mut got, format!("round {round} done").as_bytes(), 1);
+        answers.push(got[prompt_end..].to_vec());
+    }
+    assert!(
+        answers[0].starts_with(b"1234\r\n"),
+        "{:?}",
+        String::from_utf8_lossy(&answers[0])
+    );
+    assert!(
+        answers[1].starts_with(b"56\r\n"),
+        "{:?}",
+        String::from_utf8_lossy(&answers[1])
+    );
+    drop(line);
+    let output = simulator.wait_with_output().unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+}

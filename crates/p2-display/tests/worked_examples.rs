@@ -347,7 +347,10 @@ fn term_tab_on_a_narrow_grid_stops_at_the_row_end() {
 #[test]
 fn term_update_mode_backspace_and_cell_colours() {
     let mut displays = Displays::new();
-    feed(&mut displays, &["`term u size 4 2 update color $FFFFFF $0000FF", "`u 'ab' 8 'c'"]);
+    feed(
+        &mut displays,
+        &["`term u size 4 2 update color $FFFFFF $0000FF", "`u 'ab' 8 'c'"],
+    );
     let image = front(&mut displays, "u");
     let cells = Cells::of(&image, 4, 2);
     cells.assert(&image, 0, 0, None, 0);

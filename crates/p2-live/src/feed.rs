@@ -2,7 +2,7 @@
 //! each terminal line) to the display host, without waiting and without allocating.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering, fence};
 use std::time::Instant;
 
 use crossbeam_channel::TrySendError;
@@ -14,9 +14,24 @@ use sluicegate_p2::{Destination, Event, Flags, KindSet, MessageKind, Routed, Sub
 /// however late the host starts on it. 56 bytes a slot: 3.5 MiB, allocated once.
 pub const FEED_QUEUE: usize = 1 << 16;
 
-/// Lines sent without waking a sleeping host before it is woken anyway (a long burst is applied while it is
-/// still being routed, not only at the consumer's next flush).
-const WAKE_EVERY: usize = 256;
+/// Lines sent without waking the host before it is woken anyway: a burst faster than a wire (a replay at full
+/// speed) is applied while it is still being routed, a quarter of the queue at a time.
+const WAKE_EVERY: usize = FEED_QUEUE / 4;
+
+/// The host's side of the wake-up protocol, shared with the feed.
+///
+/// While lines flow, the host looks at the queue every few milliseconds (half a frame while someone watches,
+/// [`LOOK_WATCHED`](crate::host::LOOK_WATCHED); [`LOOK_UNWATCHED`](crate::host::LOOK_UNWATCHED) otherwise)
+/// rather than being woken at every consumer batch (about once a read, ~860 a second at 2 Mbaud): each
+/// wake-up is a futex call and a context switch. The feed wakes it at once only for a
+/// line the P2 waits on (PC_KEY/PC_MOUSE), for a long burst, or when the host has gone to sleep for good
+/// (`asleep`). The host sets `asleep`, then looks at the queue once more; the feed queues, then reads
+/// `asleep`: with a sequentially consistent fence on each side between the two, a line is either seen by
+/// that last look or wakes the host (the store-buffering pattern of the handover channel's doorbell).
+#[derive(Debug, Default)]
+pub(crate) struct Wake {
+    pub(crate) asleep: AtomicBool,
+}
 
 /// What the consumer hands the host, in routing order.
 #[derive(Debug)]
@@ -55,7 +70,11 @@ pub struct LiveFeed {
     text_dropped: Arc<AtomicU64>,
     /// Also hand on the terminal text (for a UI).
     text: bool,
+    wake: Arc<Wake>,
+    /// Lines queued since the host was last woken.
     unannounced: usize,
+    /// A line the P2 waits on is among them.
+    urgent: bool,
 }
 
 impl LiveFeed {
@@ -64,13 +83,16 @@ impl LiveFeed {
         dropped: Arc<AtomicU64>,
         text_dropped: Arc<AtomicU64>,
         text: bool,
+        wake: Arc<Wake>,
     ) -> Self {
         Self {
             queue,
             dropped,
             text_dropped,
             text,
+            wake,
             unannounced: 0,
+            urgent: false,
         }
     }
 
@@ -88,22 +110,19 @@ impl LiveFeed {
     /// Queues `item`; a full queue drops it and counts it, except a line the P2 waits on (or a reboot), which
     /// waits for room.
     fn send(&mut self, item: FeedItem) {
+        let request = matches!(&item, FeedItem::Display { line, .. } if holds_request(line));
         match self.queue.try_send_deferred(item) {
             Ok(()) => {
                 self.unannounced += 1;
+                self.urgent |= request;
                 if self.unannounced >= WAKE_EVERY {
-                    self.flush();
+                    self.wake_host();
                 }
             }
             Err(TrySendError::Full(item)) => {
-                let must_arrive = match &item {
-                    FeedItem::Display { line, .. } => holds_request(line),
-                    FeedItem::Reboot => true,
-                    _ => false,
-                };
-                if must_arrive {
+                if request || matches!(item, FeedItem::Reboot) {
                     let _ = self.queue.send_deferred(item);
-                    self.flush();
+                    self.wake_host();
                 } else if matches!(item, FeedItem::Display { .. }) {
                     self.dropped.fetch_add(1, Ordering::Relaxed);
                 } else {
@@ -113,12 +132,24 @@ impl LiveFeed {
             Err(TrySendError::Disconnected(_)) => {}
         }
     }
+
+    fn wake_host(&mut self) {
+        self.queue.wake_consumer();
+        self.unannounced = 0;
+        self.urgent = false;
+    }
 }
 
-/// Whether a backtick line asks for a `PC_KEY` or `PC_MOUSE` answer (a loose test: on the full-queue path only).
+/// Whether a backtick line may ask for a `PC_KEY` or `PC_MOUSE` answer: it holds `pc_key` or `pc_mou` in
+/// any case (a superset: a wake-up too many costs little). Looks only around each `_`.
 fn holds_request(line: &[u8]) -> bool {
-    line.windows(6)
-        .any(|window| window.eq_ignore_ascii_case(b"pc_key") || window.eq_ignore_ascii_case(b"pc_mou"))
+    memchr::memchr_iter(b'_', line).any(|at| {
+        at >= 2
+            && line[at - 2..at].eq_ignore_ascii_case(b"pc")
+            && line
+                .get(at + 1..at + 4)
+                .is_some_and(|word| word.eq_ignore_ascii_case(b"key") || word.eq_ignore_ascii_case(b"mou"))
+    })
 }
 
 impl Destination for LiveFeed {
@@ -156,10 +187,16 @@ impl Destination for LiveFeed {
         self.send(item);
     }
 
+    /// The consumer has routed its batch: the host is woken now if a line the P2 waits on is queued, or the
+    /// host sleeps for good; otherwise it takes the lines at its next look.
     fn flush(&mut self) {
-        if self.unannounced > 0 {
-            self.queue.wake_consumer();
-            self.unannounced = 0;
+        if self.unannounced == 0 {
+            return;
+        }
+        // Pairs with the host's fence between setting `asleep` and its last look at the queue.
+        fence(Ordering::SeqCst);
+        if self.urgent || self.wake.asleep.load(Ordering::Relaxed) {
+            self.wake_host();
         }
     }
 }
@@ -172,6 +209,8 @@ mod tests {
     fn requests_are_found_in_any_case() {
         assert!(holds_request(b"`t1 PC_KEY\r\n"));
         assert!(holds_request(b"`t1 'x' pc_mouse"));
-        assert!(!holds_request(b"`t1 'PC' KEY"));
+        assert!(holds_request(b"`t1 Pc_Mouse 1_000"));
+        assert!(!holds_request(b"`t1 'PC' KEY 1_000 _key pc_"));
+        assert!(!holds_request(b"`j k l $FFFF"));
     }
 }

@@ -115,14 +115,15 @@ impl LiveHandle {
         });
     }
 
-    /// The read-out PNut shows next to its cross cursor (A.0) at client pixel `(x, y)` of display `display`, in
-    /// the display's units (`"12,34"`); `None` with HIDEXY, where the display labels nothing, or once it is
-    /// closed. Answered by the host between two batches of lines.
-    pub async fn hover(&self, display: u32, x: i32, y: i32) -> Option<String> {
+    /// The pointer read-out PNut shows next to its cross cursor at client position `position` of display
+    /// `display`, in the display's units (`x,y` for a BITMAP, a sample value for a SCOPE…); `None` with HIDEXY,
+    /// where the display shows none, or once the display or the session is gone. Asked of the display host,
+    /// which answers between two lines.
+    pub async fn hover_text(&self, display: u32, position: (i32, i32)) -> Option<String> {
         let (reply, answer) = tokio::sync::oneshot::channel();
         self.command(Command::Hover {
             display,
-            position: (x, y),
+            position,
             reply,
         });
         answer.await.ok().flatten()

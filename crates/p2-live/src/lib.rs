@@ -51,6 +51,7 @@
 //! 3. **Input** goes back per display: [`LiveHandle::key`], [`LiveHandle::pointer`] (position in the display's
 //!    client pixels: the panel at its own drawn size, image × scale, top-left origin; `None` when the pointer
 //!    leaves) with the buttons held, [`LiveHandle::wheel`]. They feed the `PC_KEY`/`PC_MOUSE` answers.
+//!    [`LiveHandle::hover_text`] gives the read-out PNut shows by its cross cursor (unless HIDEXY).
 //! 4. **Typed text** goes to the P2 with [`LiveHandle::transmit`] (it writes at once on the caller's thread;
 //!    from an async task, a few bytes are fine inline, or use `spawn_blocking`).
 //! 5. **Controls**: [`LiveHandle::reset`] (a pulse on DTR or RTS, serial port only; a typed error

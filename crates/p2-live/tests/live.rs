@@ -194,6 +194,17 @@ fn pc_key_and_pc_mouse_are_answered_exactly_once_with_the_bytes_of_a0() {
     assert_eq!((t1.scale, t1.kind), ((1, 1), sluicegate_p2_live::WindowType::Term));
     let (width, height, margin) = cell(&t1, 12, 3);
     let centre = |col: i32, row: i32| (margin + col * width + width / 2, margin + row * height + height / 2);
+    let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    assert_eq!(
+        runtime.block_on(live.handle.hover_text(t1.id, centre(2, 1))).as_deref(),
+        Some("2,1"),
+        "the read-out by the cursor: column, row"
+    );
+    assert_eq!(
+        runtime.block_on(live.handle.hover_text(t1.id, (0, 0))),
+        None,
+        "in the margin"
+    );
 
     let mut slowest = Duration::ZERO;
     let mut ask = |p2: &mut TTYPort, request: &[u8], len: usize| {
@@ -247,6 +258,11 @@ fn pc_key_and_pc_mouse_are_answered_exactly_once_with_the_bytes_of_a0() {
     p2.write_all(b"`term t2 size 4 1\r\n").unwrap();
     assert_eq!(ask(&mut p2, b"`t1 t2 PC_KEY\r\n", 8), [0; 8]);
     assert_quiet(&mut p2);
+    // A reboot (golden sync) closes every display.
+    p2.write_all(b"Cog0  INIT $0000_0000 $0000_0000 load\r\n").unwrap();
+    seen.wait_for(&mut viewer, "the displays closed by the reboot", |seen| {
+        seen.displays.is_empty()
+    });
     eprintln!("slowest request → answer on the P2's side: {slowest:?}");
     assert!(slowest < Duration::from_millis(500), "an answer took {slowest:?}");
     let stats = live.finish();
@@ -359,4 +375,83 @@ fn the_simulator_echoes_what_is_typed_at_its_prompt() {
         "the typed answer replaced the default"
     );
     live.finish();
+}
+
+/// The images a page would show, rebuilt from the updates it polled.
+#[derive(Default)]
+struct Page {
+    seen: Seen,
+    images: HashMap<u32, (u32, Vec<u32>)>,
+    updates: usize,
+}
+
+impl Page {
+    fn take(&mut self, viewer: &mut Viewer) {
+        let update = viewer.poll();
+        if update.is_empty() {
+            return;
+        }
+        self.updates += 1;
+        for info in &update.opened {
+            self.images
+                .insert(info.id, (info.width, vec![0; (info.width * info.height) as usize]));
+            self.seen.displays.insert(info.name.clone(), info.clone());
+        }
+        for frame in update.frames {
+            let (width, pixels) = self
+                .images
+                .get_mut(&frame.display)
+                .expect("pixels of an opened display");
+            let rect = frame.rect;
+            for (index, rgba) in frame.rgba.chunks_exact(4).enumerate() {
+                let (x, y) = (rect.x + index as u32 % rect.width, rect.y + index as u32 / rect.width);
+                assert_eq!(rgba[3], 0xFF, "opaque");
+                pixels[(y * *width + x) as usize] =
+                    (u32::from(rgba[0]) << 16) | (u32::from(rgba[1]) << 8) | u32::from(rgba[2]);
+            }
+        }
+    }
+
+    fn image(&self, name: &str) -> &[u32] {
+        &self.images[&self.seen.displays[name].id].1
+    }
+}
+
+#[test]
+fn a_slow_page_and_a_late_page_show_what_the_snapshots_hold() {
+    let spec = SourceSpec::Simulate {
+        scenario: Scenario::Hsv16,
+        pace: Some(Pace::Baud(2_000_000)),
+    };
+    let snapshots = tempfile::tempdir().unwrap();
+    let config = SessionConfig::new(spec.clone()).snapshots(Some(snapshots.path().to_owned()));
+    let live = Live::start(spec, config);
+    // A page that looks only every 50 ms (three frames): it skips frames, never pixels.
+    let mut slow = live.handle.viewer();
+    let mut page = Page::default();
+    let started = Instant::now();
+    while live.handle.status().messages < 65_539 || !live.handle.status().input_ended {
+        assert!(started.elapsed() < Duration::from_secs(60), "the burst within 60 s");
+        page.take(&mut slow);
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let handle = live.handle.clone();
+    let stats = live.finish();
+    assert_eq!((stats.lines, stats.queue_dropped), (65_539, 0));
+    page.take(&mut slow);
+    // A page opened after the end.
+    let mut late = Page::default();
+    late.take(&mut handle.viewer());
+    for name in ["j", "k", "l"] {
+        let png = std::fs::read(snapshots.path().join(format!("{name}.png"))).unwrap();
+        let snapshot = sluicegate_p2_display::read_png(&png).unwrap();
+        assert!(page.image(name) == snapshot.pixels(), "{name}: the slow page's pixels");
+        assert!(late.image(name) == snapshot.pixels(), "{name}: the late page's pixels");
+    }
+    let frames = 3 * 256;
+    assert!(
+        page.updates > 10 && page.updates < frames,
+        "the slow page got {} updates for {frames} refreshes",
+        page.updates
+    );
 }

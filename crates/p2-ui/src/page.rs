@@ -162,7 +162,7 @@ async fn read(mut stream: SplitStream<WebSocket>, events: mpsc::Sender<PageEvent
                 }
                 hovered = Some(d);
                 handle.pointer(d, Some((x, y)), wire::buttons(buttons));
-                let text = handle.hover(d, x, y).await;
+                let text = handle.hover_text(d, (x, y)).await;
                 let _ = events.try_send(PageEvent::Text(wire::hover_message(d, text.as_deref())));
             }
             PageMessage::Leave { d } => {

@@ -368,8 +368,8 @@ fn demo_round(stream: &mut Stream, round: u32, ticks: u32) {
     for declaration in DEMO_DISPLAYS {
         display(stream, declaration);
     }
-    display(stream, "`MyScope 'Sine' -1000 1000 56 68 15 MAGENTA");
-    display(stream, "`MyScope 'Ramp' 0 1000 56 4 15 CYAN");
+    display(stream, "`MyScope 'Sine' -1000 1000 52 74 15 MAGENTA");
+    display(stream, "`MyScope 'Ramp' 0 1000 52 2 15 CYAN");
     display(stream, "`MyFFT 'Chirp' 0 1000 120 0 15 YELLOW");
     let chirp_len = f64::from(DEMO_TICKS * CHIRP_PER_TICK);
     let melody = [60u8, 62, 64, 65, 67, 69, 71, 72];
