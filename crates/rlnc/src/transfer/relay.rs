@@ -69,7 +69,7 @@ impl Default for RelayConfig {
             rate: 0,
             burst: 64 * 1024,
             probe_interval: Duration::from_millis(10),
-            seed: 0x5EED_0F_2E1A,
+            seed: 0x5EED_0F2E_1A00,
         }
     }
 }
