@@ -9,6 +9,8 @@ use sluicegate_rlnc::speed::{self, SpeedConfig};
 
 use crate::exit::Failure;
 
+mod relay;
+mod security;
 mod transfer;
 mod verify;
 
@@ -27,6 +29,8 @@ enum RlncCommand {
     Send(transfer::SendArgs),
     /// Receive one transfer from `sluicegate rlnc send` into a file or stdout.
     Recv(transfer::RecvArgs),
+    /// Relay a transfer from a sender to a receiver, recoding on the way so each hop repairs its own loss.
+    Relay(relay::RelayArgs),
     /// Worker-pool throughput or transfer resilience, as a table or JSON.
     Verify(verify::VerifyArgs),
 }
@@ -74,6 +78,7 @@ pub fn run(args: RlncArgs) -> Result<(), Failure> {
         RlncCommand::Bench(b) => bench(b).map_err(Failure::runtime),
         RlncCommand::Send(a) => transfer::send(a),
         RlncCommand::Recv(a) => transfer::recv(a),
+        RlncCommand::Relay(a) => relay::run(a),
         RlncCommand::Verify(a) => verify::run(a),
     }
 }

@@ -33,6 +33,7 @@ fn send_and_recv_move_a_file_through_loss_and_agree_on_sha256() {
             "--linger-ms",
             "300",
             "--json",
+            "--insecure",
             "--out",
         ])
         .arg(&output)
@@ -42,7 +43,17 @@ fn send_and_recv_move_a_file_through_loss_and_agree_on_sha256() {
         .unwrap();
     std::thread::sleep(Duration::from_millis(300));
     let send = sluicegate()
-        .args(["rlnc", "send", "--to", &addr, "--loss", "0.2", "--burst", "--json"])
+        .args([
+            "rlnc",
+            "send",
+            "--to",
+            &addr,
+            "--loss",
+            "0.2",
+            "--burst",
+            "--json",
+            "--insecure",
+        ])
         .arg(&input)
         .output()
         .unwrap();
@@ -64,7 +75,7 @@ fn a_silent_peer_is_exit_code_4_and_a_missing_file_3() {
     let input = dir.path().join("in.bin");
     std::fs::write(&input, b"hello").unwrap();
     let out = sluicegate()
-        .args(["rlnc", "send", "--to", &addr, "--timeout", "1"])
+        .args(["rlnc", "send", "--to", &addr, "--timeout", "1", "--insecure"])
         .arg(&input)
         .output()
         .unwrap();

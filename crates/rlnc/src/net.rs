@@ -13,8 +13,14 @@ use sha2::{Digest, Sha256};
 use sluicegate_core::pool::{BufferPool, PoolBuf, PoolBytes, Sizing};
 
 use crate::encoder::ConfigError;
+use crate::secure::{ConnectionStats, HandshakeConfig, HandshakeError, OVERHEAD};
 use crate::transfer::link::{Loss, LossModel};
 use crate::transfer::{Receiver, ReceiverConfig, ReceiverStats, Sender, SenderConfig, SenderStats};
+
+pub mod relay;
+pub mod secure;
+
+use secure::Security;
 
 /// One generation's worth of input in a buffer of its own, zero-padded to K·S.
 #[derive(Debug)]
@@ -131,6 +137,9 @@ pub enum NetError {
     /// Nothing valid heard from the peer for this long.
     #[error("no answer from the peer for {0:?}")]
     PeerSilent(Duration),
+    /// The secure handshake failed (a wrong code, a mode mismatch, no answer).
+    #[error(transparent)]
+    Handshake(#[from] HandshakeError),
 }
 
 /// Progress callback argument: bytes so far and the total once known.
@@ -153,6 +162,10 @@ pub struct SendOptions {
     pub seed: u64,
     /// Give up after this long without a valid answer.
     pub timeout: Duration,
+    /// Sealed with a secret, or in the clear.
+    pub security: Security,
+    /// Handshake timing.
+    pub handshake: HandshakeConfig,
 }
 
 /// What a send did.
@@ -168,6 +181,8 @@ pub struct SendReport {
     pub stats: SenderStats,
     /// Datagrams dropped by injection.
     pub injected_losses: u64,
+    /// The secure connection's counters (datagrams refused among them).
+    pub secure: ConnectionStats,
     /// Wall time.
     pub elapsed: Duration,
 }
@@ -258,11 +273,13 @@ pub fn send(
 ) -> Result<SendReport, NetError> {
     let config = options.config;
     let mut sender: Sender<PoolBytes> = Sender::new(config)?;
+    let mut connection = options.security.connect(true, options.handshake, Duration::ZERO)?;
+    secure::handshake(socket, Some(peer), &mut connection, Instant::now())?;
     // Window + look-ahead + one being filled: the pool never runs dry.
     let mut chunker = Chunker::new(input, config.generation_bytes(), usize::from(config.window) + 3);
     let mut loss = Loss::new(options.loss, options.seed);
     let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; sender.datagram_len().max(2048)];
+    let mut buf = vec![0u8; sender.datagram_len().max(2048) + OVERHEAD];
     let mut injected = 0;
     let start = Instant::now();
     let mut last_heard = Duration::ZERO;
@@ -283,7 +300,7 @@ pub fn send(
                 None => input_done = true,
             }
         }
-        while let Some(n) = sender.poll_transmit(now, &mut buf) {
+        while let Some(n) = secure::seal_into(&mut connection, &mut buf, |b| sender.poll_transmit(now, b)) {
             if loss.drop_next() {
                 injected += 1;
             } else {
@@ -293,7 +310,8 @@ pub fn send(
         if let Some((n, _)) = recv_or_sleep(socket, &mut buf, start, sender.poll_timeout())? {
             let before = sender.stats();
             let now = start.elapsed();
-            if sender.handle_datagram(now, &buf[..n]).is_ok()
+            if let Some(plain) = secure::open(&mut connection, now, &mut buf[..n])?
+                && sender.handle_datagram(now, plain).is_ok()
                 && (sender.stats().feedback > before.feedback || sender.is_finished())
             {
                 last_heard = now;
@@ -322,6 +340,7 @@ pub fn send(
         receiver_digest: sender.receiver_digest().expect("finished"),
         stats: sender.stats(),
         injected_losses: injected,
+        secure: connection.stats(),
         elapsed: start.elapsed(),
     })
 }
@@ -341,6 +360,10 @@ pub struct ReceiveOptions {
     pub first_timeout: Option<Duration>,
     /// After done, keep answering repeats this long after the last one.
     pub linger: Duration,
+    /// Sealed with a secret, or in the clear.
+    pub security: Security,
+    /// Handshake timing (its timeout counts from the start of `receive`).
+    pub handshake: HandshakeConfig,
 }
 
 /// What a receive did.
@@ -356,6 +379,8 @@ pub struct ReceiveReport {
     pub stats: ReceiverStats,
     /// Feedback datagrams dropped by injection.
     pub injected_losses: u64,
+    /// The secure connection's counters (datagrams refused among them).
+    pub secure: ConnectionStats,
     /// Wall time from the first datagram.
     pub elapsed: Duration,
 }
@@ -374,21 +399,28 @@ pub fn receive(
     let mut loss = Loss::new(options.loss, options.seed);
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; 65_536];
-    let mut out = vec![0u8; 2048];
+    let mut out = vec![0u8; 2048 + OVERHEAD];
     let mut injected = 0;
-    let mut peer: Option<SocketAddr> = None;
-    let mut start: Option<Instant> = None;
     let clock = Instant::now();
-    let mut last_data = Duration::ZERO;
+    let mut connection = options.security.connect(false, options.handshake, Duration::ZERO)?;
+    // Secure: the peer is who completed the handshake, and the transfer
+    // has started (the sender's silence from now on counts).
+    let mut peer = secure::handshake(socket, None, &mut connection, clock)?;
+    let mut start: Option<Instant> = peer.map(|_| Instant::now());
+    let mut last_data = clock.elapsed();
     let mut last_progress = Duration::ZERO;
     loop {
         let deadline = receiver.poll_timeout();
         if let Some((n, from)) = recv_until(socket, &mut buf, clock, deadline)? {
             let now = clock.elapsed();
             let before = receiver.stats().data;
-            let _ = receiver.handle_datagram(now, &buf[..n]);
+            if let Some(plain) = secure::open(&mut connection, now, &mut buf[..n])? {
+                let _ = receiver.handle_datagram(now, plain);
+            }
             if receiver.stats().data > before {
-                peer = Some(from);
+                if !connection.is_secure() {
+                    peer = Some(from);
+                }
                 last_data = now;
                 start.get_or_insert_with(Instant::now);
             }
@@ -403,7 +435,11 @@ pub fn receive(
             receiver.handle_digest(hasher.clone().finalize().into());
         }
         if let Some(peer) = peer {
-            while let Some(n) = receiver.poll_transmit(now, &mut out) {
+            // A repeated Hello (our Reply was lost) is answered here.
+            while let Some(n) = connection.poll_transmit(now, &mut out) {
+                send_datagram(socket, peer, &out[..n])?;
+            }
+            while let Some(n) = secure::seal_into(&mut connection, &mut out, |b| receiver.poll_transmit(now, b)) {
                 if loss.drop_next() {
                     injected += 1;
                 } else {
@@ -440,6 +476,7 @@ pub fn receive(
         session: receiver.session().unwrap_or(0),
         stats: receiver.stats(),
         injected_losses: injected,
+        secure: connection.stats(),
         elapsed: start.map_or(Duration::ZERO, |s| s.elapsed()),
     })
 }

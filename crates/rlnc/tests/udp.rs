@@ -9,7 +9,9 @@ use std::thread;
 use std::time::Duration;
 
 use sha2::{Digest, Sha256};
+use sluicegate_rlnc::net::secure::Security;
 use sluicegate_rlnc::net::{self, ReceiveOptions, ReceiveReport, SendOptions, SendReport};
+use sluicegate_rlnc::secure::HandshakeConfig;
 use sluicegate_rlnc::transfer::datagram::write_feedback;
 use sluicegate_rlnc::transfer::link::LossModel;
 use sluicegate_rlnc::transfer::{ReceiverConfig, Sender, SenderConfig};
@@ -38,6 +40,8 @@ fn receive_options(loss: LossModel) -> ReceiveOptions {
         timeout: Duration::from_secs(10),
         first_timeout: Some(Duration::from_secs(10)),
         linger: Duration::from_millis(300),
+        security: Security::Insecure,
+        handshake: HandshakeConfig::default(),
     }
 }
 
@@ -49,6 +53,8 @@ fn send_options(loss: LossModel) -> SendOptions {
         loss,
         seed: 1,
         timeout: Duration::from_secs(10),
+        security: Security::Insecure,
+        handshake: HandshakeConfig::default(),
     }
 }
 

@@ -14,6 +14,7 @@ use sluicegate_rlnc::transfer::link::LossModel;
 use sluicegate_rlnc::transfer::{ReceiverConfig, SenderConfig};
 
 use super::ModeArg;
+use super::security::{self, Resolved, SecurityArgs};
 use crate::exit::Failure;
 
 /// Loss injection flags, on either side.
@@ -30,7 +31,7 @@ pub struct LossArgs {
     burst_len: f64,
     /// Seed of the loss process.
     #[arg(long, default_value_t = 1)]
-    seed: u64,
+    pub(super) seed: u64,
 }
 
 fn fraction(s: &str) -> Result<f64, String> {
@@ -43,7 +44,7 @@ fn fraction(s: &str) -> Result<f64, String> {
 }
 
 impl LossArgs {
-    fn model(&self) -> LossModel {
+    pub(super) fn model(&self) -> LossModel {
         if self.loss == 0.0 {
             LossModel::None
         } else if self.burst {
@@ -84,6 +85,11 @@ pub struct SendArgs {
     #[arg(long, default_value_t = 10)]
     timeout: u64,
     #[command(flatten)]
+    security: SecurityArgs,
+    /// Give up if the receiver has not answered the handshake within this many seconds (time to start it and type the code).
+    #[arg(long, default_value_t = 120)]
+    handshake_timeout: u64,
+    #[command(flatten)]
     loss: LossArgs,
     /// One JSON object on stdout instead of the summary.
     #[arg(long)]
@@ -112,13 +118,15 @@ pub struct RecvArgs {
     #[arg(long, default_value_t = 1000)]
     linger_ms: u64,
     #[command(flatten)]
+    security: SecurityArgs,
+    #[command(flatten)]
     loss: LossArgs,
     /// One JSON object instead of the summary (on stderr when --out is stdout).
     #[arg(long)]
     json: bool,
 }
 
-fn hex(digest: &[u8; 32]) -> String {
+pub(super) fn hex(digest: &[u8; 32]) -> String {
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
@@ -143,9 +151,9 @@ fn update(bar: &Option<ProgressBar>, p: Progress) {
     }
 }
 
-fn net_failure(error: NetError) -> Failure {
+pub(super) fn net_failure(error: NetError) -> Failure {
     match error {
-        NetError::PeerSilent(_) => Failure::device(error),
+        NetError::PeerSilent(_) | NetError::Handshake(_) => Failure::device(error),
         other => Failure::runtime(other),
     }
 }
@@ -168,6 +176,7 @@ pub fn send(args: SendArgs) -> Result<(), Failure> {
                 .map_err(Failure::input)?,
         )
     };
+    let resolved = args.security.for_sender()?;
     let bind: SocketAddr = if args.to.is_ipv4() { "0.0.0.0:0" } else { "[::]:0" }
         .parse()
         .expect("valid address");
@@ -185,7 +194,12 @@ pub fn send(args: SendArgs) -> Result<(), Failure> {
         loss: args.loss.model(),
         seed: args.loss.seed,
         timeout: Duration::from_secs(args.timeout),
+        security: resolved.security(),
+        handshake: security::handshake(Some(Duration::from_secs(args.handshake_timeout))),
     };
+    if let Resolved::Printed(code) = &resolved {
+        security::print_code(code);
+    }
     let bar = progress_bar();
     let report = net::send(&socket, args.to, input, &options, &mut |p| update(&bar, p)).map_err(net_failure)?;
     if let Some(bar) = bar {
@@ -210,6 +224,7 @@ pub fn send(args: SendArgs) -> Result<(), Failure> {
             "receiver_sha256": hex(&receiver_digest),
             "receiver_bytes": receiver_len,
             "verified": report.verified(),
+            "secure": report.secure,
         });
         println!("{line}");
     } else {
@@ -236,6 +251,7 @@ pub fn send(args: SendArgs) -> Result<(), Failure> {
 
 /// `sluicegate rlnc recv`.
 pub fn recv(args: RecvArgs) -> Result<(), Failure> {
+    let resolved = args.security.for_listener("rlnc recv")?;
     let to_stdout = args.out.as_os_str() == "-";
     let output: Box<dyn Write> = if to_stdout {
         Box::new(BufWriter::new(io::stdout().lock()))
@@ -259,6 +275,9 @@ pub fn recv(args: RecvArgs) -> Result<(), Failure> {
         timeout: Duration::from_secs(args.timeout),
         first_timeout: args.wait.map(Duration::from_secs),
         linger: Duration::from_millis(args.linger_ms),
+        security: resolved.security(),
+        // Waits for the sender's handshake as for its first datagram.
+        handshake: security::handshake(args.wait.map(Duration::from_secs)),
     };
     let bar = progress_bar();
     let report = net::receive(&socket, output, &options, &mut |p| update(&bar, p)).map_err(net_failure)?;
@@ -274,6 +293,7 @@ pub fn recv(args: RecvArgs) -> Result<(), Failure> {
             "session": report.session,
             "sha256": hex(&report.digest),
             "stats": s,
+            "secure": report.secure,
         });
         if to_stdout {
             eprintln!("{line}");
@@ -284,6 +304,13 @@ pub fn recv(args: RecvArgs) -> Result<(), Failure> {
         eprintln!(
             "received {} bytes in {secs:.2} s, session {:016x}: {} data datagrams ({} innovative, {} redundant), {} malformed, {} foreign ignored",
             report.bytes, report.session, s.data, s.innovative, s.redundant, s.malformed, s.foreign
+        );
+        let refused = report.secure.channel;
+        eprintln!(
+            "refused before decoding: {} not authentic (tampered or foreign), {} replayed, {} malformed",
+            refused.unauthenticated,
+            refused.replayed,
+            refused.malformed + report.secure.handshake_ignored
         );
         eprintln!("sha256 {}", hex(&report.digest));
     }

@@ -46,7 +46,7 @@ const ID_RESPONDER: &[u8] = b"sluicegate rlnc responder";
 const SALT_LABEL: &[u8] = b"sluicegate rlnc secure v1";
 
 /// What both sides share before they talk.
-#[derive(Clone)]
+#[derive(Clone, Copy)]
 pub enum Secret {
     /// A short code, stretched by SPAKE2.
     Code(Code),
@@ -436,7 +436,8 @@ impl Handshake {
     }
 
     fn deadline(&self) -> Duration {
-        self.started + self.config.timeout
+        // `Duration::MAX` waits for ever.
+        self.started.saturating_add(self.config.timeout)
     }
 
     /// Fails a handshake that is not established by its deadline.

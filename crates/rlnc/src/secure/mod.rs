@@ -236,10 +236,10 @@ impl Connection {
     /// Counters.
     pub fn stats(&self) -> ConnectionStats {
         let mut stats = self.stats;
-        if let Mode::Secure(s) = &self.mode {
-            if let Some(channel) = &s.channel {
-                stats.channel = channel.stats();
-            }
+        if let Mode::Secure(s) = &self.mode
+            && let Some(channel) = &s.channel
+        {
+            stats.channel = channel.stats();
         }
         stats
     }
@@ -284,14 +284,14 @@ impl Connection {
             }
             Handled::Accepted | Handled::Repeat => self.stats.handshake += 1,
         }
-        if channel.is_none() {
-            if let Some(keys) = handshake.keys() {
-                let mut fresh = Channel::new(keys);
-                // Counters from before the keys carry over.
-                fresh.add_stats(self.stats.channel);
-                self.stats.channel = ChannelStats::default();
-                *channel = Some(fresh);
-            }
+        if channel.is_none()
+            && let Some(keys) = handshake.keys()
+        {
+            let mut fresh = Channel::new(keys);
+            // Counters from before the keys carry over.
+            fresh.add_stats(self.stats.channel);
+            self.stats.channel = ChannelStats::default();
+            *channel = Some(fresh);
         }
         Ok(Received::Handshake)
     }

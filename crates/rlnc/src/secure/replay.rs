@@ -41,9 +41,9 @@ fn slot(counter: u64) -> (usize, u64) {
 }
 
 impl ReplayWindow {
-    /// Whether `counter` would be accepted. Call before the costly
-    /// authentication, and [`accept`](Self::accept) only after it passed,
-    /// so a forged counter cannot move the window.
+    /// Whether `counter` would be accepted. [`accept`](Self::accept) it only
+    /// after the datagram authenticated, so a forged counter cannot move the
+    /// window.
     ///
     /// # Errors
     /// [`Replay`] if it was seen or is too old.

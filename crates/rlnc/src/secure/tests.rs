@@ -32,17 +32,17 @@ fn run(
     let mut now = Duration::ZERO;
     while now < Duration::from_secs(20) {
         while let Some(n) = a.poll_transmit(now, &mut buf) {
-            if !lose(true, &buf[..n]) {
-                if let Err(e) = b.handle_datagram(now, &mut buf[..n]) {
-                    eb = Some(e);
-                }
+            if !lose(true, &buf[..n])
+                && let Err(e) = b.handle_datagram(now, &mut buf[..n])
+            {
+                eb = Some(e);
             }
         }
         while let Some(n) = b.poll_transmit(now, &mut buf) {
-            if !lose(false, &buf[..n]) {
-                if let Err(e) = a.handle_datagram(now, &mut buf[..n]) {
-                    ea = Some(e);
-                }
+            if !lose(false, &buf[..n])
+                && let Err(e) = a.handle_datagram(now, &mut buf[..n])
+            {
+                ea = Some(e);
             }
         }
         if a.handle_timeout(now).is_err() {
@@ -54,10 +54,10 @@ fn run(
         if (a.is_established() && b.is_established()) || ea.is_some() || eb.is_some() {
             // Drain what is still due (a failing side's Confirm).
             while let Some(n) = a.poll_transmit(now, &mut buf) {
-                if !lose(true, &buf[..n]) {
-                    if let Err(e) = b.handle_datagram(now, &mut buf[..n]) {
-                        eb = Some(e);
-                    }
+                if !lose(true, &buf[..n])
+                    && let Err(e) = b.handle_datagram(now, &mut buf[..n])
+                {
+                    eb = Some(e);
                 }
             }
             return (ea, eb);

@@ -497,12 +497,13 @@ impl Relay {
         }
         let mut pick = self.next_with_credit();
         let silent = now.saturating_sub(self.last_heard.max(self.last_sent)) >= self.config.probe_interval;
-        if pick.is_none() && silent {
-            if let Some(i) = self.probe_target() {
-                self.slots[i].credit = 1;
-                self.stats.boosted += 1;
-                pick = Some(i);
-            }
+        if pick.is_none()
+            && silent
+            && let Some(i) = self.probe_target()
+        {
+            self.slots[i].credit = 1;
+            self.stats.boosted += 1;
+            pick = Some(i);
         }
         if pick.is_none() && !self.poke {
             return None;
