@@ -112,7 +112,7 @@ fn a_wrong_code_fails_both_sides_with_exit_4_and_says_so() {
             text(&out.stderr)
         );
     }
-    assert!(!dir.path().join("out.bin").exists() || std::fs::read(dir.path().join("out.bin")).unwrap().is_empty());
+    assert!(!dir.path().join("out.bin").exists());
 }
 
 #[test]
@@ -217,9 +217,27 @@ fn secrets_that_cannot_be_used_are_refused_with_the_reason() {
         "--insecure",
     ]);
     assert_eq!(r.status.code(), Some(2));
-    // A sender whose receiver never answers the handshake: exit 4 in time.
+    // A sender given a code (so its receiver should be listening) to a
+    // closed port: exit 4 within a second, naming the address.
+    let closed = free_addr();
+    let start = Instant::now();
     let input = dir.path().join("in");
     std::fs::write(&input, b"x").unwrap();
+    let r = sluicegate()
+        .args(["rlnc", "send", "--to", &closed, "--code", "7-harbor-velvet-zebra"])
+        .arg(&input)
+        .output()
+        .unwrap();
+    assert_eq!(r.status.code(), Some(4), "{}", text(&r.stderr));
+    assert!(
+        text(&r.stderr).contains(&format!("nothing is listening at {closed}")),
+        "{}",
+        text(&r.stderr)
+    );
+    assert!(start.elapsed() < Duration::from_secs(1), "{:?}", start.elapsed());
+    // A sender whose receiver never answers the handshake: exit 4 in time.
+    let silent = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let addr = silent.local_addr().unwrap().to_string();
     let start = Instant::now();
     let r = sluicegate()
         .args([

@@ -1,14 +1,15 @@
 //! `sluicegate rlnc relay`: a recoding relay between a sender and a receiver.
 
-use std::net::{SocketAddr, UdpSocket};
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
 use sluicegate_rlnc::net::relay::{RelayOptions, relay};
+use sluicegate_rlnc::net::{Socket, SocketOptions};
 
 use super::security::{self, SecurityArgs};
-use super::transfer::{LossArgs, hex, net_failure};
+use super::transfer::{LossArgs, cancel_on_signals, hex, net_failure, note_capped_buffers};
 use crate::exit::Failure;
 
 /// `sluicegate rlnc relay` arguments.
@@ -25,7 +26,7 @@ pub struct RelayArgs {
     /// Give up after this many seconds without progress from either side once the transfer started.
     #[arg(long, default_value_t = 10)]
     timeout: u64,
-    /// Give up if the receiver does not answer the handshake within this many seconds.
+    /// Give up if a hop's handshake (the sender's, the receiver's) is not done within this many seconds.
     #[arg(long, default_value_t = 120)]
     handshake_timeout: u64,
     /// After the receiver's done, keep passing it to the sender this many milliseconds.
@@ -41,16 +42,21 @@ pub struct RelayArgs {
 /// `sluicegate rlnc relay`.
 pub fn run(args: RelayArgs) -> Result<(), Failure> {
     let resolved = args.security.for_listener("rlnc relay")?;
-    let socket = UdpSocket::bind(args.listen)
+    let mut socket = Socket::bind(args.listen, SocketOptions::receiver())
         .with_context(|| format!("cannot listen on {}", args.listen))
         .map_err(Failure::device)?;
+    let local = socket.local_addr().map_err(Failure::device)?;
+    eprintln!("listening on {local}, relaying to {}", args.to);
+    resolved.warn();
+    note_capped_buffers(socket.tuning());
     let mut options = RelayOptions::new(resolved.security());
     options.handshake = security::handshake(Some(Duration::from_secs(args.handshake_timeout)));
+    options.cancel = Some(cancel_on_signals()?);
     options.loss = args.loss.model();
     options.seed = args.loss.seed;
     options.timeout = Duration::from_secs(args.timeout);
     options.linger = Duration::from_millis(args.linger_ms);
-    let report = relay(socket, args.to, &options).map_err(net_failure)?;
+    let report = relay(&mut socket, args.to, &options).map_err(net_failure)?;
     let s = report.stats;
     let (up, down) = (report.upstream, report.downstream);
     if args.json {

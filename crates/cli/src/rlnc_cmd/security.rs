@@ -40,6 +40,15 @@ pub enum Resolved {
 }
 
 impl Resolved {
+    /// Says on stderr what `--insecure` gives up.
+    pub fn warn(&self) {
+        if let Resolved::Insecure = self {
+            eprintln!(
+                "warning: --insecure: datagrams travel in the clear and unauthenticated; anyone on the path can read, alter or inject them"
+            );
+        }
+    }
+
     pub fn security(&self) -> Security {
         match *self {
             Resolved::Insecure => Security::Insecure,
@@ -66,9 +75,6 @@ impl SecurityArgs {
 
     fn given(&self, what: &str) -> Result<Resolved, Failure> {
         if self.insecure {
-            eprintln!(
-                "warning: --insecure: datagrams travel in the clear and unauthenticated; anyone on the path can read, alter or inject them"
-            );
             return Ok(Resolved::Insecure);
         }
         if let Some(code) = self.code {

@@ -1,13 +1,22 @@
 //! The relay loop: a secure connection upstream (the sender connects to the
 //! relay as to a receiver), one downstream (the relay connects to the
-//! receiver as a sender), and the sans-IO [`Relay`] between them.
+//! receiver as a sender), and the sans-IO [`Relay`] between them. Both
+//! handshakes run in the loop, side by side.
 
 use std::io;
-use std::net::{SocketAddr, UdpSocket};
+use std::net::SocketAddr;
+use std::os::fd::AsRawFd;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use nix::poll::{PollFd, PollFlags, ppoll};
+use nix::sys::time::TimeSpec;
+
 use super::NetError;
-use super::secure::{Security, open, seal_into, send};
+use super::batch::Inbox;
+use super::secure::{Security, flush, open, seal_into, send};
+use super::socket::{Socket, SocketOptions};
 use crate::secure::{Connection, ConnectionStats, HandshakeConfig};
 use crate::transfer::link::{Loss, LossModel};
 use crate::transfer::{Relay, RelayConfig, RelayStats};
@@ -19,7 +28,8 @@ pub struct RelayOptions {
     pub config: RelayConfig,
     /// How both hops are secured (the same secret on both, each hop its own keys).
     pub security: Security,
-    /// Handshake timing, both hops.
+    /// Handshake timing, both hops (the upstream one waits for the sender
+    /// as long as this says).
     pub handshake: HandshakeConfig,
     /// Outgoing loss injection, both directions, for testing.
     pub loss: LossModel,
@@ -31,6 +41,8 @@ pub struct RelayOptions {
     /// After the receiver's done, keep passing it to a repeating sender this
     /// long after the sender's last datagram.
     pub linger: Duration,
+    /// Stops the relay when raised (Ctrl-C, SIGTERM).
+    pub cancel: Option<Arc<AtomicBool>>,
 }
 
 impl RelayOptions {
@@ -45,6 +57,7 @@ impl RelayOptions {
             seed: 1,
             timeout: Duration::from_secs(10),
             linger: Duration::from_secs(1),
+            cancel: None,
         }
     }
 }
@@ -70,25 +83,14 @@ pub struct RelayReport {
     pub elapsed: Duration,
 }
 
-/// One side of the relay: a socket, its secure connection, its peer.
-struct Hop {
-    socket: UdpSocket,
+/// One side of the relay: a socket (connected once its peer is known), its
+/// secure connection, and its batch of received datagrams.
+struct Hop<'a> {
+    socket: &'a mut Socket,
     connection: Connection,
-    peer: Option<SocketAddr>,
+    inbox: Inbox,
     /// Last time this side showed progress (a valid data or feedback datagram).
     heard: Duration,
-}
-
-impl Hop {
-    /// Sends what the handshake has due.
-    fn flush_handshake(&mut self, now: Duration, buf: &mut [u8]) -> Result<(), NetError> {
-        if let Some(to) = self.peer {
-            while let Some(n) = self.connection.poll_transmit(now, buf) {
-                send(&self.socket, to, &buf[..n])?;
-            }
-        }
-        Ok(())
-    }
 }
 
 /// Relays one transfer arriving on `listen` to the receiver at `to`,
@@ -97,93 +99,119 @@ impl Hop {
 ///
 /// # Errors
 /// [`NetError`]: a handshake failed on either hop, a side fell silent once
-/// the transfer started, or a socket failed.
-pub fn relay(listen: UdpSocket, to: SocketAddr, options: &RelayOptions) -> Result<RelayReport, NetError> {
+/// the transfer started, a socket failed, or `cancel` was raised.
+pub fn relay(listen: &mut Socket, to: SocketAddr, options: &RelayOptions) -> Result<RelayReport, NetError> {
     let clock = Instant::now();
-    let bind: SocketAddr = if to.is_ipv4() { "0.0.0.0:0" } else { "[::]:0" }
-        .parse()
-        .expect("a valid address");
-    let down_socket = UdpSocket::bind(bind)?;
-    let connect = |initiator| options.security.connect(initiator, options.handshake, Duration::ZERO);
+    let mut down_socket = Socket::connect(to, SocketOptions::sender(0)).map_err(NetError::Socket)?;
+    let connect = |initiator| {
+        options
+            .security
+            .connect(initiator, options.handshake, Duration::ZERO)
+            .map_err(NetError::Socket)
+    };
     let mut up = Hop {
-        socket: listen,
         connection: connect(false)?,
-        peer: None,
+        inbox: Inbox::new(listen, 16),
+        socket: listen,
         heard: Duration::ZERO,
     };
     let mut down = Hop {
-        socket: down_socket,
         connection: connect(true)?,
-        peer: Some(to),
+        inbox: Inbox::new(&down_socket, 16),
+        socket: &mut down_socket,
         heard: Duration::ZERO,
     };
-    for hop in [&up, &down] {
-        hop.socket.set_nonblocking(true)?;
-    }
     let mut relay = Relay::new(options.config);
     let mut loss = Loss::new(options.loss, options.seed);
     let mut injected = 0;
-    let mut inbuf = vec![0u8; 65_536];
     let mut out = vec![0u8; 4096];
     let mut started: Option<Duration> = None;
     loop {
+        if options.cancel.as_ref().is_some_and(|c| c.load(Ordering::Relaxed)) {
+            return Err(NetError::Interrupted);
+        }
         let mut busy = false;
         // Upstream in: the sender's data (and its handshake).
-        for _ in 0..64 {
-            let Some((n, from)) = receive(&up.socket, &mut inbuf)? else {
+        for _ in 0..8 {
+            if receive(&mut up)? == 0 {
                 break;
-            };
+            }
             busy = true;
             let now = clock.elapsed();
-            if up.peer.is_some_and(|p| p != from) && !up.connection.is_secure() {
-                continue;
-            }
-            let handshakes = up.connection.stats().handshake;
-            let Some(plain) = open(&mut up.connection, now, &mut inbuf[..n])? else {
-                if up.connection.stats().handshake > handshakes {
-                    up.peer.get_or_insert(from);
+            let mut adopt = None;
+            let mut failed = None;
+            let (connection, heard) = (&mut up.connection, &mut up.heard);
+            up.inbox.for_each_datagram_mut(|from, datagram| {
+                let handshakes = connection.stats().handshake;
+                let taken = match open(connection, now, datagram) {
+                    Ok(Some(plain)) => {
+                        let before = relay.stats().data_in;
+                        let _ = relay.handle_upstream(now, plain);
+                        let valid = relay.stats().data_in > before;
+                        if valid {
+                            *heard = now;
+                            started.get_or_insert(now);
+                        }
+                        valid
+                    }
+                    Ok(None) => connection.stats().handshake > handshakes,
+                    Err(e) => {
+                        failed = Some(e);
+                        false
+                    }
+                };
+                if taken {
+                    adopt = adopt.or(from);
                 }
-                continue;
-            };
-            let before = relay.stats().data_in;
-            let _ = relay.handle_upstream(now, plain);
-            if relay.stats().data_in > before {
-                up.peer.get_or_insert(from);
-                up.heard = now;
-                started.get_or_insert(now);
+            });
+            if let Some(e) = failed {
+                return Err(e.into());
+            }
+            // The Hello answered (or, in the clear, the first valid data)
+            // names the sender: connect to it.
+            if let Some(from) = adopt
+                && up.socket.peer().is_none()
+            {
+                up.socket.adopt_peer(from).map_err(NetError::Socket)?;
             }
         }
         // Downstream in: the receiver's feedback and done.
-        for _ in 0..64 {
-            let Some((n, from)) = receive(&down.socket, &mut inbuf)? else {
+        for _ in 0..8 {
+            if receive(&mut down)? == 0 {
                 break;
-            };
-            busy = true;
-            if from != to {
-                continue;
             }
+            busy = true;
             let now = clock.elapsed();
-            if let Some(plain) = open(&mut down.connection, now, &mut inbuf[..n])? {
-                let before = relay.stats();
-                let _ = relay.handle_downstream(now, plain);
-                let after = relay.stats();
-                if after.feedback_down > before.feedback_down || relay.is_finished() {
-                    down.heard = now;
-                }
+            let mut failed = None;
+            let (connection, heard) = (&mut down.connection, &mut down.heard);
+            down.inbox
+                .for_each_datagram_mut(|_, datagram| match open(connection, now, datagram) {
+                    Ok(Some(plain)) => {
+                        let before = relay.stats().feedback_down;
+                        let _ = relay.handle_downstream(now, plain);
+                        if relay.stats().feedback_down > before || relay.is_finished() {
+                            *heard = now;
+                        }
+                    }
+                    Ok(None) => {}
+                    Err(e) => failed = Some(e),
+                });
+            if let Some(e) = failed {
+                return Err(e.into());
             }
         }
         let now = clock.elapsed();
-        up.flush_handshake(now, &mut out)?;
-        down.flush_handshake(now, &mut out)?;
-        up.connection.handle_timeout(now)?;
-        down.connection.handle_timeout(now)?;
-        if let (true, Some(to)) = (up.connection.is_established(), up.peer) {
+        for hop in [&mut up, &mut down] {
+            flush(hop.socket, &mut hop.connection, now, &mut out)?;
+            hop.connection.handle_timeout(now)?;
+        }
+        if up.connection.is_established() && up.socket.peer().is_some() {
             while let Some(n) = seal_into(&mut up.connection, &mut out, |b| relay.poll_upstream(now, b)) {
                 busy = true;
                 if loss.drop_next() {
                     injected += 1;
                 } else {
-                    send(&up.socket, to, &out[..n])?;
+                    send(up.socket, &out[..n])?;
                 }
             }
         }
@@ -193,7 +221,7 @@ pub fn relay(listen: UdpSocket, to: SocketAddr, options: &RelayOptions) -> Resul
                 if loss.drop_next() {
                     injected += 1;
                 } else {
-                    send(&down.socket, to, &out[..n])?;
+                    send(down.socket, &out[..n])?;
                 }
             }
         }
@@ -202,7 +230,7 @@ pub fn relay(listen: UdpSocket, to: SocketAddr, options: &RelayOptions) -> Resul
                 if now.saturating_sub(up.heard) > options.linger {
                     return Ok(RelayReport {
                         session: relay.session().unwrap_or(0),
-                        upstream_peer: up.peer,
+                        upstream_peer: up.socket.peer(),
                         receiver_digest: relay.receiver_digest().expect("finished"),
                         stats: relay.stats(),
                         upstream: up.connection.stats(),
@@ -211,11 +239,17 @@ pub fn relay(listen: UdpSocket, to: SocketAddr, options: &RelayOptions) -> Resul
                         elapsed: now - start,
                     });
                 }
-            } else if [up.heard, down.heard]
-                .iter()
-                .any(|&heard| now.saturating_sub(heard.max(start)) > options.timeout)
-            {
-                return Err(NetError::PeerSilent(options.timeout));
+            } else {
+                for hop in [&up, &down] {
+                    if let Some(peer) = hop.socket.peer()
+                        && now.saturating_sub(hop.heard.max(start)) > options.timeout
+                    {
+                        return Err(NetError::PeerSilent {
+                            peer,
+                            after: options.timeout,
+                        });
+                    }
+                }
             }
         }
         if !busy {
@@ -227,28 +261,33 @@ pub fn relay(listen: UdpSocket, to: SocketAddr, options: &RelayOptions) -> Resul
             .into_iter()
             .flatten()
             .min()
-            .map_or(Duration::from_micros(500), |t| t.saturating_sub(clock.elapsed()));
-            std::thread::sleep(due.clamp(Duration::from_micros(20), Duration::from_micros(500)));
+            .map_or(MAX_IDLE, |t| t.saturating_sub(clock.elapsed()))
+            .min(MAX_IDLE);
+            wait_readable(up.socket, down.socket, due)?;
         }
     }
 }
 
-/// One datagram if one is pending. A refusal (ICMP port unreachable for
-/// something sent earlier: the receiver not up yet) is a lost datagram.
-fn receive(socket: &UdpSocket, buf: &mut [u8]) -> Result<Option<(usize, SocketAddr)>, NetError> {
-    match socket.recv_from(buf) {
-        Ok(got) => Ok(Some(got)),
-        Err(e)
-            if matches!(
-                e.kind(),
-                io::ErrorKind::WouldBlock
-                    | io::ErrorKind::TimedOut
-                    | io::ErrorKind::Interrupted
-                    | io::ErrorKind::ConnectionRefused
-            ) =>
-        {
-            Ok(None)
-        }
-        Err(e) => Err(NetError::Io(e)),
+/// The longest the loop sleeps before it looks at its clocks again.
+const MAX_IDLE: Duration = Duration::from_millis(20);
+
+/// Sleeps until either socket has something pending or `timeout` passes
+/// (`ppoll`: a high-resolution timer).
+fn wait_readable(a: &Socket, b: &Socket, timeout: Duration) -> Result<(), NetError> {
+    let mut fds = [a, b].map(|s| PollFd::new(s.udp().as_raw_fd(), PollFlags::POLLIN));
+    match ppoll(&mut fds, Some(TimeSpec::from_duration(timeout)), None) {
+        Ok(_) | Err(nix::errno::Errno::EINTR) => Ok(()),
+        Err(e) => Err(NetError::Socket(e.into())),
+    }
+}
+
+/// Takes what is pending on a hop's socket into its inbox; the number of
+/// messages. A refusal (ICMP port unreachable for something sent earlier:
+/// the receiver not up yet) is a lost datagram.
+fn receive(hop: &mut Hop<'_>) -> Result<usize, NetError> {
+    match hop.inbox.receive(hop.socket) {
+        Ok(n) => Ok(n),
+        Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => Ok(0),
+        Err(e) => Err(NetError::Socket(e)),
     }
 }

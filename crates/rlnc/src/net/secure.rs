@@ -4,10 +4,11 @@
 //! [`open`] on the way in.
 
 use std::io;
-use std::net::{SocketAddr, UdpSocket};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use super::NetError;
+use super::socket::Socket;
 use crate::secure::{Code, Connection, HandshakeConfig, HandshakeError, Received, Secret};
 
 /// Whether and how a side secures its datagrams.
@@ -51,94 +52,109 @@ pub fn new_code() -> io::Result<Code> {
     Ok(Code::from_random(random_bytes()?))
 }
 
-/// Runs `connection`'s handshake on `socket` until keys are agreed: an
-/// initiator sends to `peer`; a responder answers the first Hello and
-/// returns its source. `clock` is the connection's time origin. Returns the
-/// peer, `None` for an insecure responder (it learns its peer from data).
+/// Runs `connection`'s handshake on `socket` until keys are agreed. An
+/// initiator's socket is connected to its peer; a responder's is connected
+/// to whoever sent the Hello it answered (the kernel then drops other
+/// senders' datagrams).
 ///
 /// The responder returns once it sent its Reply: its peer's proof (the
 /// Confirm or the first sealed datagram) arrives in the transfer loop, which
 /// hands every datagram to [`open`].
 ///
-/// A refusal of the peer's port (nothing listening yet: a receiver is
-/// started after a person read the code) is waited out.
+/// `refusals`: refusals of the peer's port in a row that mean nothing
+/// listens there; `None` waits them out (a sender that printed its code:
+/// the receiver cannot be running yet).
 ///
 /// # Errors
-/// [`NetError::Handshake`] (wrong code, mode mismatch, timeout) or a socket
-/// error.
-pub fn handshake(
-    socket: &UdpSocket,
-    mut peer: Option<SocketAddr>,
+/// [`NetError::Handshake`] (wrong code, mode mismatch, timeout),
+/// [`NetError::Refused`], [`NetError::Socket`], [`NetError::Interrupted`].
+pub(crate) fn handshake(
+    socket: &mut Socket,
     connection: &mut Connection,
-    clock: Instant,
-) -> Result<Option<SocketAddr>, NetError> {
+    refusals: Option<u32>,
+    cancel: Option<&AtomicBool>,
+) -> Result<(), NetError> {
     if !connection.is_secure() {
-        return Ok(peer);
+        return Ok(());
     }
+    let clock = Instant::now();
     let mut buf = vec![0u8; 2048];
+    let mut refused = 0;
     loop {
-        let now = clock.elapsed();
-        if let Some(to) = peer {
-            while let Some(n) = connection.poll_transmit(now, &mut buf) {
-                send(socket, to, &buf[..n])?;
-            }
+        if cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
+            return Err(NetError::Interrupted);
         }
+        let now = clock.elapsed();
+        flush(socket, connection, now, &mut buf)?;
         if connection.is_established() {
-            return Ok(peer);
+            return Ok(());
         }
         connection.handle_timeout(now)?;
         let wait = connection
             .poll_timeout()
             .map_or(Duration::from_millis(20), |t| t.saturating_sub(now))
-            .clamp(Duration::from_micros(100), Duration::from_millis(20));
-        socket.set_nonblocking(false)?;
-        socket.set_read_timeout(Some(wait))?;
-        match socket.recv_from(&mut buf) {
-            Ok((n, from)) => {
-                if peer.is_some_and(|p| p != from) {
-                    continue;
+            .min(Duration::from_millis(20));
+        if !socket.wait_readable(Some(wait)).map_err(NetError::Socket)? {
+            continue;
+        }
+        match socket.udp().recv_from(&mut buf) {
+            Ok((n, from)) => match connection.handle_datagram(clock.elapsed(), &mut buf[..n]) {
+                Ok(Received::Handshake) => {
+                    refused = 0;
+                    if socket.peer().is_none() {
+                        socket.adopt_peer(from).map_err(NetError::Socket)?;
+                    }
                 }
-                match connection.handle_datagram(clock.elapsed(), &mut buf[..n]) {
-                    Ok(Received::Handshake) => {
-                        peer.get_or_insert(from);
-                    }
-                    Ok(_) => {}
-                    Err(e) => {
-                        // A failing initiator still confirms, so that its
-                        // peer fails too instead of waiting.
-                        if let Some(to) = peer {
-                            while let Some(n) = connection.poll_transmit(clock.elapsed(), &mut buf) {
-                                send(socket, to, &buf[..n])?;
-                            }
-                        }
-                        return Err(e.into());
-                    }
+                Ok(_) => {}
+                Err(e) => {
+                    // A failing initiator still confirms, so that its peer
+                    // fails too instead of waiting.
+                    flush(socket, connection, clock.elapsed(), &mut buf)?;
+                    return Err(e.into());
+                }
+            },
+            Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => {
+                refused += 1;
+                if let (Some(limit), Some(peer)) = (refusals, socket.peer())
+                    && refused >= limit.max(1)
+                {
+                    return Err(NetError::Refused {
+                        peer,
+                        refusals: refused,
+                    });
                 }
             }
-            Err(e) if is_transient(&e) => {}
-            Err(e) => return Err(NetError::Io(e)),
+            Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted) => {}
+            Err(e) => return Err(NetError::Socket(e)),
         }
     }
 }
 
-fn is_transient(e: &io::Error) -> bool {
-    matches!(
-        e.kind(),
-        io::ErrorKind::WouldBlock
-            | io::ErrorKind::TimedOut
-            | io::ErrorKind::Interrupted
-            | io::ErrorKind::ConnectionRefused
-    )
+/// Sends the handshake messages due to the connected peer.
+pub(crate) fn flush(
+    socket: &Socket,
+    connection: &mut Connection,
+    now: Duration,
+    buf: &mut [u8],
+) -> Result<(), NetError> {
+    if socket.peer().is_none() {
+        return Ok(());
+    }
+    while let Some(n) = connection.poll_transmit(now, buf) {
+        send(socket, &buf[..n])?;
+    }
+    Ok(())
 }
 
-/// Sends one datagram; a full queue or a refusal is a lost datagram, which
-/// the protocol repairs (refusals are counted where they are read).
-pub(crate) fn send(socket: &UdpSocket, to: SocketAddr, bytes: &[u8]) -> Result<(), NetError> {
-    match socket.send_to(bytes, to) {
+/// Sends one datagram to the connected peer; a full queue or a refusal is a
+/// lost datagram, which the protocol repairs (refusals are counted where
+/// they are read).
+pub(crate) fn send(socket: &Socket, bytes: &[u8]) -> Result<(), NetError> {
+    match socket.udp().send(bytes) {
         Ok(_) => Ok(()),
         Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::ConnectionRefused) => Ok(()),
-        Err(e) if e.raw_os_error() == Some(105) => Ok(()), // ENOBUFS
-        Err(e) => Err(NetError::Io(e)),
+        Err(e) if e.raw_os_error() == Some(nix::errno::Errno::ENOBUFS as i32) => Ok(()),
+        Err(e) => Err(NetError::Socket(e)),
     }
 }
 
@@ -148,7 +164,7 @@ pub(crate) fn send(socket: &UdpSocket, to: SocketAddr, bytes: &[u8]) -> Result<(
 ///
 /// # Panics
 /// If the connection has no keys yet or `buf` leaves no room for the tag
-/// (both are the caller's bugs: run [`handshake`] first, size buffers with
+/// (both are the caller's bugs: run the handshake first, size buffers with
 /// [`Connection::overhead`]).
 pub fn seal_into(
     connection: &mut Connection,
@@ -162,8 +178,8 @@ pub fn seal_into(
 }
 
 /// Opens one received datagram in place: the plaintext for the transfer,
-/// or `None` for a handshake message (answer with
-/// [`Connection::poll_transmit`]) or a refused datagram (counted).
+/// or `None` for a handshake message (answer with [`flush`]) or a refused
+/// datagram (counted).
 ///
 /// # Errors
 /// [`HandshakeError`] when the handshake fails for good.
