@@ -178,7 +178,8 @@ pub fn seal_into(
 }
 
 /// Opens one received datagram in place: the plaintext for the transfer,
-/// or `None` for a handshake message (answer with [`flush`]) or a refused
+/// or `None` for a handshake message (its answer is due from
+/// [`Connection::poll_transmit`]) or a refused
 /// datagram (counted).
 ///
 /// # Errors
