@@ -15,7 +15,8 @@ use crate::exit::Failure;
 /// `sluicegate rlnc relay` arguments.
 #[derive(Args, Debug)]
 pub struct RelayArgs {
-    /// Address the sender sends to, e.g. 0.0.0.0:7000.
+    /// Address the sender sends to, e.g. 0.0.0.0:7000 (port 0: any free port). Printed on stderr as
+    /// `listening on ADDRESS` once bound.
     #[arg(long)]
     listen: SocketAddr,
     /// The receiver's address, e.g. 10.0.0.2:7000.
@@ -46,7 +47,9 @@ pub fn run(args: RelayArgs) -> Result<(), Failure> {
         .with_context(|| format!("cannot listen on {}", args.listen))
         .map_err(Failure::device)?;
     let local = socket.local_addr().map_err(Failure::device)?;
-    eprintln!("listening on {local}, relaying to {}", args.to);
+    // The first line, as `rlnc recv` prints it: scripts read the port from it.
+    eprintln!("listening on {local}");
+    eprintln!("relaying to {}", args.to);
     resolved.warn();
     note_capped_buffers(socket.tuning());
     let mut options = RelayOptions::new(resolved.security());
