@@ -99,7 +99,7 @@ fn two_hops_through_a_relay_across_namespaces_with_loss_on_both_are_byte_exact()
     let Some(chain) = Chain::create() else { return };
     let dir = tempfile::tempdir().unwrap();
     let (input, output) = (dir.path().join("in.bin"), dir.path().join("out.bin"));
-    let content: Vec<u8> = (0..4_000_000u32)
+    let content: Vec<u8> = (0..1_500_000u32)
         .map(|i| (i.wrapping_mul(0x9E37_79B9) >> 13) as u8)
         .collect();
     std::fs::write(&input, &content).unwrap();
