@@ -30,15 +30,7 @@ struct Recording {
 fn record(config: CaptureConfig, duration: Duration) -> Recording {
     let started = Instant::now();
     let capture = Capture::start(config).expect("start the capture");
-    let mut recording = Recording {
-        audio: Vec::new(),
-        chunks: 0,
-        events: Vec::new(),
-        stats: PoolStats::default(),
-        spec: capture.spec(),
-        elapsed: Duration::ZERO,
-        dropped: 0,
-    };
+    let mut recording = Recording::new(capture.spec());
     loop {
         match capture.recv_timeout(Duration::from_secs(5)).expect("the first chunk") {
             Message::Chunk(chunk) => {
@@ -79,17 +71,10 @@ fn record(config: CaptureConfig, duration: Duration) -> Recording {
 }
 
 /// Records `count` chunks, then stops (a count, not a time: the same work however busy the machine is).
+/// Fails, rather than hangs, if the capture stops delivering.
 fn record_chunks(config: CaptureConfig, count: usize) -> Recording {
     let capture = Capture::start(config).expect("start the capture");
-    let mut recording = Recording {
-        audio: Vec::new(),
-        chunks: 0,
-        events: Vec::new(),
-        stats: PoolStats::default(),
-        spec: capture.spec(),
-        elapsed: Duration::ZERO,
-        dropped: 0,
-    };
+    let mut recording = Recording::new(capture.spec());
     while recording.chunks < count {
         match capture
             .recv_timeout(Duration::from_secs(10))
@@ -102,13 +87,32 @@ fn record_chunks(config: CaptureConfig, count: usize) -> Recording {
             Message::Event(event) => recording.events.push(event),
         }
     }
+    // Stopped, and what was still on its way taken and dropped, every buffer is back in the pool.
+    capture.stop_handle().stop();
+    loop {
+        let message = capture.recv_timeout(Duration::from_secs(10)).expect("Stopped comes");
+        if let Message::Event(Event::Stopped) = message {
+            break;
+        }
+    }
     recording.stats = capture.pool_stats();
     recording.dropped = capture.dropped_chunks();
-    capture.stop();
     recording
 }
 
 impl Recording {
+    fn new(spec: StreamSpec) -> Self {
+        Recording {
+            audio: Vec::new(),
+            chunks: 0,
+            events: Vec::new(),
+            stats: PoolStats::default(),
+            spec,
+            elapsed: Duration::ZERO,
+            dropped: 0,
+        }
+    }
+
     /// Channel `channel`'s samples, skipping the first `skip` seconds (the players' start).
     fn channel(&self, channel: usize, skip: f64) -> Vec<f64> {
         let channels = usize::from(self.spec.channels);
@@ -292,10 +296,7 @@ fn a_handler_on_the_capture_thread_gets_every_chunk_until_it_breaks_off() {
         audio,
         chunks: chunks.len(),
         events,
-        stats: PoolStats::default(),
-        spec,
-        elapsed: Duration::ZERO,
-        dropped: 0,
+        ..Recording::new(spec)
     };
     let tone = recording.tone(1_000.0);
     assert!((tone - 0.5).abs() < 0.05, "1 kHz amplitude {tone}");
