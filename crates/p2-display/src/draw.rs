@@ -444,7 +444,6 @@ pub(crate) fn smooth_shape(
     }
 }
 
-#[allow(dead_code, reason = "the GDI calls of the LOGIC, SCOPE and FFT models")]
 /// GDI `FillRect`: `[left, right) × [top, bottom)`, clipped.
 pub(crate) fn fill_rect(canvas: &mut Canvas, left: i32, top: i32, right: i32, bottom: i32, color: u32) {
     let rect = Rect::clipped(
@@ -461,7 +460,6 @@ pub(crate) fn fill_rect(canvas: &mut Canvas, left: i32, top: i32, right: i32, bo
     }
 }
 
-#[allow(dead_code, reason = "the GDI calls of the LOGIC, SCOPE and FFT models")]
 /// GDI `FrameRect` with a 1-pixel brush: the outline of `[left, right) × [top, bottom)`.
 pub(crate) fn frame_rect(canvas: &mut Canvas, left: i32, top: i32, right: i32, bottom: i32, color: u32) {
     if right <= left || bottom <= top {
@@ -473,7 +471,6 @@ pub(crate) fn frame_rect(canvas: &mut Canvas, left: i32, top: i32, right: i32, b
     fill_rect(canvas, right - 1, top, right, bottom, color);
 }
 
-#[allow(dead_code, reason = "the GDI calls of the LOGIC, SCOPE and FFT models")]
 /// How a 1-pixel GDI pen draws.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum PenStyle {
@@ -484,7 +481,6 @@ pub(crate) enum PenStyle {
     },
 }
 
-#[allow(dead_code, reason = "the GDI calls of the LOGIC, SCOPE and FFT models")]
 /// GDI `MoveTo(x0, y0); LineTo(x1, y1)` with a 1-pixel pen: the last point is not drawn.
 pub(crate) fn gdi_line(canvas: &mut Canvas, x0: i32, y0: i32, x1: i32, y1: i32, color: u32, style: PenStyle) {
     let (dx, dy) = ((x1 - x0).abs(), (y1 - y0).abs());

@@ -46,7 +46,6 @@ impl TextStyle {
     }
 
     /// Bold italic, as display labels are drawn.
-    #[allow(dead_code, reason = "the labels of the LOGIC, SCOPE, SCOPE_XY and FFT models")]
     pub(crate) fn label(points: i32) -> Self {
         Self {
             points,

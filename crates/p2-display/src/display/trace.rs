@@ -1,0 +1,222 @@
+//! What the sampled displays (LOGIC, SCOPE, SCOPE_XY, FFT, SPECTRO) share: PNut's RATE counter, the sample
+//! history, the line-and-dot pen, opaque label text, and the lazy view.
+//!
+//! # Lazy drawing
+//!
+//! PNut redraws a whole trace at every RATE or trigger refresh. These models only record *which* samples a
+//! refresh shows (a [`View`]: the history's write count and how many samples were buffered, plus the trigger
+//! mark) and draw that view when a caller asks for the picture. A burst of thousands of sample sets therefore
+//! costs one drawing per frame the caller takes, and the picture is the one PNut would show after the last
+//! refresh. The history keeps twice as many samples as any view uses, so a view stays drawable until 2,048 more
+//! samples arrive; a model draws the pending view just before a sample would overwrite one it needs, and before
+//! any setting that changes how it draws.
+
+use crate::draw::{fill_rect, smooth_dot, smooth_line};
+use crate::frame::{Canvas, Rect};
+use crate::text::{Fonts, TextStyle};
+
+/// The most samples (or sample sets) a display buffers (PNut's `DataSets`).
+pub(crate) const SAMPLES_MAX: usize = 2048;
+
+/// Samples kept per channel: twice a view's longest reach (see the module docs).
+pub(crate) const HISTORY: usize = 2 * SAMPLES_MAX;
+
+/// `RateCycle`: counts events and fires when the count *equals* RATE (so RATE ≤ 0 never fires).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Rate {
+    pub(crate) rate: i32,
+    pub(crate) count: i32,
+}
+
+impl Rate {
+    pub(crate) fn new(rate: i32) -> Self {
+        Self { rate, count: 0 }
+    }
+
+    #[inline]
+    pub(crate) fn cycle(&mut self) -> bool {
+        self.count = self.count.wrapping_add(1);
+        if self.count == self.rate {
+            self.count = 0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+/// The last [`HISTORY`] values of each channel, addressed by their absolute index (values never written read 0,
+/// as PNut's zero-initialised buffers do).
+#[derive(Clone, Debug)]
+pub(crate) struct History {
+    data: Box<[i32]>,
+    channels: usize,
+    written: u64,
+}
+
+impl History {
+    pub(crate) fn new(channels: usize) -> Self {
+        Self {
+            data: vec![0; channels * HISTORY].into(),
+            channels,
+            written: 0,
+        }
+    }
+
+    /// Values pushed so far (PNut's `SamplePtr`, unwrapped).
+    #[inline]
+    pub(crate) fn written(&self) -> u64 {
+        self.written
+    }
+
+    /// Appends one set: a value per channel (missing channels read 0).
+    #[inline]
+    pub(crate) fn push(&mut self, set: &[i32]) {
+        let slot = (self.written % HISTORY as u64) as usize;
+        for channel in 0..self.channels {
+            self.data[channel * HISTORY + slot] = set.get(channel).copied().unwrap_or(0);
+        }
+        self.written += 1;
+    }
+
+    /// The value of `channel` at absolute index `index` (wrapping: an index "before 0" reads a never-written 0).
+    #[inline]
+    pub(crate) fn get(&self, channel: usize, index: u64) -> i32 {
+        self.data[channel * HISTORY + (index % HISTORY as u64) as usize]
+    }
+
+    /// `count` values of `channel` ending before index `end`, oldest first, as at most two slices.
+    pub(crate) fn window(&self, channel: usize, end: u64, count: usize) -> (&[i32], &[i32]) {
+        let ring = &self.data[channel * HISTORY..(channel + 1) * HISTORY];
+        let start = (end.wrapping_sub(count as u64) % HISTORY as u64) as usize;
+        if start + count <= HISTORY {
+            (&ring[start..start + count], &[])
+        } else {
+            (&ring[start..], &ring[..start + count - HISTORY])
+        }
+    }
+
+    /// Whether pushing one more value would overwrite one at or after index `oldest`.
+    #[inline]
+    pub(crate) fn would_overwrite(&self, oldest: u64) -> bool {
+        self.written + 1 > oldest + HISTORY as u64
+    }
+}
+
+/// What a refresh shows: the samples buffered then (ages `0..count` before write count `end`) and the trigger mark
+/// (`Some(toggle)` when the refresh was a trigger, PNut's `vTriggered`/`vToggle`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct View {
+    pub(crate) end: u64,
+    pub(crate) count: usize,
+    pub(crate) mark: Option<bool>,
+}
+
+impl View {
+    /// The oldest index the view reads.
+    pub(crate) fn oldest(&self) -> u64 {
+        self.end.saturating_sub(self.count as u64)
+    }
+}
+
+/// `DrawLineDot`: each point is joined to the previous one by a line of radius LINESIZE/4 px and/or marked by a
+/// dot of radius DOTSIZE/2 px; all in 1/256 px.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Pen {
+    pub(crate) line_size: i32,
+    pub(crate) dot_size: i32,
+    x: i32,
+    y: i32,
+}
+
+impl Pen {
+    pub(crate) fn new(line_size: i32, dot_size: i32) -> Self {
+        Self {
+            line_size,
+            dot_size,
+            x: 0,
+            y: 0,
+        }
+    }
+
+    /// Draws to `(x, y)`; the `first` point of a trace only moves the pen.
+    #[inline]
+    pub(crate) fn line_dot(&mut self, canvas: &mut Canvas, x: i32, y: i32, color: u32, first: bool) {
+        if self.line_size > 0 && !first {
+            smooth_line(canvas, self.x, self.y, x, y, self.line_size << 6, color, 0xFF);
+        }
+        if self.dot_size > 0 {
+            smooth_dot(canvas, x, y, self.dot_size << 7, color, 0xFF);
+        }
+        (self.x, self.y) = (x, y);
+    }
+}
+
+/// GDI `TextOut` with the cell's top-left at `(x, y)`; with a solid `brush` the text cell is filled first (PNut's
+/// labels are drawn on an opaque background of the back colour).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn text_out(
+    fonts: &mut Fonts,
+    canvas: &mut Canvas,
+    x: i32,
+    y: i32,
+    text: &[u8],
+    style: TextStyle,
+    color: u32,
+    brush: Option<u32>,
+) {
+    if text.is_empty() {
+        return;
+    }
+    if let Some(brush) = brush {
+        let width = fonts.text_width(style, text);
+        let height = fonts.style_metrics(style).chr_height;
+        fill_rect(canvas, x, y, x.saturating_add(width), y.saturating_add(height), brush);
+    }
+    let clip = canvas.back.bounds();
+    let touched = fonts.draw(&mut canvas.back, clip, x, y, text, style, 0, color);
+    canvas.touch(touched);
+}
+
+/// Shows a picture drawn whole in the back buffer: the buffers trade places and the front is damaged whole.
+pub(crate) fn show_back(canvas: &mut Canvas) {
+    std::mem::swap(&mut canvas.back, &mut canvas.front);
+    canvas.pending.take();
+    let bounds: Rect = canvas.front.bounds();
+    canvas.shown.add(bounds);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rate_fires_when_the_count_equals_it() {
+        let mut rate = Rate::new(3);
+        let fired: Vec<bool> = (0..7).map(|_| rate.cycle()).collect();
+        assert_eq!(fired, [false, false, true, false, false, true, false]);
+        let mut never = Rate::new(0);
+        assert!((0..10).all(|_| !never.cycle()), "RATE 0 never fires");
+    }
+
+    #[test]
+    fn history_windows_wrap() {
+        let mut history = History::new(2);
+        for i in 0..(HISTORY as i32 + 10) {
+            history.push(&[i, -i]);
+        }
+        let end = history.written();
+        assert_eq!(history.get(0, end - 1), HISTORY as i32 + 9);
+        assert_eq!(history.get(1, end - 1), -(HISTORY as i32 + 9));
+        let (a, b) = history.window(0, end, 20);
+        let joined: Vec<i32> = a.iter().chain(b).copied().collect();
+        assert_eq!(
+            joined,
+            ((HISTORY as i32 - 10)..(HISTORY as i32 + 10)).collect::<Vec<_>>()
+        );
+        assert!(history.would_overwrite(end - HISTORY as u64));
+        assert!(!history.would_overwrite(end - HISTORY as u64 + 1));
+        let fresh = History::new(1);
+        assert_eq!(fresh.get(0, 0u64.wrapping_sub(2048)), 0, "before the first sample: 0");
+    }
+}
