@@ -194,14 +194,16 @@ impl Scale {
     #[inline]
     pub(crate) fn round(self, d: i64) -> i64 {
         let product = d as f64 * self.approx;
-        // Both products lie within a few 2^-53 of the true one; 2^-40 of it (and of 1) is a safe margin.
-        let margin = (product.abs() + 1.0) * (1.0 / (1u64 << 40) as f64);
-        let fraction = product - product.floor();
-        if (fraction - 0.5).abs() > margin && product.abs() < 9.0e15 {
-            product.round() as i64
-        } else {
-            self.exact.mul_int(d).round()
+        if product.abs() < 4.0e15 {
+            // Both products lie within a few 2^-53 of the true one; 2^-40 of it (and of 1) is a safe margin.
+            let margin = (product.abs() + 1.0) * (1.0 / (1u64 << 40) as f64);
+            let whole = product as i64; // towards zero
+            let fraction = product - whole as f64;
+            if (fraction.abs() - 0.5).abs() > margin {
+                return whole + i64::from(fraction > 0.5) - i64::from(fraction < -0.5);
+            }
         }
+        self.exact.mul_int(d).round()
     }
 }
 

@@ -5,7 +5,7 @@ use super::chart::{CHANNELS, Chart, Definition};
 use super::trace::{History, Pen, Rate, SAMPLES_MAX, View, show_back};
 use super::{Context, DisplayModel, Geometry, MouseUnits, Setup, canvas_damage, pc_key, pc_mouse, save};
 use crate::color::ColorState;
-use crate::draw::{smooth_dot, smooth_line};
+use crate::draw::{LineTables, smooth_line_with};
 use crate::element::{Cursor, Keyword};
 use crate::extended::{Extended, Scale};
 use crate::fourier::{FFT_EXP_MAX, Transform};
@@ -23,6 +23,8 @@ pub(crate) struct Fft {
     last: usize,
     rate: Rate,
     pen: Pen,
+    /// LINESIZE < 0: bars of radius |LINESIZE|/4 px.
+    bars: Option<LineTables>,
     log_scale: bool,
     packing: Packing,
     colors: ColorState,
@@ -96,13 +98,12 @@ impl Fft {
                 }
                 let x = (chart.left << 8) + self.x_positions[k - self.first];
                 let y = base.wrapping_sub(scale.round(v) as i32);
-                if self.pen.line_size >= 0 {
-                    self.pen.line_dot(&mut self.canvas, x, y, c.color, k == self.first);
-                } else {
-                    let radius = self.pen.line_size.wrapping_neg() << 6;
-                    smooth_line(&mut self.canvas, x, base, x, y, radius, c.color, 0xFF);
-                    if self.pen.dot_size > 0 {
-                        smooth_dot(&mut self.canvas, x, y, self.pen.dot_size << 7, c.color, 0xFF);
+                match &self.bars {
+                    None => self.pen.line_dot(&mut self.canvas, x, y, c.color, k == self.first),
+                    Some(bar) => {
+                        smooth_line_with(&mut self.canvas, bar, x, base, x, y, c.color, 0xFF);
+                        // The dot alone: a bar has no line to the previous bin.
+                        self.pen.line_dot(&mut self.canvas, x, y, c.color, true);
                     }
                 }
             }
@@ -207,6 +208,7 @@ impl DisplayModel for Fft {
             // The first draw comes with the N-th sample.
             rate: Rate { rate, count: rate - 1 },
             pen: Pen::new(line_size, dot_size),
+            bars: (line_size < 0).then(|| LineTables::new(-line_size << 6)),
             log_scale,
             packing,
             colors,

@@ -11,7 +11,7 @@
 //! samples arrive; a model draws the pending view just before a sample would overwrite one it needs, and before
 //! any setting that changes how it draws.
 
-use crate::draw::{fill_rect, smooth_dot, smooth_line};
+use crate::draw::{LineTables, fill_rect, smooth_line_with};
 use crate::frame::{Canvas, Rect};
 use crate::text::{Fonts, TextStyle};
 
@@ -120,11 +120,11 @@ impl View {
 }
 
 /// `DrawLineDot`: each point is joined to the previous one by a line of radius LINESIZE/4 px and/or marked by a
-/// dot of radius DOTSIZE/2 px; all in 1/256 px.
-#[derive(Clone, Copy, Debug, Default)]
+/// dot of radius DOTSIZE/2 px; all in 1/256 px. The pen keeps the chord tables of both radii.
+#[derive(Clone, Debug)]
 pub(crate) struct Pen {
-    pub(crate) line_size: i32,
-    pub(crate) dot_size: i32,
+    line: Option<LineTables>,
+    dot: Option<LineTables>,
     x: i32,
     y: i32,
 }
@@ -132,8 +132,8 @@ pub(crate) struct Pen {
 impl Pen {
     pub(crate) fn new(line_size: i32, dot_size: i32) -> Self {
         Self {
-            line_size,
-            dot_size,
+            line: (line_size > 0).then(|| LineTables::new(line_size << 6)),
+            dot: (dot_size > 0).then(|| LineTables::new(dot_size << 7)),
             x: 0,
             y: 0,
         }
@@ -142,11 +142,11 @@ impl Pen {
     /// Draws to `(x, y)`; the `first` point of a trace only moves the pen.
     #[inline]
     pub(crate) fn line_dot(&mut self, canvas: &mut Canvas, x: i32, y: i32, color: u32, first: bool) {
-        if self.line_size > 0 && !first {
-            smooth_line(canvas, self.x, self.y, x, y, self.line_size << 6, color, 0xFF);
+        if let Some(line) = self.line.as_ref().filter(|_| !first) {
+            smooth_line_with(canvas, line, self.x, self.y, x, y, color, 0xFF);
         }
-        if self.dot_size > 0 {
-            smooth_dot(canvas, x, y, self.dot_size << 7, color, 0xFF);
+        if let Some(dot) = &self.dot {
+            smooth_line_with(canvas, dot, x, y, x, y, color, 0xFF);
         }
         (self.x, self.y) = (x, y);
     }
