@@ -672,6 +672,11 @@ impl Displays {
         })
     }
 
+    /// The displays whose image changed since their last [`frame`](Self::frame): what a UI should send next.
+    pub fn changed(&self) -> impl Iterator<Item = DisplayId> + '_ {
+        self.iter().filter(|d| d.model.is_damaged()).map(|d| d.id)
+    }
+
     /// A display's visible image as the user sees it (DOTSIZE applied): what `SAVE WINDOW` writes.
     pub fn window_image(&mut self, id: DisplayId) -> Option<Framebuffer> {
         let slot = self.slot_by_id(id)?;

@@ -424,10 +424,10 @@ pub fn receive(
         if start.is_some() && now.saturating_sub(last_data) > options.timeout {
             return Err(NetError::PeerSilent(options.timeout));
         }
-        if let (None, Some(first)) = (start, options.first_timeout) {
-            if now > first {
-                return Err(NetError::PeerSilent(first));
-            }
+        if let (None, Some(first)) = (start, options.first_timeout)
+            && now > first
+        {
+            return Err(NetError::PeerSilent(first));
         }
     }
     progress(Progress {

@@ -160,8 +160,12 @@ pub(crate) trait DisplayModel: Sized {
     fn take_damage(&mut self, fonts: &mut Fonts) -> Option<Rect>;
     /// Refreshes shown so far.
     fn frames(&self) -> u64;
+    /// Whether the front image changed since the last `take_damage` (without rendering).
+    fn is_damaged(&self) -> bool;
     /// Size on screen and pointer mapping.
     fn geometry(&self) -> Geometry;
+    /// The hover read-out for client pixel `(x, y)` (PNut's cross cursor label, A.0), `None` where it shows nothing.
+    fn hover(&self, x: i32, y: i32) -> Option<String>;
 }
 
 /// The model of each display type.
@@ -229,6 +233,14 @@ impl Model {
     pub(crate) fn geometry(&self) -> Geometry {
         each_model!(self, m => m.geometry())
     }
+
+    pub(crate) fn is_damaged(&self) -> bool {
+        each_model!(self, m => m.is_damaged())
+    }
+
+    pub(crate) fn hover(&self, x: i32, y: i32) -> Option<String> {
+        each_model!(self, m => m.hover(x, y))
+    }
 }
 
 /// An open display.
@@ -283,6 +295,15 @@ impl Display {
     /// Refreshes shown so far.
     pub fn frames(&self) -> u64 {
         self.model.frames()
+    }
+
+    /// The pointer read-out PNut shows next to its cross cursor at client pixel `(x, y)`, in the display's units
+    /// (`None` with HIDEXY or where it shows nothing).
+    pub fn hover_text(&self, x: i32, y: i32) -> Option<String> {
+        if self.common.hide_xy {
+            return None;
+        }
+        self.model.hover(x, y)
     }
 }
 

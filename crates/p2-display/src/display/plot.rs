@@ -578,6 +578,25 @@ impl DisplayModel for Plot {
         self.canvas.frames
     }
 
+    fn is_damaged(&self) -> bool {
+        self.canvas.shown.rect().is_some()
+    }
+
+    fn hover(&self, x: i32, y: i32) -> Option<String> {
+        let geometry = self.geometry();
+        let x = if self.flip_x {
+            geometry.client_width as i32 - x
+        } else {
+            x
+        };
+        let y = if self.flip_y {
+            y
+        } else {
+            geometry.client_height as i32 - y
+        };
+        Some(format!("{},{}", x / self.dot_x, y / self.dot_y))
+    }
+
     fn geometry(&self) -> Geometry {
         Geometry {
             client_width: (self.width * self.dot_x) as u32,

@@ -299,8 +299,10 @@ impl DisplayModel for Term {
                         }
                     }
                     9 => {
+                        // At least one space, then spaces to the next multiple of 8. With fewer than 8 columns
+                        // no column is one and PNut loops forever; we stop at the end of the row instead.
                         self.chr(b' ');
-                        while self.col & 7 != 0 {
+                        while self.col & 7 != 0 && !(self.cols < 8 && self.col == self.cols) {
                             self.chr(b' ');
                         }
                     }
@@ -337,6 +339,17 @@ impl DisplayModel for Term {
 
     fn frames(&self) -> u64 {
         self.frames
+    }
+
+    fn is_damaged(&self) -> bool {
+        self.any_stale || self.damage.rect().is_some()
+    }
+
+    fn hover(&self, x: i32, y: i32) -> Option<String> {
+        let (w, h) = (self.metrics.chr_width, self.metrics.chr_height);
+        let inside = (self.margin..self.margin + w * self.cols).contains(&x)
+            && (self.margin..self.margin + h * self.rows).contains(&y);
+        inside.then(|| format!("{},{}", (x - self.margin) / w, (y - self.margin) / h))
     }
 
     fn geometry(&self) -> Geometry {
