@@ -73,7 +73,7 @@ fn what_pnut_drops() {
         ("`j $FF k", DropReason::MisplacedName),
         ("`j $FF term", DropReason::MisplacedName),
         ("`bitmap z j", DropReason::MisplacedName),
-        ("`scope s", DropReason::NotYetDrawn),
+        ("`logic s samples 2047 spacing 32", DropReason::TooLarge),
     ];
     for (line, expected) in cases {
         assert_eq!(reason(&mut displays, line), expected, "{line:?}");

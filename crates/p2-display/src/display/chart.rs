@@ -102,6 +102,13 @@ impl Chart {
         )
     }
 
+    /// The hover read-out: plot pixels from the bottom-left, inside the plot only.
+    pub(crate) fn hover(&self, x: i32, y: i32) -> Option<String> {
+        let inside =
+            (self.left..self.left + self.width).contains(&x) && (self.top..self.top + self.height).contains(&y);
+        inside.then(|| format!("{},{}", x - self.left, self.top + self.height - 1 - y))
+    }
+
     /// A channel string in a feed: the next channel (a 9th overwrites the 8th) with as many of its fields as
     /// follow; a missing field ends the definition there.
     pub(crate) fn define(&mut self, label: &[u8], cursor: &mut Cursor<'_>, kind: Definition, colors: &ColorState) {

@@ -276,6 +276,14 @@ impl DisplayModel for Fft {
         self.frames
     }
 
+    fn is_damaged(&self) -> bool {
+        self.stale || self.canvas.shown.rect().is_some()
+    }
+
+    fn hover(&self, x: i32, y: i32) -> Option<String> {
+        self.chart.hover(x, y)
+    }
+
     fn geometry(&self) -> Geometry {
         Geometry {
             client_width: self.canvas.width(),

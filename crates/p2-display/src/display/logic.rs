@@ -298,7 +298,7 @@ impl DisplayModel for Logic {
         let longest = channels.iter().map(|c| c.label.len() as i64).max().unwrap_or(0);
         let left = (longest + 2) * i64::from(cw);
         let (width, height) = (samples * spacing, channels.len() as i32 * ch);
-        let client_width = left + i64::from(width + 2 * ch);
+        let client_width = left + i64::from(width + ch);
         let client_height = i64::from(height + 2 * ch);
         let (client_width, client_height) = setup.size(client_width, client_height);
         Logic {
@@ -347,10 +347,8 @@ impl DisplayModel for Logic {
                         }
                         cursor.key_val_within(&mut self.trigger_offset, 0, self.samples - 1);
                     }
-                    Keyword::Holdoff => {
-                        if cursor.key_val_within(&mut self.holdoff, 2, SAMPLES_MAX as i32) {
-                            self.holdoff_count = 0;
-                        }
+                    Keyword::Holdoff if cursor.key_val_within(&mut self.holdoff, 2, SAMPLES_MAX as i32) => {
+                        self.holdoff_count = 0;
                     }
                     Keyword::Clear => {
                         self.view = View::default();
@@ -386,6 +384,20 @@ impl DisplayModel for Logic {
 
     fn frames(&self) -> u64 {
         self.frames
+    }
+
+    fn is_damaged(&self) -> bool {
+        self.stale || self.canvas.shown.rect().is_some()
+    }
+
+    fn hover(&self, x: i32, y: i32) -> Option<String> {
+        // Sample age (negative: back from the newest) and channel row.
+        let (left, top) = (self.left, self.top);
+        let inside = (left..left + self.width).contains(&x) && (top..top + self.height).contains(&y);
+        inside.then(|| {
+            let age = (left + self.width - 1 - x) / self.spacing;
+            format!("{},{}", -age, (top + self.height - 1 - y) / self.metrics.chr_height)
+        })
     }
 
     fn geometry(&self) -> Geometry {

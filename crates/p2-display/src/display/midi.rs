@@ -324,6 +324,14 @@ impl DisplayModel for Midi {
         self.frames
     }
 
+    fn is_damaged(&self) -> bool {
+        self.stale || self.damage.rect().is_some()
+    }
+
+    fn hover(&self, _x: i32, _y: i32) -> Option<String> {
+        None // PNut shows only the cross over a keyboard
+    }
+
     fn geometry(&self) -> Geometry {
         Geometry {
             client_width: self.width(),

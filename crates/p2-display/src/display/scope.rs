@@ -317,10 +317,8 @@ impl DisplayModel for Scope {
                         self.settle(ctx.fonts);
                         self.key_trigger(cursor);
                     }
-                    Keyword::Holdoff => {
-                        if cursor.key_val_within(&mut self.trigger.holdoff, 2, SAMPLES_MAX as i32) {
-                            self.trigger.holdoff_count = 0;
-                        }
+                    Keyword::Holdoff if cursor.key_val_within(&mut self.trigger.holdoff, 2, SAMPLES_MAX as i32) => {
+                        self.trigger.holdoff_count = 0;
                     }
                     Keyword::Clear => {
                         // AUTO ranges of a pending view become the guide text of the blank.
@@ -366,6 +364,14 @@ impl DisplayModel for Scope {
 
     fn frames(&self) -> u64 {
         self.frames
+    }
+
+    fn is_damaged(&self) -> bool {
+        self.stale || self.canvas.shown.rect().is_some()
+    }
+
+    fn hover(&self, x: i32, y: i32) -> Option<String> {
+        self.chart.hover(x, y)
     }
 
     fn geometry(&self) -> Geometry {

@@ -32,6 +32,44 @@ struct Mapping {
 }
 
 impl Mapping {
+    /// The hover read-out at `(dx, dy)` pixels from the centre, y up, in the display's own units (PNut's
+    /// `FormMouseMove`): x,y values, or radius,angle with a `*` when polar (the angle in hex for 2^32 per turn).
+    fn read_out(&self, dx: i32, dy: i32) -> String {
+        let (fx, fy) = (f64::from(dx), f64::from(dy));
+        let half = f64::from(self.diameter / 2);
+        let unlog = |r: f64| (r / half * (f64::from(self.range) + 1.0).log2()).exp2() - 1.0;
+        let scale = self.scale.value() / 256.0;
+        match self.polar {
+            None if self.log_scale => {
+                let radius = unlog(fx.hypot(fy));
+                let (sin, cos) = fx.atan2(fy).sin_cos();
+                format!("{},{}", whole(radius * sin), whole(radius * cos))
+            }
+            None => {
+                // A bias of a quarter unit's pixels centres values that span several pixels.
+                let bias = (f64::from(self.diameter) / f64::from(self.range) / 4.0).round_ties_even();
+                let away = |v: f64| if v < 0.0 { v - bias } else { v + bias };
+                format!("{},{}", whole(away(fx) / scale), whole(away(fy) / scale))
+            }
+            Some((two_pi, theta)) => {
+                let pixels = fx.hypot(fy);
+                let radius = if self.log_scale {
+                    unlog(pixels)
+                } else {
+                    whole(pixels / scale) as f64
+                };
+                let turns = fy.atan2(fx) / std::f64::consts::TAU;
+                let angle = (turns * two_pi as f64).round_ties_even() as i64 - i64::from(theta);
+                if two_pi.abs() == 1 << 32 {
+                    format!("{},${:08X}*", whole(radius), angle & 0xFFFF_FFFF)
+                } else {
+                    let angle = if angle < 0 { angle + two_pi.abs() } else { angle };
+                    format!("{},{}*", whole(radius), angle)
+                }
+            }
+        }
+    }
+
     /// `SCOPE_XY_Plot`'s offset of `(x, y)` from the centre in 1/256 px, y up; `None` where PNut's maths has no
     /// value (a logarithm of zero or less, RANGE 1 under polar LOGSCALE: PNut raises a floating-point exception).
     fn offset(&self, x: i32, y: i32) -> Option<(i32, i32)> {
@@ -65,6 +103,11 @@ impl Mapping {
         (px.is_finite() && py.is_finite())
             .then(|| (px.round_ties_even() as i64 as i32, py.round_ties_even() as i64 as i32))
     }
+}
+
+/// Delphi `Round` to an integer (so −0.3 reads "0").
+fn whole(v: f64) -> i64 {
+    v.round_ties_even() as i64
 }
 
 /// A SCOPE_XY display.
@@ -361,6 +404,17 @@ impl DisplayModel for ScopeXy {
 
     fn frames(&self) -> u64 {
         self.frames
+    }
+
+    fn is_damaged(&self) -> bool {
+        self.stale || self.canvas.shown.rect().is_some()
+    }
+
+    fn hover(&self, x: i32, y: i32) -> Option<String> {
+        Some(
+            self.mapping
+                .read_out(x - self.canvas.width() as i32 / 2, self.canvas.width() as i32 / 2 - y),
+        )
     }
 
     fn geometry(&self) -> Geometry {

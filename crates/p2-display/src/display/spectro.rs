@@ -262,6 +262,15 @@ impl DisplayModel for Spectro {
         self.frames
     }
 
+    fn is_damaged(&self) -> bool {
+        self.pending > 0 || self.canvas.shown.rect().is_some()
+    }
+
+    fn hover(&self, x: i32, y: i32) -> Option<String> {
+        // Unlike PC_MOUSE, the read-out counts y from the top.
+        Some(format!("{},{}", x / self.dot_x, y / self.dot_y))
+    }
+
     fn geometry(&self) -> Geometry {
         Geometry {
             client_width: (self.width * self.dot_x) as u32,
