@@ -159,9 +159,10 @@ fn radius_and_span(radius: i32) -> (i32, i32) {
     (radius, (radius >> 8) + 1)
 }
 
-/// `SmoothLine`'s chord tables for one radius at every sub-pixel fraction, computed once: a trace of thousands of
-/// short segments of one width then costs no square roots to set up (`SmoothLine` computes 6·(2·span + 1) per
-/// line).
+/// `SmoothLine`'s chord tables for one radius at every sub-pixel fraction, computed once, and the slants of the
+/// line directions met recently: a trace of thousands of short segments of one width (a SCOPE's 2,048 samples
+/// per channel step by the same x) then costs no square root or division to set up, where `SmoothLine` computes
+/// 6·(2·span + 1) roots, an arctangent, a sine and a cosine, and two divisions per line.
 #[derive(Clone, Debug)]
 pub(crate) struct LineTables {
     radius: i32,
@@ -170,6 +171,33 @@ pub(crate) struct LineTables {
     slice: Box<[i32]>,
     /// `chord(radius + 128, p·256 + f, radius)` at row `f + 128`.
     cap: Box<[i32]>,
+    /// Slants by direction, direct-mapped.
+    slants: Box<[Option<Slant>; SLANTS]>,
+}
+
+/// Entries in [`LineTables`]' slant cache.
+const SLANTS: usize = 256;
+
+/// What a line's set-up derives from its direction alone (`dx ≥ |dy|`): the 16-bit-fraction slope, where the round
+/// ends meet the straight part, and the half-height of a vertical slice.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Slant {
+    direction: (i32, i32),
+    slope: i64,
+    departure: i32,
+    slice: i32,
+}
+
+impl Slant {
+    fn new(radius: i32, dx: i32, dy: i32) -> Self {
+        let (departure, cosine) = departure_and_cosine(radius, dx, dy);
+        Slant {
+            direction: (dx, dy),
+            slope: 0x10000i64 * i64::from(dy) / i64::from(dx.max(1)),
+            departure,
+            slice: radius.wrapping_mul(0x10000) / cosine.max(1),
+        }
+    }
 }
 
 impl LineTables {
@@ -189,7 +217,26 @@ impl LineTables {
             width,
             slice: slice.into(),
             cap: cap.into(),
+            slants: Box::new([None; SLANTS]),
         }
+    }
+
+    /// The slant of direction `(dx, dy)`, from the cache or computed into it.
+    #[inline]
+    fn slant(&mut self, dx: i32, dy: i32) -> Slant {
+        let slot = (dx.wrapping_mul(31).wrapping_add(dy) as u32 as usize) % SLANTS;
+        match self.slants[slot] {
+            Some(slant) if slant.direction == (dx, dy) => slant,
+            _ => {
+                let slant = Slant::new(self.radius_capped(), dx, dy);
+                self.slants[slot] = Some(slant);
+                slant
+            }
+        }
+    }
+
+    fn radius_capped(&self) -> i32 {
+        radius_and_span(self.radius).0
     }
 
     fn rows(&self, fraction: i32) -> (Row<'_>, Row<'_>) {
@@ -224,11 +271,11 @@ pub(crate) fn smooth_line(
     }
 }
 
-/// [`smooth_line`] with the radius and chord tables of `tables`: the same pixels, faster.
+/// [`smooth_line`] with the radius and tables of `tables`: the same pixels, faster.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn smooth_line_with(
     canvas: &mut Canvas,
-    tables: &LineTables,
+    tables: &mut LineTables,
     x1: i32,
     y1: i32,
     x2: i32,
@@ -239,11 +286,12 @@ pub(crate) fn smooth_line_with(
     let Some(line) = Line::clip(canvas, x1, y1, x2, y2, tables.radius, color, opacity) else {
         return;
     };
+    let slant = tables.slant(line.x2 - line.x1, line.y2 - line.y1);
     let (y1_lut1, y1_lut2) = tables.rows(line.x1f);
     let (y2_lut1, y2_lut2) = tables.rows(line.x2f);
     let x1_lut2 = tables.rows(line.y1f).1;
     let x2_lut2 = tables.rows(line.y2f).1;
-    line.draw([y1_lut1, y2_lut1, x1_lut2, y1_lut2, x2_lut2, y2_lut2], canvas);
+    line.draw([y1_lut1, y2_lut1, x1_lut2, y1_lut2, x2_lut2, y2_lut2], slant, canvas);
 }
 
 /// A clipped line, x-dominant (`swap` when the axes were exchanged for that), `x1 ≤ x2`, with its sub-pixel
@@ -328,11 +376,17 @@ impl Line {
             tables[5][i] = chord(radius + 0x80, (p << 8) + self.x2f, radius);
         }
         let rows = std::array::from_fn(|i| Row(&tables[i][..width]));
-        self.draw(rows, canvas);
+        let slant = Slant::new(radius, self.x2 - self.x1, self.y2 - self.y1);
+        self.draw(rows, slant, canvas);
     }
 
-    /// The body of `SmoothLine`, given its tables `y1_lut1, y2_lut1, x1_lut2, y1_lut2, x2_lut2, y2_lut2`.
-    fn draw(self, [y1_lut1, y2_lut1, x1_lut2, y1_lut2, x2_lut2, y2_lut2]: [Row<'_>; 6], canvas: &mut Canvas) {
+    /// The body of `SmoothLine`, given its tables `y1_lut1, y2_lut1, x1_lut2, y1_lut2, x2_lut2, y2_lut2` and slant.
+    fn draw(
+        self,
+        [y1_lut1, y2_lut1, x1_lut2, y1_lut2, x2_lut2, y2_lut2]: [Row<'_>; 6],
+        slant: Slant,
+        canvas: &mut Canvas,
+    ) {
         let Line {
             x1,
             y1,
@@ -351,25 +405,14 @@ impl Line {
         // x at pixel centres; y stepped with a 16-bit fraction.
         let x_left = ((x1 - radius) & !0xFF) + 0x80;
         let x_right = ((x2 + radius) & !0xFF) + 0x80;
-        let slope = 0x10000i64 * i64::from(y2 - y1) / i64::from((x2 - x1).max(1));
+        let Slant {
+            slope,
+            departure: dx,
+            slice,
+            ..
+        } = slant;
         let mut y_acc = slope * i64::from(x_left - x1) / 0x100 + i64::from(y1) * 0x100;
-        let (dx, cosine) = departure_and_cosine(radius, x2 - x1, y2 - y1);
         let (left_top, left_bottom, right_top, right_bottom) = (x1 + dx, x1 - dx, x2 + dx, x2 - dx);
-        let slice = radius.wrapping_mul(0x10000) / cosine.max(1);
-        let end_cap = |across_lut: Row<'_>, along_lut: Row<'_>, xp: i32, yp: i32, fx: i32, fy: i32| {
-            let across = match xp {
-                ..0 => across_lut.get(yp) + ((xp << 8) + fx),
-                1.. => across_lut.get(yp) - ((xp << 8) + fx),
-                0 => across_lut.get(yp),
-            };
-            let along = match yp {
-                ..0 => along_lut.get(xp) + ((yp << 8) + fy),
-                1.. => along_lut.get(xp) - ((yp << 8) + fy),
-                0 => along_lut.get(xp),
-            };
-            let (xo, yo) = (across.clamp(0, 0xFF) as u32, along.clamp(0, 0xFF) as u32);
-            (xo * yo + 0xFF) >> 8
-        };
         let mut x = x_left;
         while x <= x_right {
             if x <= left_top && x <= left_bottom {
@@ -417,6 +460,24 @@ impl Line {
             y_acc += slope;
         }
     }
+}
+
+/// The opacity of the pixel `(xp, yp)` pixels from a round end (a 2-D slice): the product of its coverage across
+/// and along, each from a chord table.
+#[inline(always)]
+fn end_cap(across_lut: Row<'_>, along_lut: Row<'_>, xp: i32, yp: i32, fx: i32, fy: i32) -> u32 {
+    let across = match xp {
+        ..0 => across_lut.get(yp) + ((xp << 8) + fx),
+        1.. => across_lut.get(yp) - ((xp << 8) + fx),
+        0 => across_lut.get(yp),
+    };
+    let along = match yp {
+        ..0 => along_lut.get(xp) + ((yp << 8) + fy),
+        1.. => along_lut.get(xp) - ((yp << 8) + fy),
+        0 => along_lut.get(xp),
+    };
+    let (xo, yo) = (across.clamp(0, 0xFF) as u32, along.clamp(0, 0xFF) as u32);
+    (xo * yo + 0xFF) >> 8
 }
 
 /// PNut's `Round(radius · Sin(th))` and `Round(Cos(th) · $10000)` for `th = ArcTan2(dy, dx)`, `dx ≥ |dy|`, from

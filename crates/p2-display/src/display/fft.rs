@@ -98,7 +98,7 @@ impl Fft {
                 }
                 let x = (chart.left << 8) + self.x_positions[k - self.first];
                 let y = base.wrapping_sub(scale.round(v) as i32);
-                match &self.bars {
+                match &mut self.bars {
                     None => self.pen.line_dot(&mut self.canvas, x, y, c.color, k == self.first),
                     Some(bar) => {
                         smooth_line_with(&mut self.canvas, bar, x, base, x, y, c.color, 0xFF);

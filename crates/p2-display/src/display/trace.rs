@@ -142,10 +142,10 @@ impl Pen {
     /// Draws to `(x, y)`; the `first` point of a trace only moves the pen.
     #[inline]
     pub(crate) fn line_dot(&mut self, canvas: &mut Canvas, x: i32, y: i32, color: u32, first: bool) {
-        if let Some(line) = self.line.as_ref().filter(|_| !first) {
+        if let Some(line) = self.line.as_mut().filter(|_| !first) {
             smooth_line_with(canvas, line, self.x, self.y, x, y, color, 0xFF);
         }
-        if let Some(dot) = &self.dot {
+        if let Some(dot) = &mut self.dot {
             smooth_line_with(canvas, dot, x, y, x, y, color, 0xFF);
         }
         (self.x, self.y) = (x, y);
