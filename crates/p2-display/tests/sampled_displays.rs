@@ -8,6 +8,7 @@ mod common;
 use std::time::Instant;
 
 use common::{events, feed, front, id, save_png, save_png_zoomed};
+use proptest::prelude::*;
 use sluicegate_p2_display::color::{ColorMode, HUE, alpha_blend, translate};
 use sluicegate_p2_display::{Buttons, Displays, DropReason, Event, Framebuffer, Request};
 
@@ -997,9 +998,75 @@ mod lazy {
 
     #[test]
     fn midi_events() {
-        let lines: Vec<String> = (0..300)
-            .map(|i| format!("`m $90 {} {}", 21 + i % 88, (i * 13) % 128))
+        let lines: Vec<String> = (0..100)
+            .map(|i| format!("`m $90 {} {}", 47 + i % 28, (i * 13) % 128))
             .collect();
-        drawn_once_equals_drawn_always("`midi m", &lines);
+        drawn_once_equals_drawn_always("`midi m range 47 74 size 2", &lines);
+    }
+}
+
+mod random {
+    use super::*;
+
+    /// Declarations of every sampled type, small enough for many cases a second.
+    const DECLARATIONS: [&str; 7] = [
+        "`logic l samples 12 'a' 2 'b' 3 range",
+        "`scope s size 64 48 samples 20",
+        "`scope_xy x size 30 samples 6 'a' 'b'",
+        "`scope_xy y size 30 samples 0 polar logscale 'a'",
+        "`fft f size 64 48 samples 32 2 13",
+        "`spectro sp samples 16 depth 12 rate 3 hsv16",
+        "`midi m range 55 70",
+    ];
+
+    /// Feed elements: samples, MIDI bytes, channel definitions, triggers and commands.
+    fn element() -> impl Strategy<Value = String> {
+        prop_oneof![
+            8 => (-2000i32..2000).prop_map(|v| v.to_string()),
+            2 => (0u32..=0xFF).prop_map(|v| format!("${v:X}")),
+            1 => Just("$90".to_owned()),
+            1 => Just("'c' 0 100 30 5 %1111".to_owned()),
+            1 => Just("'d' auto 20 0 %1100 red".to_owned()),
+            1 => Just("'e' 3 500 40 0 3".to_owned()),
+            1 => Just("trigger 0 -10 10 3".to_owned()),
+            1 => Just("trigger 0 auto".to_owned()),
+            1 => Just("trigger 3 1 2".to_owned()),
+            1 => Just("trigger -1".to_owned()),
+            1 => Just("holdoff 3".to_owned()),
+            1 => Just("clear".to_owned()),
+            1 => Just("pc_mouse".to_owned()),
+            1 => Just("save 'snap'".to_owned()),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        /// Any feed: nothing panics, the pictures stay the declared size, and drawing only at the end equals
+        /// drawing after every message.
+        #[test]
+        fn any_feed_draws_lazily_as_it_would_eagerly(
+            declaration in prop::sample::select(DECLARATIONS.to_vec()),
+            messages in prop::collection::vec(prop::collection::vec(element(), 0..12), 1..24),
+        ) {
+            let (mut eager, mut lazy) = (Displays::new(), Displays::new());
+            let name = declaration.split_whitespace().nth(1).unwrap();
+            let now = Instant::now();
+            for displays in [&mut eager, &mut lazy] {
+                displays.handle_line(declaration.as_bytes(), now).unwrap();
+            }
+            let size = front(&mut eager, name);
+            let size = (size.width(), size.height());
+            for message in &messages {
+                let line = format!("`{name} {}", message.join(" "));
+                let applied = eager.handle_line(line.as_bytes(), now).is_ok();
+                prop_assert_eq!(lazy.handle_line(line.as_bytes(), now).is_ok(), applied);
+                let image = front(&mut eager, name);
+                prop_assert_eq!((image.width(), image.height()), size);
+                events(&mut eager);
+                events(&mut lazy);
+            }
+            prop_assert!(front(&mut eager, name) == front(&mut lazy, name), "{}", declaration);
+        }
     }
 }

@@ -2,7 +2,7 @@
 //! up to eight channels defined by feed strings, a plot area framed in the grid colour, dotted guides with their
 //! value text, and bold italic labels across the top margin.
 
-use super::trace::text_out;
+use super::trace::{decimal, text_out};
 use crate::color::{ColorState, DEFAULT_PALETTE, alpha_blend};
 use crate::draw::{PenStyle, fill_rect, frame_rect, gdi_line};
 use crate::element::{Cursor, Keyword};
@@ -167,19 +167,16 @@ impl Chart {
                 if c.grid & bit == 0 {
                     continue;
                 }
-                let text = if value >= 0 {
-                    format!("+{value}")
-                } else {
-                    value.to_string()
-                };
-                let w = fonts.text_width(regular, text.as_bytes());
+                let mut buf = [0; 21];
+                let text = decimal(value.into(), true, &mut buf);
+                let w = fonts.text_width(regular, text);
                 fill_rect(canvas, left, y - 1, left + w + cw, y + 1, self.back_color);
                 text_out(
                     fonts,
                     canvas,
                     left + cw / 2,
                     y - ch / 2,
-                    text.as_bytes(),
+                    text,
                     regular,
                     color,
                     Some(self.back_color),

@@ -6,11 +6,12 @@
 //! outlines those with an outside neighbour, which matches it on the straight edges and to within a pixel on
 //! the small corners.
 
+use super::trace::decimal;
 use super::{Context, DisplayModel, Geometry, MouseUnits, Setup, pc_key, pc_mouse, save};
 use crate::color::ColorState;
 use crate::element::{Cursor, Keyword};
 use crate::frame::{Damage, Framebuffer, Rect};
-use crate::text::{Fonts, TextStyle};
+use crate::text::{Fonts, TextStamp, TextStyle};
 
 const NOTES: usize = 128;
 /// Windows' default "inactive caption" colour, PNut's background behind the keys.
@@ -44,6 +45,9 @@ pub(crate) struct Midi {
     channel: i32,
     on_colors: [u32; 2],
     text_size: i32,
+    /// Each key's number, rasterised at the first drawing (PNut's `AngleTextOut`, which we would otherwise
+    /// rasterise again at every frame).
+    numbers: Vec<Option<TextStamp>>,
     /// Velocity per note; ≤ 0 is off.
     velocity: [i32; NOTES],
     state: u8,
@@ -141,6 +145,9 @@ impl Midi {
             return;
         }
         self.stale = false;
+        if self.numbers.is_empty() {
+            self.stamp_numbers(fonts);
+        }
         self.image.fill(INACTIVE_CAPTION);
         let r = self.key_size / 4;
         for black in [false, true] {
@@ -160,30 +167,32 @@ impl Midi {
                     let top = key.bottom - r - (key.bottom - r) * self.velocity[i] / 127;
                     round_rect(&mut self.image, left, top, right, key.bottom, r, OUTLINE, on);
                 }
-                self.number(fonts, key.number_x - self.offset, i, text);
+                if let Some(number) = &self.numbers[i] {
+                    let clip = self.image.bounds();
+                    number.draw(&mut self.image, clip, text);
+                }
             }
         }
         self.damage.add(self.image.bounds());
     }
 
-    /// The note number written downwards, centred on `x`, from one character width below the top
-    /// (`AngleTextOut` with style $20 at −90°).
-    fn number(&mut self, fonts: &mut Fonts, x: i32, note: usize, color: u32) {
+    /// The note numbers written downwards, centred on each key's number position, from one character width below
+    /// the top (`AngleTextOut` with style $20 at −90°).
+    fn stamp_numbers(&mut self, fonts: &mut Fonts) {
         let style = TextStyle::from_bits(self.text_size, 0x20);
         let metrics = fonts.style_metrics(style);
         let half = (f64::from(metrics.chr_height) / 2.0).round_ties_even() as i32;
-        let text = note.to_string();
-        let clip = self.image.bounds();
-        fonts.draw(
-            &mut self.image,
-            clip,
-            x + half,
-            metrics.chr_width,
-            text.as_bytes(),
-            style,
-            -900,
-            color,
-        );
+        self.numbers = (0..NOTES)
+            .map(|note| {
+                let x = self.keys[note].number_x - self.offset + half;
+                let mut buf = [0; 21];
+                let text = decimal(note as i64, false, &mut buf);
+                (self.first..=self.last)
+                    .contains(&note)
+                    .then(|| fonts.stamp(x, metrics.chr_width, text, style, -900))
+                    .flatten()
+            })
+            .collect();
     }
 
     fn event(&mut self, velocity: i32) {
@@ -252,6 +261,7 @@ impl DisplayModel for Midi {
             channel,
             on_colors,
             text_size: key_size / 3,
+            numbers: Vec::new(),
             velocity: [0; NOTES],
             state: 0,
             note: 0,

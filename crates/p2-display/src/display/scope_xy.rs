@@ -116,6 +116,8 @@ pub(crate) struct ScopeXy {
     canvas: Canvas,
     mapping: Mapping,
     margin: i32,
+    /// "r=RANGE" (+ " logscale").
+    range_text: Box<[u8]>,
     metrics: TextMetrics,
     text_size: i32,
     back_color: u32,
@@ -160,18 +162,14 @@ impl ScopeXy {
         let axis = m + d / 2;
         gdi_line(canvas, axis, 0, axis, h, self.grid_color, PenStyle::Solid);
         gdi_line(canvas, 0, axis, w, axis, self.grid_color, PenStyle::Solid);
-        let mut text = format!("r={}", self.mapping.range);
-        if self.mapping.log_scale {
-            text.push_str(" logscale");
-        }
         let regular = TextStyle::regular(self.text_size);
-        let grid = self.grid_color;
+        let (grid, text) = (self.grid_color, &self.range_text);
         text_out(
             fonts,
             canvas,
             w / 2 + cw * 2,
             ch / 2,
-            text.as_bytes(),
+            text,
             regular,
             grid,
             Some(self.back_color),
@@ -333,6 +331,9 @@ impl DisplayModel for ScopeXy {
                 polar,
             },
             margin,
+            range_text: format!("r={range}{}", if log_scale { " logscale" } else { "" })
+                .into_bytes()
+                .into(),
             metrics,
             text_size,
             back_color,

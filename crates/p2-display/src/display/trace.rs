@@ -178,6 +178,26 @@ pub(crate) fn text_out(
     canvas.touch(touched);
 }
 
+/// `value` in decimal, with a `+` before a value ≥ 0 when `plus` (PNut's guide text "+255"), written into `buf`:
+/// drawing a picture allocates nothing.
+pub(crate) fn decimal(value: i64, plus: bool, buf: &mut [u8; 21]) -> &[u8] {
+    let mut start = buf.len();
+    let mut rest = value.unsigned_abs();
+    loop {
+        start -= 1;
+        buf[start] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    if value < 0 || plus {
+        start -= 1;
+        buf[start] = if value < 0 { b'-' } else { b'+' };
+    }
+    &buf[start..]
+}
+
 /// Shows a picture drawn whole in the back buffer: the buffers trade places and the front is damaged whole.
 pub(crate) fn show_back(canvas: &mut Canvas) {
     std::mem::swap(&mut canvas.back, &mut canvas.front);
@@ -197,6 +217,16 @@ mod tests {
         assert_eq!(fired, [false, false, true, false, false, true, false]);
         let mut never = Rate::new(0);
         assert!((0..10).all(|_| !never.cycle()), "RATE 0 never fires");
+    }
+
+    #[test]
+    fn decimal_text() {
+        let mut buf = [0; 21];
+        assert_eq!(decimal(255, true, &mut buf), b"+255");
+        assert_eq!(decimal(0, true, &mut buf), b"+0");
+        assert_eq!(decimal(-40, true, &mut buf), b"-40");
+        assert_eq!(decimal(127, false, &mut buf), b"127");
+        assert_eq!(decimal(i64::MIN, true, &mut buf), b"-9223372036854775808");
     }
 
     #[test]
