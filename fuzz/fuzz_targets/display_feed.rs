@@ -17,7 +17,8 @@ fn declaration(kind: u8, name: &str, b: u8, size: u32) -> String {
     match kind % 9 {
         0 => format!("`bitmap {name} size {size} {small} dotsize {} sparse red", b % 20),
         1 => format!("`plot {name} size {size} {small} dotsize {}", b % 20),
-        2 => format!("`term {name} size {size} {small}"),
+        // A TERM's size is in characters: keep its picture near the others' (a 256-column TERM is 2056 px wide).
+        2 => format!("`term {name} size {} {}", size / 4 + 1, size / 16 + 1),
         3 => format!("`logic {name} samples {size} spacing {} 'x' {} range 'y' rate {}", b % 33, b % 5, b % 7),
         4 => format!("`scope {name} size {size} {small} samples {size} linesize {} dotsize {}", b % 9, b % 5),
         5 => format!("`scope_xy {name} size {small} samples {} {} 'p' 'q'", b % 40, ["", "polar", "logscale", "polar 360 -90 logscale"][usize::from(b % 4)]),

@@ -299,10 +299,13 @@ impl Canvas {
         self.pending.add_pixel(x, y);
     }
 
-    /// Fills the whole back buffer.
-    pub(crate) fn clear(&mut self, color: u32) {
+    /// Fills back and front buffers at once (PNut's `ClearBitmap` copies the cleared bitmap to the front one, even
+    /// in UPDATE mode); not counted as a refresh.
+    pub(crate) fn clear_shown(&mut self, color: u32) {
         self.back.fill(color);
-        self.pending.add(self.back.bounds());
+        self.front.fill(color);
+        self.pending = Damage::NONE;
+        self.shown.add(self.front.bounds());
     }
 
     /// Shows what was drawn since the last refresh (`BitmapToCanvas(0)`), copying only that region.

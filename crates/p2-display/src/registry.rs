@@ -714,3 +714,22 @@ impl Displays {
         &self.stats
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn displays_can_move_to_a_consumer_thread() {
+        fn send<T: Send>() {}
+        send::<Displays>();
+    }
+
+    #[test]
+    fn display_text_strips_the_backtick_the_line_end_and_stops_at_nul() {
+        assert_eq!(display_text(b"`j k $1\r\n"), b"j k $1");
+        assert_eq!(display_text(b"j\n\r"), b"j");
+        assert_eq!(display_text(b"`j 'a\0b' 5"), b"j 'a");
+        assert_eq!(display_text(b"``j"), b"`j", "only one backtick");
+    }
+}

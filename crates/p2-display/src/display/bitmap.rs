@@ -1,7 +1,7 @@
 //! BITMAP (docs/p2-displays.md A.9; DDU `BITMAP_Configure`, `BITMAP_Update`, `SetTrace`, `StepTrace`,
 //! `ScrollBitmap`, `PlotPixel`): a raster written pixel by pixel along one of 16 scan patterns.
 
-use super::{Context, DisplayModel, Geometry, MouseUnits, PIXELS_MAX, Setup, canvas_damage, pc_key, pc_mouse, save};
+use super::{Context, DisplayModel, Geometry, MouseUnits, PIXELS_MAX, Setup, pc_key, pc_mouse, save};
 use crate::color::ColorState;
 use crate::draw::smooth_shape;
 use crate::element::{Cursor, Keyword};
@@ -128,10 +128,7 @@ impl Bitmap {
     /// UPDATE mode).
     fn clear(&mut self) {
         let background = self.background();
-        self.canvas.clear(background);
-        self.canvas.front.fill(background);
-        self.canvas.pending.take();
-        self.canvas.shown.add(self.canvas.front.bounds());
+        self.canvas.clear_shown(background);
     }
 
     /// One pixel at the current position (DDU `PlotPixel`, or the SPARSE cell and dot).
@@ -312,7 +309,7 @@ impl DisplayModel for Bitmap {
     }
 
     fn take_damage(&mut self, _fonts: &mut Fonts) -> Option<Rect> {
-        canvas_damage(&mut self.canvas)
+        self.canvas.shown.take()
     }
 
     fn frames(&self) -> u64 {

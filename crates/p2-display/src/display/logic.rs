@@ -3,7 +3,7 @@
 //! channel 0 the bottom row, an optional trigger on a masked pattern.
 
 use super::trace::{History, Pen, Rate, SAMPLES_MAX, View, show_back, text_out};
-use super::{Context, DisplayModel, Geometry, MouseUnits, Setup, canvas_damage, pc_key, pc_mouse, save};
+use super::{Context, DisplayModel, Geometry, MouseUnits, Setup, pc_key, pc_mouse, save};
 use crate::color::{ColorState, DEFAULT_PALETTE};
 use crate::draw::{PenStyle, frame_rect, gdi_line, smooth_line};
 use crate::element::{Cursor, Keyword};
@@ -379,7 +379,7 @@ impl DisplayModel for Logic {
 
     fn take_damage(&mut self, fonts: &mut Fonts) -> Option<Rect> {
         self.settle(fonts);
-        canvas_damage(&mut self.canvas)
+        self.canvas.shown.take()
     }
 
     fn frames(&self) -> u64 {

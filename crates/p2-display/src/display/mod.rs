@@ -8,7 +8,7 @@
 //!
 //! 1. `configure` reads the declaration's elements with the [`Cursor`] exactly as PNut's `<TYPE>_Configure`
 //!    does (the shared `TITLE`, `POS` and `HIDEXY` go through [`Setup::common`]), and builds its buffers: a
-//!    [`Canvas`] (back and front [`Framebuffer`]s with damage tracking) or a lazily rendered model of its own.
+//!    [`Canvas`](crate::frame::Canvas) (back and front [`Framebuffer`]s with damage tracking) or a lazily rendered model of its own.
 //! 2. `update` runs one feed message's elements, as `<TYPE>_Update` does; `SAVE`, `PC_KEY` and `PC_MOUSE`
 //!    go through [`save`], [`pc_key`] and [`pc_mouse`], which need only the trait's other methods.
 //! 3. `front` brings the visible image up to date and returns it with its damage (lazy models render here);
@@ -38,7 +38,7 @@ use std::time::Instant;
 use sluicegate_p2::WindowType;
 
 use crate::element::{Cursor, Keyword, Symbol};
-use crate::frame::{Canvas, Framebuffer, Rect};
+use crate::frame::{Framebuffer, Rect};
 use crate::input::{InputState, MOUSE_OUTSIDE, PIXEL_OUTSIDE, Reply, mouse_long};
 use crate::registry::{DisplayId, Event, LayerSource, Request, SaveRefused, TypeStats};
 use crate::text::Fonts;
@@ -446,11 +446,6 @@ pub(crate) fn magnify(image: &Framebuffer, width: u32, height: u32) -> Framebuff
         pixels.extend((0..width).map(|x| row[(u64::from(x) * u64::from(image.width()) / u64::from(width)) as usize]));
     }
     Framebuffer::from_pixels(width, height, pixels).expect("width·height pixels")
-}
-
-/// A canvas-backed model's `front`/`take_damage`: the canvas front buffer is always up to date.
-pub(crate) fn canvas_damage(canvas: &mut Canvas) -> Option<Rect> {
-    canvas.shown.take()
 }
 
 #[cfg(test)]

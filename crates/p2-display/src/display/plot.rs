@@ -7,9 +7,7 @@
 //! later in the same message sees it, as in PNut. Without a source (the default) every LAYER is refused, which
 //! PNut does for a missing file: the rest of the message is skipped. Refusals are counted.
 
-use super::{
-    Context, DisplayModel, Geometry, MouseUnits, Setup, canvas_damage, check_file_name, pc_key, pc_mouse, save,
-};
+use super::{Context, DisplayModel, Geometry, MouseUnits, Setup, check_file_name, pc_key, pc_mouse, save};
 use crate::color::ColorState;
 use crate::draw::{smooth_dot, smooth_line, smooth_shape};
 use crate::element::{Cursor, Keyword};
@@ -137,10 +135,7 @@ impl Plot {
 
     /// `ClearBitmap`: the back colour everywhere, shown at once.
     fn clear(&mut self) {
-        self.canvas.clear(self.back_color);
-        self.canvas.front.fill(self.back_color);
-        self.canvas.pending.take();
-        self.canvas.shown.add(self.canvas.front.bounds());
+        self.canvas.clear_shown(self.back_color);
     }
 
     /// `AngleTextOut`: `text` placed about `(x, y)` by TEXTSTYLE bits 4–7, rotated `angle` tenths of a degree.
@@ -571,7 +566,7 @@ impl DisplayModel for Plot {
     }
 
     fn take_damage(&mut self, _fonts: &mut Fonts) -> Option<Rect> {
-        canvas_damage(&mut self.canvas)
+        self.canvas.shown.take()
     }
 
     fn frames(&self) -> u64 {

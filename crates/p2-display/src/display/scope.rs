@@ -4,7 +4,7 @@
 
 use super::chart::{CHANNELS, Chart, Definition};
 use super::trace::{History, Pen, Rate, SAMPLES_MAX, View, show_back};
-use super::{Context, DisplayModel, Geometry, MouseUnits, Setup, canvas_damage, pc_key, pc_mouse, save};
+use super::{Context, DisplayModel, Geometry, MouseUnits, Setup, pc_key, pc_mouse, save};
 use crate::color::{ColorState, alpha_blend};
 use crate::element::{Cursor, Keyword};
 use crate::extended::{Extended, Scale};
@@ -359,7 +359,7 @@ impl DisplayModel for Scope {
 
     fn take_damage(&mut self, fonts: &mut Fonts) -> Option<Rect> {
         self.settle(fonts);
-        canvas_damage(&mut self.canvas)
+        self.canvas.shown.take()
     }
 
     fn frames(&self) -> u64 {

@@ -7,7 +7,7 @@
 //! picture is asked for.
 
 use super::trace::{History, Rate, SAMPLES_MAX, View, show_back, text_out};
-use super::{Context, DisplayModel, Geometry, MouseUnits, Setup, canvas_damage, pc_key, pc_mouse, save};
+use super::{Context, DisplayModel, Geometry, MouseUnits, Setup, pc_key, pc_mouse, save};
 use crate::color::{ColorState, DEFAULT_PALETTE};
 use crate::draw::{PenStyle, gdi_line, smooth_dot, smooth_shape};
 use crate::element::{Cursor, Keyword};
@@ -400,7 +400,7 @@ impl DisplayModel for ScopeXy {
 
     fn take_damage(&mut self, fonts: &mut Fonts) -> Option<Rect> {
         self.settle(fonts);
-        canvas_damage(&mut self.canvas)
+        self.canvas.shown.take()
     }
 
     fn frames(&self) -> u64 {

@@ -11,7 +11,7 @@
 use super::fft::{key_samples, log_scale};
 use super::scan::ScanPath;
 use super::trace::{History, Rate, SAMPLES_MAX};
-use super::{Context, DisplayModel, Geometry, MouseUnits, Setup, canvas_damage, pc_key, pc_mouse, save};
+use super::{Context, DisplayModel, Geometry, MouseUnits, Setup, pc_key, pc_mouse, save};
 use crate::color::{ColorMode, ColorState};
 use crate::element::{Cursor, Keyword};
 use crate::extended::{Extended, Scale};
@@ -131,8 +131,7 @@ impl Spectro {
     fn clear(&mut self) {
         let background = self.colors.raster_background();
         self.pending = 0;
-        self.canvas.clear(background);
-        self.canvas.refresh();
+        self.canvas.clear_shown(background);
         self.path.set(self.trace);
     }
 }
@@ -255,7 +254,7 @@ impl DisplayModel for Spectro {
 
     fn take_damage(&mut self, _fonts: &mut Fonts) -> Option<Rect> {
         self.settle();
-        canvas_damage(&mut self.canvas)
+        self.canvas.shown.take()
     }
 
     fn frames(&self) -> u64 {
