@@ -2,7 +2,7 @@
 //! channel's last N samples, N a power of two, drawn as a line (LINESIZE ≥ 0) or as bars (LINESIZE < 0).
 
 use super::chart::{CHANNELS, Chart, Definition};
-use super::trace::{History, Pen, Rate, SAMPLES_MAX, View, show_back};
+use super::trace::{Appearance, History, Pen, Rate, SAMPLES_MAX, SetBuffer, View, lazy_canvas_methods, show_back};
 use super::{Context, DisplayModel, Geometry, MouseUnits, Setup, pc_key, pc_mouse, save};
 use crate::color::ColorState;
 use crate::draw::{LineTables, smooth_line_with};
@@ -135,11 +135,9 @@ impl DisplayModel for Fft {
     fn configure(cursor: &mut Cursor<'_>, setup: &mut Setup<'_>) -> Self {
         let (mut width, mut height, mut rate) = (256, 256, 0);
         let (mut exp, mut first, mut last) = (9, 0, 255);
-        let (mut dot_size, mut line_size, mut text_size) = (0, 3, 10);
-        let (mut back_color, mut grid_color) = (0, 0x40_4040);
+        let (mut dot_size, mut line_size) = (0, 3);
+        let mut look = Appearance::new();
         let mut log_scale = false;
-        let colors = ColorState::default();
-        let mut packing = Packing::default();
         while let Some(key) = cursor.next_key() {
             match key {
                 Keyword::Size => {
@@ -157,19 +155,8 @@ impl DisplayModel for Fft {
                 Keyword::Linesize => {
                     cursor.key_val_within(&mut line_size, -32, 32);
                 }
-                Keyword::Textsize => {
-                    cursor.key_val_within(&mut text_size, 6, 200);
-                }
-                Keyword::Color => {
-                    if colors.key_color_into(cursor, &mut back_color) {
-                        colors.key_color_into(cursor, &mut grid_color);
-                    }
-                }
                 Keyword::Logscale => log_scale = true,
-                k if k.is_packing() => packing = Packing::from_directive(k, cursor),
-                k => {
-                    setup.common(k, cursor);
-                }
+                k => look.key(k, cursor, setup),
             }
         }
         let transform = Transform::new(exp);
@@ -179,14 +166,14 @@ impl DisplayModel for Fft {
         if dot_size == 0 && line_size == 0 {
             dot_size = 1;
         }
-        let metrics = setup.fonts.metrics(text_size);
+        let metrics = setup.fonts.metrics(look.text_size);
         let chart = Chart::new(
             Definition::Fft,
             width,
             height,
             metrics,
-            text_size,
-            (back_color, grid_color),
+            look.text_size,
+            (look.back_color, look.grid_color),
         );
         let (client_width, client_height) = chart.client_size();
         let (client_width, client_height) = setup.size(client_width, client_height);
@@ -200,7 +187,7 @@ impl DisplayModel for Fft {
             })
             .collect();
         Fft {
-            canvas: Canvas::new(client_width, client_height, back_color),
+            canvas: Canvas::new(client_width, client_height, look.back_color),
             chart,
             transform,
             first: first as usize,
@@ -210,8 +197,8 @@ impl DisplayModel for Fft {
             pen: Pen::new(line_size, dot_size),
             bars: (line_size < 0).then(|| LineTables::new(-line_size << 6)),
             log_scale,
-            packing,
-            colors,
+            packing: look.packing,
+            colors: look.colors,
             history: History::new(CHANNELS),
             count: 0,
             view: View::default(),
@@ -222,8 +209,7 @@ impl DisplayModel for Fft {
     }
 
     fn update(&mut self, cursor: &mut Cursor<'_>, ctx: &mut Context<'_>) {
-        let mut set = [0i32; CHANNELS];
-        let mut filled = 0;
+        let mut sets = SetBuffer::<CHANNELS>::new();
         while !cursor.at_end() {
             if let Some(label) = cursor.next_str() {
                 self.settle(ctx.fonts);
@@ -248,13 +234,7 @@ impl DisplayModel for Fft {
             }
             while let Some(value) = cursor.next_num() {
                 for sample in self.packing.unpack(value) {
-                    if self.chart.count == 0 {
-                        continue;
-                    }
-                    set[filled] = sample;
-                    filled += 1;
-                    if filled == self.chart.count {
-                        filled = 0;
+                    if let Some(&set) = sets.push(sample, self.chart.count) {
                         self.sample_set(&set, ctx.fonts);
                     }
                 }
@@ -262,33 +242,9 @@ impl DisplayModel for Fft {
         }
     }
 
-    fn front(&mut self, fonts: &mut Fonts) -> &Framebuffer {
-        self.settle(fonts);
-        &self.canvas.front
-    }
-
-    fn take_damage(&mut self, fonts: &mut Fonts) -> Option<Rect> {
-        self.settle(fonts);
-        self.canvas.shown.take()
-    }
-
-    fn frames(&self) -> u64 {
-        self.frames
-    }
-
-    fn is_damaged(&self) -> bool {
-        self.stale || self.canvas.shown.rect().is_some()
-    }
+    lazy_canvas_methods!();
 
     fn hover(&self, x: i32, y: i32) -> Option<String> {
         self.chart.hover(x, y)
-    }
-
-    fn geometry(&self) -> Geometry {
-        Geometry {
-            client_width: self.canvas.width(),
-            client_height: self.canvas.height(),
-            units: MouseUnits::Client,
-        }
     }
 }

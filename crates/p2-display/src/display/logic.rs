@@ -2,7 +2,7 @@
 //! logic analyser of up to 32 channels, one long per sample (bit j is channel j), newest sample at the right,
 //! channel 0 the bottom row, an optional trigger on a masked pattern.
 
-use super::trace::{History, Pen, Rate, SAMPLES_MAX, View, show_back, text_out};
+use super::trace::{Appearance, History, Pen, Rate, SAMPLES_MAX, View, lazy_canvas_methods, show_back, text_out};
 use super::{Context, DisplayModel, Geometry, MouseUnits, Setup, pc_key, pc_mouse, save};
 use crate::color::{ColorState, DEFAULT_PALETTE};
 use crate::draw::{PenStyle, frame_rect, gdi_line, smooth_line};
@@ -238,10 +238,8 @@ impl Logic {
 impl DisplayModel for Logic {
     fn configure(cursor: &mut Cursor<'_>, setup: &mut Setup<'_>) -> Self {
         let (mut samples, mut spacing, mut rate) = (32, 8, 1);
-        let (mut dot_size, mut line_size, mut text_size) = (0, 3, 10);
-        let (mut back_color, mut grid_color) = (0, 0x40_4040);
-        let colors = ColorState::default();
-        let mut packing = Packing::default();
+        let (mut dot_size, mut line_size) = (0, 3);
+        let mut look = Appearance::new();
         let mut channels: Vec<Channel> = Vec::new();
         while !cursor.at_end() {
             if cursor.next_num().is_some() {
@@ -264,23 +262,12 @@ impl DisplayModel for Logic {
                     Keyword::Linesize => {
                         cursor.key_val_within(&mut line_size, 1, 32);
                     }
-                    Keyword::Textsize => {
-                        cursor.key_val_within(&mut text_size, 6, 200);
-                    }
-                    Keyword::Color => {
-                        if colors.key_color_into(cursor, &mut back_color) {
-                            colors.key_color_into(cursor, &mut grid_color);
-                        }
-                    }
-                    k if k.is_packing() => packing = Packing::from_directive(k, cursor),
-                    k => {
-                        setup.common(k, cursor);
-                    }
+                    k => look.key(k, cursor, setup),
                 }
             } else if let Some(label) = cursor.next_str() {
                 // A 33rd label is read but ignored, its count and colour then end the declaration.
                 if channels.len() < CHANNELS {
-                    Self::add_channels(&mut channels, label, cursor, &colors);
+                    Self::add_channels(&mut channels, label, cursor, &look.colors);
                 }
             }
         }
@@ -293,7 +280,7 @@ impl DisplayModel for Logic {
                 })
                 .collect();
         }
-        let metrics = setup.fonts.metrics(text_size);
+        let metrics = setup.fonts.metrics(look.text_size);
         let (cw, ch) = (metrics.chr_width, metrics.chr_height);
         let longest = channels.iter().map(|c| c.label.len() as i64).max().unwrap_or(0);
         let left = (longest + 2) * i64::from(cw);
@@ -302,16 +289,16 @@ impl DisplayModel for Logic {
         let client_height = i64::from(height + 2 * ch);
         let (client_width, client_height) = setup.size(client_width, client_height);
         Logic {
-            canvas: Canvas::new(client_width, client_height, back_color),
+            canvas: Canvas::new(client_width, client_height, look.back_color),
             channels,
             samples,
             spacing,
             rate: Rate::new(rate),
             pen: Pen::new(line_size, dot_size),
-            back_color,
-            grid_color,
-            packing,
-            text_size,
+            back_color: look.back_color,
+            grid_color: look.grid_color,
+            packing: look.packing,
+            text_size: look.text_size,
             metrics,
             left: left.min(i64::from(i32::MAX)) as i32,
             top: ch,
@@ -372,23 +359,7 @@ impl DisplayModel for Logic {
         }
     }
 
-    fn front(&mut self, fonts: &mut Fonts) -> &Framebuffer {
-        self.settle(fonts);
-        &self.canvas.front
-    }
-
-    fn take_damage(&mut self, fonts: &mut Fonts) -> Option<Rect> {
-        self.settle(fonts);
-        self.canvas.shown.take()
-    }
-
-    fn frames(&self) -> u64 {
-        self.frames
-    }
-
-    fn is_damaged(&self) -> bool {
-        self.stale || self.canvas.shown.rect().is_some()
-    }
+    lazy_canvas_methods!();
 
     fn hover(&self, x: i32, y: i32) -> Option<String> {
         // Sample age (negative: back from the newest) and channel row.
@@ -398,13 +369,5 @@ impl DisplayModel for Logic {
             let age = (left + self.width - 1 - x) / self.spacing;
             format!("{},{}", -age, (top + self.height - 1 - y) / self.metrics.chr_height)
         })
-    }
-
-    fn geometry(&self) -> Geometry {
-        Geometry {
-            client_width: self.canvas.width(),
-            client_height: self.canvas.height(),
-            units: MouseUnits::Client,
-        }
     }
 }

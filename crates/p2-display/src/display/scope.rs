@@ -3,7 +3,7 @@
 //! optional level trigger.
 
 use super::chart::{CHANNELS, Chart, Definition};
-use super::trace::{History, Pen, Rate, SAMPLES_MAX, View, show_back};
+use super::trace::{Appearance, History, Pen, Rate, SAMPLES_MAX, SetBuffer, View, lazy_canvas_methods, show_back};
 use super::{Context, DisplayModel, Geometry, MouseUnits, Setup, pc_key, pc_mouse, save};
 use crate::color::{ColorState, alpha_blend};
 use crate::element::{Cursor, Keyword};
@@ -213,10 +213,8 @@ impl Scope {
 impl DisplayModel for Scope {
     fn configure(cursor: &mut Cursor<'_>, setup: &mut Setup<'_>) -> Self {
         let (mut width, mut height, mut samples, mut rate) = (256, 256, 256, 1);
-        let (mut dot_size, mut line_size, mut text_size) = (0, 3, 10);
-        let (mut back_color, mut grid_color) = (0, 0x40_4040);
-        let colors = ColorState::default();
-        let mut packing = Packing::default();
+        let (mut dot_size, mut line_size) = (0, 3);
+        let mut look = Appearance::new();
         while let Some(key) = cursor.next_key() {
             match key {
                 Keyword::Size => {
@@ -236,31 +234,20 @@ impl DisplayModel for Scope {
                 Keyword::Linesize => {
                     cursor.key_val_within(&mut line_size, 0, 32);
                 }
-                Keyword::Textsize => {
-                    cursor.key_val_within(&mut text_size, 6, 200);
-                }
-                Keyword::Color => {
-                    if colors.key_color_into(cursor, &mut back_color) {
-                        colors.key_color_into(cursor, &mut grid_color);
-                    }
-                }
-                k if k.is_packing() => packing = Packing::from_directive(k, cursor),
-                k => {
-                    setup.common(k, cursor);
-                }
+                k => look.key(k, cursor, setup),
             }
         }
         if dot_size == 0 && line_size == 0 {
             dot_size = 1;
         }
-        let metrics = setup.fonts.metrics(text_size);
+        let metrics = setup.fonts.metrics(look.text_size);
         let chart = Chart::new(
             Definition::Scope,
             width,
             height,
             metrics,
-            text_size,
-            (back_color, grid_color),
+            look.text_size,
+            (look.back_color, look.grid_color),
         );
         let (client_width, client_height) = chart.client_size();
         let (client_width, client_height) = setup.size(client_width, client_height);
@@ -274,13 +261,13 @@ impl DisplayModel for Scope {
             })
             .collect();
         Scope {
-            canvas: Canvas::new(client_width, client_height, back_color),
+            canvas: Canvas::new(client_width, client_height, look.back_color),
             chart,
             samples: samples as usize,
             rate: Rate::new(rate),
             pen: Pen::new(line_size, dot_size),
-            packing,
-            colors,
+            packing: look.packing,
+            colors: look.colors,
             trigger: Trigger {
                 channel: -1,
                 auto: false,
@@ -302,9 +289,7 @@ impl DisplayModel for Scope {
     }
 
     fn update(&mut self, cursor: &mut Cursor<'_>, ctx: &mut Context<'_>) {
-        // A set never spans messages: PNut's set buffer is local to one update.
-        let mut set = [0i32; CHANNELS];
-        let mut filled = 0;
+        let mut sets = SetBuffer::<CHANNELS>::new();
         while !cursor.at_end() {
             if let Some(label) = cursor.next_str() {
                 self.settle(ctx.fonts); // a pending view is drawn with the definitions it was taken under
@@ -338,13 +323,8 @@ impl DisplayModel for Scope {
             }
             while let Some(value) = cursor.next_num() {
                 for sample in self.packing.unpack(value) {
-                    if self.chart.count == 0 {
-                        continue; // no channel yet: not displayed
-                    }
-                    set[filled] = sample;
-                    filled += 1;
-                    if filled == self.chart.count {
-                        filled = 0;
+                    // Before any channel exists nothing collects: not displayed.
+                    if let Some(&set) = sets.push(sample, self.chart.count) {
                         self.sample_set(&set, ctx.fonts);
                     }
                 }
@@ -352,33 +332,9 @@ impl DisplayModel for Scope {
         }
     }
 
-    fn front(&mut self, fonts: &mut Fonts) -> &Framebuffer {
-        self.settle(fonts);
-        &self.canvas.front
-    }
-
-    fn take_damage(&mut self, fonts: &mut Fonts) -> Option<Rect> {
-        self.settle(fonts);
-        self.canvas.shown.take()
-    }
-
-    fn frames(&self) -> u64 {
-        self.frames
-    }
-
-    fn is_damaged(&self) -> bool {
-        self.stale || self.canvas.shown.rect().is_some()
-    }
+    lazy_canvas_methods!();
 
     fn hover(&self, x: i32, y: i32) -> Option<String> {
         self.chart.hover(x, y)
-    }
-
-    fn geometry(&self) -> Geometry {
-        Geometry {
-            client_width: self.canvas.width(),
-            client_height: self.canvas.height(),
-            units: MouseUnits::Client,
-        }
     }
 }

@@ -6,9 +6,9 @@
 //! refresh shows the bitmap. A trail display keeps its sets and draws the trail of the last refresh when the
 //! picture is asked for.
 
-use super::trace::{History, Rate, SAMPLES_MAX, View, show_back, text_out};
+use super::trace::{Appearance, History, Rate, SAMPLES_MAX, SetBuffer, View, lazy_canvas_methods, show_back, text_out};
 use super::{Context, DisplayModel, Geometry, MouseUnits, Setup, pc_key, pc_mouse, save};
-use crate::color::{ColorState, DEFAULT_PALETTE};
+use crate::color::DEFAULT_PALETTE;
 use crate::draw::{PenStyle, gdi_line, smooth_dot, smooth_shape};
 use crate::element::{Cursor, Keyword};
 use crate::extended::{Extended, Scale};
@@ -249,11 +249,9 @@ impl ScopeXy {
 impl DisplayModel for ScopeXy {
     fn configure(cursor: &mut Cursor<'_>, setup: &mut Setup<'_>) -> Self {
         let (mut diameter, mut range, mut samples, mut rate) = (256, i32::MAX, 256, 1);
-        let (mut dot_size, mut text_size) = (6, 10);
-        let (mut back_color, mut grid_color) = (0, 0x40_4040);
+        let mut dot_size = 6;
         let (mut log_scale, mut polar) = (false, None);
-        let color_state = ColorState::default();
-        let mut packing = Packing::default();
+        let mut look = Appearance::new();
         let mut labels: [Box<[u8]>; CHANNELS] = Default::default();
         let mut colors = DEFAULT_PALETTE;
         let mut channels = 0;
@@ -277,14 +275,6 @@ impl DisplayModel for ScopeXy {
                     Keyword::Dotsize => {
                         cursor.key_val_within(&mut dot_size, 2, 20);
                     }
-                    Keyword::Textsize => {
-                        cursor.key_val_within(&mut text_size, 6, 200);
-                    }
-                    Keyword::Color => {
-                        if color_state.key_color_into(cursor, &mut back_color) {
-                            color_state.key_color_into(cursor, &mut grid_color);
-                        }
-                    }
                     Keyword::Polar => {
                         let (mut two_pi, mut theta) = (1i64 << 32, 0);
                         if let Some(v) = cursor.next_num() {
@@ -298,23 +288,20 @@ impl DisplayModel for ScopeXy {
                         polar = Some((two_pi, theta));
                     }
                     Keyword::Logscale => log_scale = true,
-                    k if k.is_packing() => packing = Packing::from_directive(k, cursor),
-                    k => {
-                        setup.common(k, cursor);
-                    }
+                    k => look.key(k, cursor, setup),
                 }
             } else if let Some(label) = cursor.next_str() {
                 if channels != CHANNELS {
                     channels += 1;
                 }
                 labels[channels - 1] = label.into();
-                color_state.key_color_into(cursor, &mut colors[channels - 1]);
+                look.colors.key_color_into(cursor, &mut colors[channels - 1]);
             } else {
                 // PNut v55 never gets past a bare number here (its loop hangs); we step over it.
                 cursor.next_num();
             }
         }
-        let metrics = setup.fonts.metrics(text_size);
+        let metrics = setup.fonts.metrics(look.text_size);
         let margin = metrics.chr_height * 2;
         let side = i64::from(diameter) + 2 * i64::from(margin);
         let (width, height) = setup.size(side, side);
@@ -322,7 +309,7 @@ impl DisplayModel for ScopeXy {
             .div(Extended::from_int(2))
             .div(Extended::from_int(i64::from(range)));
         let mut scope = ScopeXy {
-            canvas: Canvas::new(width, height, back_color),
+            canvas: Canvas::new(width, height, look.back_color),
             mapping: Mapping {
                 diameter,
                 range,
@@ -335,16 +322,16 @@ impl DisplayModel for ScopeXy {
                 .into_bytes()
                 .into(),
             metrics,
-            text_size,
-            back_color,
-            grid_color,
+            text_size: look.text_size,
+            back_color: look.back_color,
+            grid_color: look.grid_color,
             labels,
             colors,
             channels,
             samples: samples as usize,
             rate: Rate::new(rate),
             dot_size,
-            packing,
+            packing: look.packing,
             history: History::new(2 * CHANNELS),
             count: 0,
             view: View::default(),
@@ -356,8 +343,7 @@ impl DisplayModel for ScopeXy {
     }
 
     fn update(&mut self, cursor: &mut Cursor<'_>, ctx: &mut Context<'_>) {
-        let mut set = [0i32; 2 * CHANNELS];
-        let mut filled = 0;
+        let mut sets = SetBuffer::<{ 2 * CHANNELS }>::new();
         while !cursor.at_end() {
             if cursor.next_str().is_some() {
                 break; // a string ends a SCOPE_XY message
@@ -379,13 +365,8 @@ impl DisplayModel for ScopeXy {
             }
             while let Some(value) = cursor.next_num() {
                 for sample in self.packing.unpack(value) {
-                    if self.channels == 0 {
-                        continue; // no label: nothing plots
-                    }
-                    set[filled] = sample;
-                    filled += 1;
-                    if filled == 2 * self.channels {
-                        filled = 0;
+                    // Without a label nothing collects: nothing plots.
+                    if let Some(&set) = sets.push(sample, 2 * self.channels) {
                         self.sample_set(&set, ctx.fonts);
                     }
                 }
@@ -393,36 +374,12 @@ impl DisplayModel for ScopeXy {
         }
     }
 
-    fn front(&mut self, fonts: &mut Fonts) -> &Framebuffer {
-        self.settle(fonts);
-        &self.canvas.front
-    }
-
-    fn take_damage(&mut self, fonts: &mut Fonts) -> Option<Rect> {
-        self.settle(fonts);
-        self.canvas.shown.take()
-    }
-
-    fn frames(&self) -> u64 {
-        self.frames
-    }
-
-    fn is_damaged(&self) -> bool {
-        self.stale || self.canvas.shown.rect().is_some()
-    }
+    lazy_canvas_methods!();
 
     fn hover(&self, x: i32, y: i32) -> Option<String> {
         Some(
             self.mapping
                 .read_out(x - self.canvas.width() as i32 / 2, self.canvas.width() as i32 / 2 - y),
         )
-    }
-
-    fn geometry(&self) -> Geometry {
-        Geometry {
-            client_width: self.canvas.width(),
-            client_height: self.canvas.height(),
-            units: MouseUnits::Client,
-        }
     }
 }

@@ -11,8 +11,12 @@
 //! samples arrive; a model draws the pending view just before a sample would overwrite one it needs, and before
 //! any setting that changes how it draws.
 
+use super::Setup;
+use crate::color::ColorState;
 use crate::draw::{LineTables, fill_rect, smooth_line_with};
+use crate::element::{Cursor, Keyword};
 use crate::frame::{Canvas, Rect};
+use crate::pack::Packing;
 use crate::text::{Fonts, TextStyle};
 
 /// The most samples (or sample sets) a display buffers (PNut's `DataSets`).
@@ -102,6 +106,117 @@ impl History {
         self.written + 1 > oldest + HISTORY as u64
     }
 }
+
+/// The declaration keywords LOGIC, SCOPE, SCOPE_XY and FFT read alike: TEXTSIZE 6–200 (10), COLOR back
+/// (black) grid (`#404040`), the packing words, and TITLE/POS/HIDEXY. Colours are read in RGB24, the only mode
+/// these displays have.
+#[derive(Debug)]
+pub(crate) struct Appearance {
+    pub(crate) text_size: i32,
+    pub(crate) back_color: u32,
+    pub(crate) grid_color: u32,
+    pub(crate) packing: Packing,
+    pub(crate) colors: ColorState,
+}
+
+impl Appearance {
+    pub(crate) fn new() -> Self {
+        Self {
+            text_size: 10,
+            back_color: 0,
+            grid_color: 0x40_4040,
+            packing: Packing::default(),
+            colors: ColorState::default(),
+        }
+    }
+
+    /// Reads `key` and its arguments if it is one of these; any other keyword is ignored.
+    pub(crate) fn key(&mut self, key: Keyword, cursor: &mut Cursor<'_>, setup: &mut Setup<'_>) {
+        match key {
+            Keyword::Textsize => {
+                cursor.key_val_within(&mut self.text_size, 6, 200);
+            }
+            Keyword::Color => {
+                if self.colors.key_color_into(cursor, &mut self.back_color) {
+                    self.colors.key_color_into(cursor, &mut self.grid_color);
+                }
+            }
+            k if k.is_packing() => self.packing = Packing::from_directive(k, cursor),
+            k => {
+                setup.common(k, cursor);
+            }
+        }
+    }
+}
+
+/// PNut's set buffer: numbers fill the channels in order and each full set is handed on. It is local to one
+/// message, so a set never spans messages (a partial set at a message's end is dropped); channels beyond the set
+/// width keep what this message last put there (PNut's uninitialised stack, here zeros).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct SetBuffer<const N: usize> {
+    values: [i32; N],
+    filled: usize,
+}
+
+impl<const N: usize> SetBuffer<N> {
+    pub(crate) fn new() -> Self {
+        Self {
+            values: [0; N],
+            filled: 0,
+        }
+    }
+
+    /// Adds `value` to a set `width` values wide (1..=N); the set, once full. With no channel (`width` 0) nothing
+    /// collects.
+    #[inline]
+    pub(crate) fn push(&mut self, value: i32, width: usize) -> Option<&[i32; N]> {
+        if width == 0 {
+            return None;
+        }
+        self.values[self.filled] = value;
+        self.filled += 1;
+        if self.filled < width {
+            return None;
+        }
+        self.filled = 0;
+        Some(&self.values)
+    }
+}
+
+/// The [`DisplayModel`](super::DisplayModel) methods of a model drawn lazily into its `canvas`: it has fields
+/// `canvas: Canvas`, `stale: bool` (a refresh waits to be drawn) and `frames: u64`, and a method
+/// `settle(&mut self, &mut Fonts)` that draws what waits; the picture is shown at 1:1 with PC_MOUSE in client
+/// pixels.
+macro_rules! lazy_canvas_methods {
+    () => {
+        fn front(&mut self, fonts: &mut Fonts) -> &Framebuffer {
+            self.settle(fonts);
+            &self.canvas.front
+        }
+
+        fn take_damage(&mut self, fonts: &mut Fonts) -> Option<Rect> {
+            self.settle(fonts);
+            self.canvas.shown.take()
+        }
+
+        fn frames(&self) -> u64 {
+            self.frames
+        }
+
+        fn is_damaged(&self) -> bool {
+            self.stale || self.canvas.shown.rect().is_some()
+        }
+
+        fn geometry(&self) -> Geometry {
+            Geometry {
+                client_width: self.canvas.width(),
+                client_height: self.canvas.height(),
+                units: MouseUnits::Client,
+            }
+        }
+    };
+}
+pub(crate) use lazy_canvas_methods;
 
 /// What a refresh shows: the samples buffered then (ages `0..count` before write count `end`) and the trigger mark
 /// (`Some(toggle)` when the refresh was a trigger, PNut's `vTriggered`/`vToggle`).
