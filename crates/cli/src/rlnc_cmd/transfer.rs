@@ -98,8 +98,8 @@ impl Bar {
     }
 }
 
-/// Exit codes: a peer that refuses, goes away or falls silent is 4 (a
-/// peer that cannot be used), unreadable input 3, bad coding parameters 2,
+/// Exit codes: a peer that refuses, goes away, falls silent or fails the
+/// handshake (a wrong code) is 4 (a peer that cannot be used), unreadable input 3, bad coding parameters 2,
 /// anything else while running (a full disk, Ctrl-C) 1.
 pub fn net_failure(error: NetError) -> Failure {
     match error {
@@ -107,7 +107,8 @@ pub fn net_failure(error: NetError) -> Failure {
         | NetError::ReceiverGone { .. }
         | NetError::SenderGone { .. }
         | NetError::PeerSilent { .. }
-        | NetError::NoTransfer { .. } => Failure::device(error),
+        | NetError::NoTransfer { .. }
+        | NetError::Handshake(_) => Failure::device(error),
         NetError::Input(_) => Failure::input(error),
         NetError::Config(_) => Failure::usage(error),
         _ => Failure::runtime(error),

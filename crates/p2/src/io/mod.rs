@@ -20,5 +20,5 @@ pub use pipeline::{
     PipelineStats, Tap,
 };
 pub use recorder::{RecordError, Recorder};
-pub use source::{DEFAULT_BAUD, Pace, ResetLine, Scenario, Source, SourceError, Speed};
+pub use source::{DEFAULT_BAUD, Pace, ResetLine, Scenario, Source, SourceError, Speed, UnknownScenario};
 pub use transmit::{TransmitError, Transmitter};

@@ -45,12 +45,15 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use crate::encoder::ConfigError;
+use crate::secure::HandshakeError;
 
 mod batch;
 mod chunker;
 mod input;
 mod output;
 mod receive;
+pub mod relay;
+pub mod secure;
 mod send;
 pub mod socket;
 
@@ -112,6 +115,10 @@ pub enum NetError {
     /// The cancel flag was raised (Ctrl-C, SIGTERM).
     #[error("interrupted")]
     Interrupted,
+    /// The secure handshake failed: a wrong code or key file, a mode
+    /// mismatch, no answer.
+    #[error(transparent)]
+    Handshake(#[from] HandshakeError),
 }
 
 /// Progress callback argument: bytes so far and the total once known.

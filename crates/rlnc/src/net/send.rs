@@ -10,8 +10,10 @@ use sluicegate_core::pool::{PoolBytes, PoolStats};
 
 use super::batch::{Inbox, Outbox};
 use super::input::Input;
+use super::secure::{self, Security};
 use super::socket::{Socket, Tuning};
 use super::{MAX_WAIT, NetError, PROGRESS_EVERY, Progress};
+use crate::secure::{ConnectionStats, HandshakeConfig};
 use crate::transfer::link::{Loss, LossModel};
 use crate::transfer::{Sender, SenderConfig, SenderStats};
 
@@ -34,10 +36,18 @@ pub struct SendOptions {
     pub refusals: u32,
     /// Stops the transfer when raised (Ctrl-C, SIGTERM).
     pub cancel: Option<Arc<AtomicBool>>,
+    /// Sealed with keys agreed from a secret, or in the clear.
+    pub security: Security,
+    /// Handshake timing.
+    pub handshake: HandshakeConfig,
+    /// The receiver cannot be listening yet (this sender just printed the
+    /// code): refusals during the handshake are waited out.
+    pub await_receiver: bool,
 }
 
 impl SendOptions {
-    /// `config`, no injected loss, a 10 s timeout, 3 refusals.
+    /// `config`, no injected loss, a 10 s timeout, 3 refusals, in the clear
+    /// (set [`security`](Self::security) to seal).
     pub fn new(config: SenderConfig) -> SendOptions {
         SendOptions {
             config,
@@ -46,6 +56,9 @@ impl SendOptions {
             timeout: Duration::from_secs(10),
             refusals: 3,
             cancel: None,
+            security: Security::Insecure,
+            handshake: HandshakeConfig::default(),
+            await_receiver: false,
         }
     }
 }
@@ -63,6 +76,8 @@ pub struct SendReport {
     pub stats: SenderStats,
     /// Datagrams dropped by injection.
     pub injected_losses: u64,
+    /// The secure connection's counters (datagrams refused among them).
+    pub secure: ConnectionStats,
     /// Send system calls made (each carries one or more datagrams).
     pub send_calls: u64,
     /// How the socket was set up (GSO may have been turned off on the way).
@@ -151,7 +166,18 @@ pub fn send<R: Read + Send + 'static>(
     let peer = socket.peer().expect("a sender's socket is connected");
     let config = options.config;
     let mut sender: Sender<PoolBytes> = Sender::new(config)?;
-    let mut outbox = Outbox::new(socket, sender.datagram_len());
+    let mut connection = options
+        .security
+        .connect(true, options.handshake, Duration::ZERO)
+        .map_err(NetError::Socket)?;
+    let refusals_in_handshake = (!options.await_receiver).then_some(options.refusals);
+    secure::handshake(
+        socket,
+        &mut connection,
+        refusals_in_handshake,
+        options.cancel.as_deref(),
+    )?;
+    let mut outbox = Outbox::new(socket, sender.datagram_len() + connection.overhead());
     let mut inbox = Inbox::new(socket, 4);
     let input =
         Input::spawn(input, config.generation_bytes(), usize::from(config.window.max(1))).map_err(NetError::Input)?;
@@ -186,10 +212,19 @@ pub fn send<R: Read + Send + 'static>(
                 Ok(0) => break,
                 Ok(_) => {
                     let now = start.elapsed();
-                    for (_, datagram) in inbox.datagrams() {
+                    let mut failed = None;
+                    inbox.for_each_datagram_mut(|_, datagram| {
+                        let plain = match secure::open(&mut connection, now, datagram) {
+                            Ok(Some(plain)) => plain,
+                            Ok(None) => return,
+                            Err(e) => {
+                                failed = Some(e);
+                                return;
+                            }
+                        };
                         let before = sender.stats();
-                        if sender.handle_datagram(now, datagram).is_err() {
-                            continue;
+                        if sender.handle_datagram(now, plain).is_err() {
+                            return;
                         }
                         let after = sender.stats();
                         if after.feedback > before.feedback || sender.is_finished() {
@@ -198,6 +233,9 @@ pub fn send<R: Read + Send + 'static>(
                         if after.generations_done > before.generations_done || sender.is_finished() {
                             last_progress_at = now;
                         }
+                    });
+                    if let Some(e) = failed {
+                        return Err(e.into());
                     }
                 }
                 Err(e) => {
@@ -214,7 +252,7 @@ pub fn send<R: Read + Send + 'static>(
                 refusals.check(outbox.flush(socket))?;
             }
             let pushed = outbox.push(|slot| {
-                let n = sender.poll_transmit(now, slot)?;
+                let n = secure::seal_into(&mut connection, slot, |plain| sender.poll_transmit(now, plain))?;
                 if loss.drop_next() {
                     injected += 1;
                     return Some(0);
@@ -269,6 +307,7 @@ pub fn send<R: Read + Send + 'static>(
         receiver_digest: sender.receiver_digest().expect("finished"),
         stats: sender.stats(),
         injected_losses: injected,
+        secure: connection.stats(),
         send_calls,
         tuning: *socket.tuning(),
         pool: summary.pool,
