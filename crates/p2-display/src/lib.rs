@@ -23,11 +23,10 @@
 //! shapes with gamma-2 blending, exact box spans, the 19 colour modes) and text uses DejaVu Sans Mono from the
 //! `dejavu` crate, so the pixels are the same everywhere. Models are cheap to feed: BITMAP writes pixels into a
 //! back buffer and copies only the changed rectangle at each RATE refresh; TERM keeps a cell grid and renders
-//! the changed cells when a frame is asked for. In the steady state a BITMAP feed allocates nothing.
-//!
-//! Drawn so far: BITMAP, PLOT, TERM. A declaration of LOGIC, SCOPE, SCOPE_XY, FFT, SPECTRO or MIDI is
-//! dropped as [`DropReason::NotYetDrawn`] until its model lands (see the `display` module docs for how a type
-//! is added).
+//! the changed cells when a frame is asked for; LOGIC, SCOPE, FFT, SPECTRO, MIDI and a trailing SCOPE_XY record
+//! what their last refresh shows (a position in their sample history) and draw it when a frame is asked for, so a
+//! burst of samples costs one drawing per frame taken. In the steady state a feed of samples or pixels allocates
+//! nothing.
 //!
 //! ```
 //! use std::time::Instant;
@@ -67,6 +66,8 @@ pub mod color;
 mod display;
 mod draw;
 mod element;
+mod extended;
+mod fourier;
 mod frame;
 mod image;
 mod input;
