@@ -817,9 +817,12 @@ impl Host {
             );
             return;
         }
-        // Viewers first: taking a frame takes its damage, which their copy must see.
+        // Viewers first: taking a frame takes its damage, which their copy must see. With none, the copy is
+        // renewed whole when one comes.
         if self.board.viewers() > 0 {
             self.publish(Instant::now());
+        } else {
+            self.viewers_at_last_publish = 0;
         }
         self.ids.clear();
         self.ids.extend(self.displays.iter().map(|open| open.id()));
