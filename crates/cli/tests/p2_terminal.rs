@@ -172,8 +172,8 @@ fn hsv16_over_a_pty_at_2_mbaud_with_non_blocking_writes_under_cpu_load() {
 
 /// The HSV16 burst paced at 2 Mbaud over a pty with the displays written as snapshots: every message, and the
 /// three bitmaps are D2's pictures. (A line is shown unfinished after the input has been idle for `--idle-ms`:
-/// a pty whose kernel work is held up for 50 ms on a machine busy with other jobs cut one line in two once in
-/// a dozen runs; a second of silence mid-line is not what this test is about.)
+/// with the default 50 ms, one run of this test on a machine busy with other jobs, load average 10, saw a line
+/// cut in two; a second of silence mid-line is not what this test is about.)
 #[test]
 fn hsv16_over_a_pty_at_2_mbaud_every_message_and_the_pictures_of_d2() {
     let _one = exclusive();
