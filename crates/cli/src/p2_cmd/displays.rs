@@ -12,12 +12,12 @@ use super::terminal::MonitorArgs;
 use crate::exit::Failure;
 
 /// The display host, when displays are modelled (the default; `--no-displays` turns them off).
-pub struct Displays {
+pub struct DisplayHost {
     session: Option<Session>,
     notices: Option<Notices>,
 }
 
-impl Displays {
+impl DisplayHost {
     /// Starts the display host unless `--no-displays`.
     pub fn start(
         args: &MonitorArgs,
