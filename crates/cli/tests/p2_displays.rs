@@ -422,3 +422,57 @@ fn the_pty_simulator_echoes_what_is_typed_at_its_prompt() {
     let output = simulator.wait_with_output().unwrap();
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
 }
+
+#[test]
+fn the_demo_leaves_a_picture_in_each_of_its_nine_displays() {
+    let _one = exclusive();
+    let dir = tempfile::tempdir().unwrap();
+    let output = sluicegate()
+        .args([
+            "p2",
+            "--simulate",
+            "demo",
+            "--pace",
+            "20000000",
+            "--stats",
+            "--json",
+            "--snapshots",
+        ])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let displays = &stats(&output.stderr)["displays"];
+    assert_eq!(displays["snapshots_written"], 9);
+    let types = displays["per_type"].as_array().unwrap();
+    assert_eq!(types.len(), 9, "{types:?}");
+    for kind in types {
+        assert_eq!(
+            (kind["declared"].as_u64(), kind["dropped"].as_u64()),
+            (Some(2), Some(0)),
+            "{kind}"
+        );
+        assert!(kind["frames"].as_u64().unwrap() > 0, "{kind}");
+    }
+    // BITMAP, PLOT and SPECTRO at their logical size; every picture holds more than a background.
+    for (name, size) in [
+        ("mybitmap", Some((64, 64))),
+        ("myplot", Some((192, 192))),
+        ("myspectro", Some((128, 64))),
+        ("myterm", None),
+        ("myscope", None),
+        ("myxy", None),
+        ("mylogic", None),
+        ("myfft", None),
+        ("mymidi", None),
+    ] {
+        let image = read_png(&std::fs::read(dir.path().join(format!("{name}.png"))).unwrap()).unwrap();
+        if let Some(size) = size {
+            assert_eq!((image.width(), image.height()), size, "{name}");
+        }
+        let mut colours: Vec<u32> = image.pixels().to_vec();
+        colours.sort_unstable();
+        colours.dedup();
+        assert!(colours.len() >= 8, "{name}: only {} colours", colours.len());
+    }
+}

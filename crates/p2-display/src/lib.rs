@@ -10,9 +10,9 @@
 //!   [closed](Event::Closed), [`Event::Reply`] bytes to send to the P2 for `PC_KEY`/`PC_MOUSE` (it is blocked
 //!   until they arrive), [`Event::Save`] images to write for `SAVE` (names already checked to stay inside a
 //!   directory), and refusals.
-//! - [`Displays::frame`] gives a display's front buffer (`0x00RRGGBB` pixels; BITMAP and PLOT at logical size
-//!   with their DOTSIZE as `scale`), the rectangle changed since the last look, and a refresh counter, so a UI
-//!   pushes only changes, at its own frame rate.
+//! - [`Displays::frame`] gives a display's front buffer (`0x00RRGGBB` pixels; BITMAP, PLOT and SPECTRO at
+//!   logical size with their DOTSIZE as `scale`), the rectangle changed since the last look, and a refresh
+//!   counter, so a UI pushes only changes, at its own frame rate.
 //! - [`Displays::handle_key`], [`handle_pointer`](Displays::handle_pointer) and
 //!   [`handle_wheel`](Displays::handle_wheel) feed each display's input, from which PC_KEY/PC_MOUSE replies are
 //!   computed (key latched 100 ms, position in the display's units, pixel under the pointer).

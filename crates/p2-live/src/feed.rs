@@ -2,7 +2,7 @@
 //! each terminal line) to the display host, without waiting and without allocating.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering, fence};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use crossbeam_channel::TrySendError;
@@ -17,21 +17,6 @@ pub const FEED_QUEUE: usize = 1 << 16;
 /// Lines sent without waking the host before it is woken anyway: a burst faster than a wire (a replay at full
 /// speed) is applied while it is still being routed, a quarter of the queue at a time.
 const WAKE_EVERY: usize = FEED_QUEUE / 4;
-
-/// The host's side of the wake-up protocol, shared with the feed.
-///
-/// While lines flow, the host looks at the queue every few milliseconds (half a frame while someone watches,
-/// [`LOOK_WATCHED`](crate::host::LOOK_WATCHED); [`LOOK_UNWATCHED`](crate::host::LOOK_UNWATCHED) otherwise)
-/// rather than being woken at every consumer batch (about once a read, ~860 a second at 2 Mbaud): each
-/// wake-up is a futex call and a context switch. The feed wakes it at once only for a
-/// line the P2 waits on (PC_KEY/PC_MOUSE), for a long burst, or when the host has gone to sleep for good
-/// (`asleep`). The host sets `asleep`, then looks at the queue once more; the feed queues, then reads
-/// `asleep`: with a sequentially consistent fence on each side between the two, a line is either seen by
-/// that last look or wakes the host (the store-buffering pattern of the handover channel's doorbell).
-#[derive(Debug, Default)]
-pub(crate) struct Wake {
-    pub(crate) asleep: AtomicBool,
-}
 
 /// What the consumer hands the host, in routing order.
 #[derive(Debug)]
@@ -70,7 +55,6 @@ pub struct LiveFeed {
     text_dropped: Arc<AtomicU64>,
     /// Also hand on the terminal text (for a UI).
     text: bool,
-    wake: Arc<Wake>,
     /// Lines queued since the host was last woken.
     unannounced: usize,
     /// A line the P2 waits on is among them.
@@ -83,14 +67,12 @@ impl LiveFeed {
         dropped: Arc<AtomicU64>,
         text_dropped: Arc<AtomicU64>,
         text: bool,
-        wake: Arc<Wake>,
     ) -> Self {
         Self {
             queue,
             dropped,
             text_dropped,
             text,
-            wake,
             unannounced: 0,
             urgent: false,
         }
@@ -187,16 +169,22 @@ impl Destination for LiveFeed {
         self.send(item);
     }
 
-    /// The consumer has routed its batch: the host is woken now if a line the P2 waits on is queued, or the
-    /// host sleeps for good; otherwise it takes the lines at its next look.
+    /// The consumer has routed its batch. While lines flow, the host looks at the queue every few
+    /// milliseconds by itself (half a frame while someone watches, 100 ms otherwise: `look_timeout`) rather
+    /// than being woken once a batch (about once a read, ~860 times a second at 2 Mbaud; each wake-up is a
+    /// futex call and a context switch). So it is woken at once only for a line the P2 waits on
+    /// (PC_KEY/PC_MOUSE) or a long burst, and otherwise only if it sleeps for good
+    /// ([`wake_consumer_if_asleep`](handover::Producer::wake_consumer_if_asleep): the handover channel's
+    /// handshake, model-checked with loom in sluicegate-core).
     fn flush(&mut self) {
         if self.unannounced == 0 {
             return;
         }
-        // Pairs with the host's fence between setting `asleep` and its last look at the queue.
-        fence(Ordering::SeqCst);
-        if self.urgent || self.wake.asleep.load(Ordering::Relaxed) {
+        if self.urgent {
             self.wake_host();
+        } else {
+            self.queue.wake_consumer_if_asleep();
+            self.unannounced = 0;
         }
     }
 }

@@ -179,7 +179,8 @@ impl LiveHandle {
         Ok(path?)
     }
 
-    /// The status as last published.
+    /// The status as last published: refreshed every 500 ms while a viewer is open, and when the input ends,
+    /// a display opens or closes, or a recording starts or stops.
     pub fn status(&self) -> Status {
         self.board.status()
     }

@@ -3,7 +3,7 @@
 //! status for viewers; and the [`Session`] that starts and ends it.
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering, fence};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -16,7 +16,7 @@ use sluicegate_p2::{Backtick, MessageKind, without_line_end};
 use sluicegate_p2_display::{Buttons, DisplayId, Displays, Event, Key, Request, SaveRefused, Stats};
 
 use crate::board::{Board, DisplayInfo, LineKind, TerminalLine};
-use crate::feed::{FEED_QUEUE, FeedItem, LiveFeed, Wake};
+use crate::feed::{FEED_QUEUE, FeedItem, LiveFeed};
 use crate::files::{write_save, write_snapshot};
 use crate::handle::LiveHandle;
 use crate::status::{Rates, Status};
@@ -244,13 +244,11 @@ impl Session {
             config.reset_line,
             &config.input.to_string(),
         );
-        let wake = Arc::new(Wake::default());
         let feed = LiveFeed::new(
             producer,
             Arc::clone(&dropped),
             Arc::clone(&text_dropped),
             config.terminal_text,
-            Arc::clone(&wake),
         );
         let host = Host {
             displays: Displays::new(),
@@ -279,7 +277,6 @@ impl Session {
             input_ended: false,
             stopping: false,
             busy: false,
-            wake,
             config,
         };
         let thread = std::thread::Builder::new()
@@ -386,7 +383,6 @@ struct Host {
     stopping: bool,
     /// Lines came at the last look: look again within [`LOOK_WATCHED`] or [`LOOK_UNWATCHED`].
     busy: bool,
-    wake: Arc<Wake>,
     config: SessionConfig,
 }
 
@@ -429,21 +425,18 @@ impl Host {
             }
             return;
         }
-        let timeout = if self.busy {
+        // While lines flow, look again by ourselves (the feed does not wake a looking host for each batch);
+        // otherwise sleep until woken.
+        let received = if self.busy {
             let look = if self.board.viewers() > 0 {
                 LOOK_WATCHED
             } else {
                 LOOK_UNWATCHED
             };
-            timeout.min(look)
+            self.feed.look_timeout(timeout.min(look))
         } else {
-            // Sleeping for good: the feed must wake us (see `Wake`).
-            self.wake.asleep.store(true, Ordering::Relaxed);
-            fence(Ordering::SeqCst);
-            timeout
+            self.feed.recv_timeout(timeout)
         };
-        let received = self.feed.recv_timeout(timeout);
-        self.wake.asleep.store(false, Ordering::Relaxed);
         match received {
             Ok(item) => {
                 self.busy = true;
@@ -817,9 +810,12 @@ impl Host {
             );
             return;
         }
-        // Viewers first: taking a frame takes its damage, which their copy must see.
+        // Viewers first: taking a frame takes its damage, which their copy must see. With none, the copy is
+        // renewed whole when one comes.
         if self.board.viewers() > 0 {
             self.publish(Instant::now());
+        } else {
+            self.viewers_at_last_publish = 0;
         }
         self.ids.clear();
         self.ids.extend(self.displays.iter().map(|open| open.id()));

@@ -455,3 +455,30 @@ fn a_slow_page_and_a_late_page_show_what_the_snapshots_hold() {
         page.updates
     );
 }
+
+#[test]
+fn over_tcp_the_same_socket_carries_typed_bytes_and_answers() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let spec = SourceSpec::Tcp {
+        address: listener.local_addr().unwrap().to_string(),
+    };
+    let live = Live::start(spec.clone(), SessionConfig::new(spec));
+    let (mut p2, _) = listener.accept().unwrap();
+    p2.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let read_exactly = |p2: &mut std::net::TcpStream, len: usize| {
+        let mut got = vec![0u8; len];
+        p2.read_exact(&mut got).unwrap();
+        got
+    };
+    live.handle.transmit(b"typed\r").unwrap();
+    assert_eq!(read_exactly(&mut p2, 6), b"typed\r");
+    p2.write_all(b"`term t1 size 4 1\r\n`t1 PC_MOUSE\r\n").unwrap();
+    assert_eq!(
+        read_exactly(&mut p2, 8),
+        [0xFF, 0xFF, 0xFF, 0x03, 0xFF, 0xFF, 0xFF, 0xFF]
+    );
+    assert!(matches!(live.handle.reset(), Err(ControlError::NoResetLine { .. })));
+    drop(p2);
+    let stats = live.finish();
+    assert_eq!(stats.replies_sent, 1);
+}

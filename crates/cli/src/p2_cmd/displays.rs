@@ -13,14 +13,14 @@ use super::terminal::MonitorArgs;
 use crate::exit::Failure;
 
 /// The display host, when displays are modelled (the default; `--no-displays` turns them off).
-pub struct Displays {
+pub struct DisplayHost {
     session: Option<Session>,
     notices: Option<Notices>,
     /// The page's server (`--ui`).
     ui: Option<UiServer>,
 }
 
-impl Displays {
+impl DisplayHost {
     /// Starts the display host unless `--no-displays`.
     pub fn start(
         args: &MonitorArgs,

@@ -16,7 +16,7 @@ use sluicegate_p2::pst::Controls;
 use sluicegate_p2::{Config, KindSet, Router, RoutingCounters, Subscription};
 use sluicegate_p2_live::{HostStats, LiveFeed};
 
-use super::displays::{Displays, Keyboard};
+use super::displays::{DisplayHost, Keyboard};
 use super::outputs::{self, JsonLines, LogFiles, Terminal, WindowFiles};
 use super::stats::{Latency, Report};
 use crate::exit::Failure;
@@ -182,7 +182,7 @@ pub fn run(args: &MonitorArgs, opened: Opened) -> Result<(), Failure> {
     if let SourceSpec::Port { path, baud, .. } = &spec {
         eprintln!("sluicegate p2: listening on {path} at {baud} baud");
     }
-    let mut displays = Displays::start(args, &spec, transmitter.clone(), &files.recorder, pipeline.monitor())?;
+    let mut displays = DisplayHost::start(args, &spec, transmitter.clone(), &files.recorder, pipeline.monitor())?;
     let keyboard = Keyboard::forward(&spec, transmitter);
     let signals = Signals::watch(&pipeline).map_err(Failure::runtime)?;
     let mut stdout = StdoutOutput::new(args, &pipeline, &failure);
@@ -455,7 +455,7 @@ struct Consumer<'a, 'd> {
     args: &'a MonitorArgs,
     pipeline: &'a Pipeline,
     router: Router<'d>,
-    displays: &'a Displays,
+    displays: &'a DisplayHost,
     latency: Latency,
     /// Arrival times are this run's clock: latencies mean something.
     live: bool,
