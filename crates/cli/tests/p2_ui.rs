@@ -391,7 +391,8 @@ fn pc_key_pc_mouse_and_typed_text_go_back_to_the_p2_from_the_page() {
     let (master, path) = pty();
     let mut p2 = TestP2 { port: master };
     p2.port.set_timeout(Duration::from_millis(5)).unwrap();
-    let terminal = Terminal::start(&["--port", &path]);
+    let snapshots = tempfile::tempdir().unwrap();
+    let terminal = Terminal::start(&["--port", &path, "--snapshots", snapshots.path().to_str().unwrap()]);
     std::thread::sleep(Duration::from_millis(200));
     p2.write("`term t1 size 12 3");
     // 8 × 4 pixels shown 8 times larger; pixel i is $0A0B00 + i.
@@ -516,6 +517,8 @@ fn pc_key_pc_mouse_and_typed_text_go_back_to_the_p2_from_the_page() {
 
     // Terminal text with PST control codes (docs/p2-protocol.md B.5) and COG lines in their colours.
     for line in [
+        "Cog2  before",
+        "\u{1}\u{2}\u{0}\u{1}P",
         "\u{10}AAAA",
         "BBBB\tT",
         "\u{1}C",
@@ -531,19 +534,40 @@ fn pc_key_pc_mouse_and_typed_text_go_back_to_the_p2_from_the_page() {
     .unwrap();
     let rows = page
         .evaluate(
-            "[...document.querySelectorAll('#lines > div')].slice(-3).map((row) => [row.className, row.textContent])",
+            "[...document.querySelectorAll('#lines > div')].slice(-6).map((row) => [row.className, row.textContent])",
         )
         .unwrap();
     assert_eq!(
         rows,
-        serde_json::json!([["text", "CAAA"], ["text", "BBD"], ["cog3", "Cog3  from cog 3"]]),
-        "CLS starts a screen, HOME and POS write into it, CLEOL cuts, a COG line is coloured by its cog"
+        serde_json::json!([
+            ["cog2", "Cog2  before"],
+            ["text", ""],
+            ["text", "P"],
+            ["text", "CAAA"],
+            ["text", "BBD"],
+            ["cog3", "Cog3  from cog 3"]
+        ]),
+        "HOME and POS address a screen that starts below the log (never over it), CLS starts a new one, CLEOL \
+         cuts, a COG line is coloured by its cog"
     );
     assert_eq!(
         page.evaluate("document.querySelector('#lines > div.cog3 .p').textContent")
             .unwrap(),
         "Cog3"
     );
+
+    // The TERM's picture (mostly plain, so it travels in runs) and the BITMAP's, as the snapshots have them.
+    terminal.signal("-USR1");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !["t1", "b1"]
+        .iter()
+        .all(|name| snapshots.path().join(format!("{name}.png")).exists())
+    {
+        assert!(Instant::now() < deadline, "no snapshots: {}", terminal.stderr());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(100));
+    assert_canvases_equal_snapshots(&page, snapshots.path(), &["t1", "b1"]);
 
     // Strangers are refused; the page works on.
     let address = terminal
@@ -585,6 +609,163 @@ fn pc_key_pc_mouse_and_typed_text_go_back_to_the_p2_from_the_page() {
     let (status, _, stderr) = terminal.interrupt();
     assert!(status.success(), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+/// A small deterministic generator (xorshift64*), so that a failing case can be replayed.
+struct Noise(u64);
+
+impl Noise {
+    fn below(&mut self, n: u32) -> u32 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        ((self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 32) % u64::from(n)) as u32
+    }
+
+    fn bytes(&mut self, len: usize) -> Vec<u8> {
+        (0..len).map(|_| self.below(256) as u8).collect()
+    }
+}
+
+/// Runs `function` (JavaScript taking one array) in the page on `cases`, sent as JSON.
+fn in_page(page: &Page<'_>, function: &str, cases: &serde_json::Value) -> Vec<serde_json::Value> {
+    let value = page.evaluate(&format!("({function})({cases})")).unwrap();
+    value.as_array().expect("an array back").clone()
+}
+
+/// The page's own decoder (`runs` and `drawFrame` in assets/app.js) against the server's encoder
+/// (`wire::encode_frame`): every rectangle in runs decodes to exactly its pixels; and any bytes at all, or a
+/// valid message cut or changed anywhere, give a whole rectangle or nothing, never an exception in the page.
+#[test]
+fn the_page_decodes_what_the_server_encodes_and_survives_any_bytes() {
+    use base64::Engine as _;
+    use sluicegate_p2_live::{FrameUpdate, Rect};
+    use sluicegate_p2_ui::wire::{FRAME_HEADER, FRAME_RUNS, encode_frame};
+    let _one = exclusive();
+    let Some(browser) = browser() else { return };
+    let (master, path) = pty();
+    let mut p2 = TestP2 { port: master };
+    let terminal = Terminal::start(&["--port", &path]);
+    std::thread::sleep(Duration::from_millis(200));
+    p2.write("`bitmap g size 16 16");
+    let page = browser.open(&terminal.url).unwrap();
+    page.wait_for("window.sluicegate.displays.size === 1", Duration::from_secs(10))
+        .unwrap();
+    let b64 = |bytes: &[u8]| base64::engine::general_purpose::STANDARD.encode(bytes);
+
+    // Plots on plain backgrounds, a few colours in runs of any length, noise, and the three mixed.
+    let mut noise = Noise(0x5EED_0F_5EED);
+    let (mut cases, mut expected) = (Vec::new(), Vec::new());
+    let mut messages = Vec::new();
+    while cases.len() < 150 {
+        let (width, height) = (1 + noise.below(60), 1 + noise.below(30));
+        let palette: Vec<[u8; 4]> = (0..1 + noise.below(4))
+            .map(|_| {
+                [
+                    noise.below(256) as u8,
+                    noise.below(256) as u8,
+                    noise.below(256) as u8,
+                    255,
+                ]
+            })
+            .collect();
+        let mut rgba = Vec::new();
+        while rgba.len() < (width * height * 4) as usize {
+            let longest = if noise.below(4) == 0 { 2000 } else { 12 };
+            let run = 1 + noise.below(longest);
+            let noisy = noise.below(5) == 0;
+            let colour = palette[noise.below(palette.len() as u32) as usize];
+            for _ in 0..run {
+                let pixel = if noisy {
+                    [noise.below(256) as u8, 7, 9, 255]
+                } else {
+                    colour
+                };
+                rgba.extend_from_slice(&pixel);
+            }
+        }
+        rgba.truncate((width * height * 4) as usize);
+        let frame = FrameUpdate {
+            display: 1,
+            rect: Rect::new(0, 0, width, height),
+            rgba,
+        };
+        let mut out = Vec::new();
+        encode_frame(&frame, &mut out);
+        messages.push(out.clone());
+        if out[0] == FRAME_RUNS {
+            cases.push(serde_json::json!([b64(&out[FRAME_HEADER..]), width * height]));
+            expected.push(frame.rgba);
+        }
+    }
+    let decoded = in_page(
+        &page,
+        "(cases) => cases.map(([text, count]) => { \
+           const out = runs(Uint8Array.from(atob(text), (c) => c.charCodeAt(0)), count); if (!out) return null; \
+           let s = ''; for (let i = 0; i < out.length; i += 8192) s += String.fromCharCode.apply(null, out.subarray(i, i + 8192)); \
+           return btoa(s); })",
+        &serde_json::Value::from(cases),
+    );
+    for (index, (got, want)) in decoded.iter().zip(&expected).enumerate() {
+        let got = base64::engine::general_purpose::STANDARD
+            .decode(
+                got.as_str()
+                    .unwrap_or_else(|| panic!("case {index}: the page refused it")),
+            )
+            .unwrap();
+        assert!(got == *want, "case {index}: the page decoded other pixels");
+    }
+
+    // Garbage: random bytes, and the messages above cut short or with a byte changed, to `runs` (any count)
+    // and to `drawFrame` aimed at the open BITMAP.
+    let id = page.evaluate("[...window.sluicegate.displays.keys()][0]").unwrap();
+    let id = u32::try_from(id.as_u64().unwrap()).unwrap().to_le_bytes();
+    let mut garbage = Vec::new();
+    for message in &messages {
+        let mut broken = message.clone();
+        broken[4..8].copy_from_slice(&id);
+        match noise.below(3) {
+            0 => broken.truncate(noise.below(broken.len() as u32) as usize),
+            1 => {
+                let at = noise.below(broken.len() as u32) as usize;
+                broken[at] = noise.below(256) as u8;
+            }
+            _ => {
+                let len = noise.below(300) as usize;
+                broken = noise.bytes(len);
+            }
+        }
+        garbage.push(serde_json::json!([b64(&broken), noise.below(80)]));
+    }
+    let results = in_page(
+        &page,
+        "(cases) => cases.map(([text, count]) => { \
+           const bytes = Uint8Array.from(atob(text), (c) => c.charCodeAt(0)); \
+           try { drawFrame(bytes.slice().buffer); const out = runs(bytes.subarray(16), count); \
+                 return out === null ? -1 : out.length / 4 === count ? 1 : 'wrong length'; } \
+           catch (error) { return String(error); } })",
+        &serde_json::Value::from(garbage.clone()),
+    );
+    assert_eq!(results.len(), garbage.len());
+    for (index, result) in results.iter().enumerate() {
+        assert!(
+            result == &serde_json::json!(-1) || result == &serde_json::json!(1),
+            "garbage case {index} ({}): {result}",
+            garbage[index]
+        );
+    }
+    assert!(
+        results
+            .iter()
+            .filter(|result| **result == serde_json::json!(-1))
+            .count()
+            > 50,
+        "the garbage was refused, not all decoded"
+    );
+    page.wait_for("window.sluicegate.socket !== null", Duration::from_secs(1))
+        .unwrap();
+    let (status, _, stderr) = terminal.interrupt();
+    assert!(status.success(), "{stderr}");
 }
 
 /// The HTTP status of a WebSocket upgrade to the terminal's server.

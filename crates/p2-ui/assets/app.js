@@ -110,16 +110,54 @@ function draw(update, frames) {
   view.stats.updates += 1;
 }
 
-// Binary frame: kind 1 (RGBA), 3 zero bytes, display id u32, x y w h u16 (little-endian), then RGBA pixels.
+// Binary frame: kind (1 RGBA, 2 RGBA in runs), 3 zero bytes, display id u32, x y w h u16 (little-endian), then
+// the pixels (crates/p2-ui/src/wire.rs).
 function drawFrame(buffer) {
   const head = new DataView(buffer);
-  if (buffer.byteLength < 16 || head.getUint8(0) !== 1) return;
+  if (buffer.byteLength < 16) return;
+  const kind = head.getUint8(0);
   const id = head.getUint32(4, true);
   const [x, y, w, h] = [8, 10, 12, 14].map((at) => head.getUint16(at, true));
   const panel = view.displays.get(id);
-  if (!panel || w * h * 4 !== buffer.byteLength - 16 || w === 0 || h === 0) return;
-  panel.context.putImageData(new ImageData(new Uint8ClampedArray(buffer, 16, w * h * 4), w, h), x, y);
+  if (!panel || w === 0 || h === 0) return;
+  let pixels = null;
+  if (kind === 1 && w * h * 4 === buffer.byteLength - 16) pixels = new Uint8ClampedArray(buffer, 16, w * h * 4);
+  else if (kind === 2) pixels = runs(new Uint8Array(buffer, 16), w * h);
+  if (!pixels) return;
+  panel.context.putImageData(new ImageData(pixels, w, h), x, y);
   view.stats.frames += 1;
+}
+
+// Runs: a LEB128 number n, then one pixel repeated n >> 1 times (n odd) or n >> 1 pixels as they are (n even).
+function runs(bytes, count) {
+  const out = new Uint8ClampedArray(count * 4);
+  const words = new Uint32Array(out.buffer);
+  let at = 0;
+  let filled = 0;
+  while (filled < count && at < bytes.length) {
+    let n = 0;
+    let shift = 0;
+    let byte;
+    do {
+      byte = bytes[at++];
+      n += (byte & 0x7f) * 2 ** shift;
+      shift += 7;
+    } while (byte & 0x80 && at < bytes.length);
+    const length = Math.floor(n / 2);
+    if (length > count - filled) return null;
+    if (n % 2) {
+      if (at + 4 > bytes.length) return null;
+      out.set(bytes.subarray(at, at + 4), filled * 4);
+      words.fill(words[filled], filled, filled + length);
+      at += 4;
+    } else {
+      if (at + length * 4 > bytes.length) return null;
+      out.set(bytes.subarray(at, at + length * 4), filled * 4);
+      at += length * 4;
+    }
+    filled += length;
+  }
+  return filled === count ? out : null;
 }
 
 function reply(message) {
@@ -139,7 +177,9 @@ const terminal = {
   rows: [],         // { text, kind, element }
   row: 0,           // cursor
   col: 0,
-  top: 0,           // first row of the screen PST addresses (HOME, POS, SETY); CLS starts a new one
+  // First row of the screen that HOME, POS and SETY address: set by CLS, or where the program first addresses
+  // the screen (so that a prompt placed with POS never overwrites the log above it); forgotten at a reboot.
+  top: null,
   kind: 'text',
   dirty: new Set(),
   removed: [],
@@ -147,7 +187,8 @@ const terminal = {
   clear() {
     for (const row of this.rows) this.removed.push(row);
     this.rows = [];
-    this.row = this.col = this.top = 0;
+    this.row = this.col = 0;
+    this.top = null;
   },
 
   take(update) {
@@ -157,18 +198,18 @@ const terminal = {
       const cut = this.rows.length - ROWS_MAX;
       this.removed.push(...this.rows.splice(0, cut));
       this.row = Math.max(0, this.row - cut);
-      this.top = Math.max(0, this.top - cut);
+      if (this.top !== null) this.top = Math.max(0, this.top - cut);
     }
   },
 
-  // The screen is as tall as the pane shows, ending at the last row written (as a terminal's would).
   screenTop() {
-    const height = Math.max(10, Math.floor($('scroll').clientHeight / 18));
-    return Math.max(this.top, Math.max(this.rows.length, this.row + 1) - height);
+    if (this.top === null) this.top = this.col === 0 ? this.row : this.row + 1;
+    return this.top;
   },
 
   write(line) {
     this.kind = line.kind === 'cog' ? `cog${line.cog}` : line.kind;
+    if (line.kind === 'reboot') this.top = null;
     const text = line.text;
     for (let i = 0; i < text.length; i++) {
       const code = text.charCodeAt(i);
@@ -178,7 +219,7 @@ const terminal = {
       }
       const argument = () => (i + 1 < text.length ? text.charCodeAt(++i) : 0);
       switch (code) {
-        case 0: case 16: this.top = this.rows.length; this.row = this.top; this.col = 0; break;  // CLS
+        case 0: case 16: this.top = Math.max(this.rows.length, this.row + (this.col > 0)); this.row = this.top; this.col = 0; break; // CLS
         case 1: this.row = this.screenTop(); this.col = 0; break;                                // HOME
         case 2: { const x = argument(); this.row = this.screenTop() + argument(); this.col = x; break; } // POS x y
         case 3: this.col = Math.max(0, this.col - 1); break;                                     // LEFT
@@ -206,7 +247,11 @@ const terminal = {
   },
 
   line() {
-    while (this.rows.length <= this.row) this.rows.push({ text: '', kind: this.kind, element: null });
+    while (this.rows.length <= this.row) {
+      const row = { text: '', kind: this.kind, element: null };
+      this.rows.push(row);
+      this.dirty.add(row);
+    }
     return this.rows[this.row];
   },
 
@@ -342,6 +387,10 @@ class Panel {
     this.element.addEventListener('focus', () => this.element.classList.add('focused'));
     this.element.addEventListener('blur', () => this.element.classList.remove('focused'));
     header.addEventListener('pointerdown', (event) => this.drag(event, header));
+    // Panels placed by POS may overlap, as PNut's windows do: the one used comes to the front.
+    this.element.addEventListener('pointerdown', () => {
+      this.element.style.zIndex = String(++topmost);
+    }, { capture: true });
   }
 
   showReadout(text) {
@@ -402,6 +451,7 @@ const NAVIGATION = new Set(['ArrowLeft', 'ArrowRight', 'ArrowUp', 'ArrowDown', '
   'PageUp', 'PageDown', 'Tab', 'Enter', 'Backspace', 'Escape']);
 
 let pendingPointer = null;
+let topmost = 0;
 
 // Pointer moves go out at most once per animation frame.
 function flushPointer() {

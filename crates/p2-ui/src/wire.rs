@@ -18,19 +18,25 @@
 //!
 //! ```text
 //! offset  size  field
-//!      0     1  kind: 1 = RGBA rectangle
+//!      0     1  kind: 1 = RGBA pixels, 2 = RGBA pixels in runs
 //!      1     3  zero
 //!      4     4  display id (u32)
 //!      8     2  x       ┐
 //!     10     2  y       │ the rectangle, in image pixels (u16: images are at most 2,048 wide)
 //!     12     2  width   │
 //!     14     2  height  ┘
-//!     16  w·h·4 pixels, RGBA (alpha 255), row by row from the top-left
+//!     16        kind 1: w·h·4 bytes, RGBA (alpha 255), row by row from the top-left
+//!               kind 2: runs covering the w·h pixels in the same order, each a LEB128 number n, then
+//!                       n odd:  one RGBA pixel, repeated n >> 1 times
+//!                       n even: n >> 1 RGBA pixels as they are
 //! ```
 //!
-//! RGBA, not RGB: the page hands the bytes to `ImageData` as they are, with no per-pixel work, and the 16-byte
-//! header keeps them 4-byte aligned. The HSV16 burst costs about 2 MB/s this way (BENCHMARKS.md), nothing on
-//! loopback; over an SSH forward, `ssh -C` compresses it.
+//! RGBA, not RGB: the page hands the bytes to `ImageData` as they are, and the 16-byte header keeps them
+//! 4-byte aligned. Runs, because the displays redraw whole plots on mostly plain backgrounds: at 2 Mbaud of
+//! mixed display traffic a page received 45.7 MB/s as plain RGBA and 3.4 MB/s in runs, and the server's CPU
+//! fell with it (BENCHMARKS.md, p2 browser UI); a rectangle that runs would not shrink (the HSV16 gradients)
+//! goes plain. Deflate would shrink the plots further but costs more CPU on both sides than runs do, and the
+//! browser inflates only asynchronously; over a slow SSH forward, `ssh -C` adds it.
 //!
 //! # Page → server
 //!
@@ -58,6 +64,9 @@ pub const SEND_MAX: usize = 1024;
 
 /// The binary message kind of an RGBA rectangle.
 pub const FRAME_RGBA: u8 = 1;
+
+/// The binary message kind of an RGBA rectangle in runs.
+pub const FRAME_RUNS: u8 = 2;
 
 /// Bytes before a rectangle's pixels.
 pub const FRAME_HEADER: usize = 16;
@@ -275,29 +284,86 @@ pub fn control_message(op: &str, result: Result<String, String>) -> String {
     serde_json::json!({ "t": "control", "op": op, "ok": ok, "message": message }).to_string()
 }
 
-/// Appends the binary message of `frame` (format in the module docs) to `out`.
+/// Appends the binary message of `frame` (format in the module docs) to `out`: in runs when that is shorter.
 ///
 /// # Examples
 /// ```
 /// use sluicegate_p2_live::{FrameUpdate, Rect};
-/// use sluicegate_p2_ui::wire::{FRAME_HEADER, encode_frame};
+/// use sluicegate_p2_ui::wire::{FRAME_HEADER, FRAME_RUNS, encode_frame};
 ///
-/// let frame = FrameUpdate { display: 7, rect: Rect::new(2, 3, 1, 1), rgba: vec![255, 0, 0, 255] };
+/// // 64 black pixels: one run.
+/// let frame = FrameUpdate { display: 7, rect: Rect::new(2, 3, 8, 8), rgba: [0, 0, 0, 255].repeat(64) };
 /// let mut out = Vec::new();
 /// encode_frame(&frame, &mut out);
-/// assert_eq!(out.len(), FRAME_HEADER + 4);
-/// assert_eq!(&out[..8], [1, 0, 0, 0, 7, 0, 0, 0]);
+/// assert_eq!(&out[..8], [FRAME_RUNS, 0, 0, 0, 7, 0, 0, 0]);
+/// assert_eq!(out.len(), FRAME_HEADER + 2 + 4);
 /// ```
 pub fn encode_frame(frame: &FrameUpdate, out: &mut Vec<u8>) {
+    let start = out.len();
+    let plain = FRAME_HEADER + frame.rgba.len();
+    out.reserve(plain);
+    push_header(frame, FRAME_RUNS, out);
+    if !push_runs(&frame.rgba, out, start + plain) {
+        out.truncate(start);
+        push_header(frame, FRAME_RGBA, out);
+        out.extend_from_slice(&frame.rgba);
+    }
+}
+
+fn push_header(frame: &FrameUpdate, kind: u8, out: &mut Vec<u8>) {
     let rect = frame.rect;
-    out.reserve(FRAME_HEADER + frame.rgba.len());
-    out.extend_from_slice(&[FRAME_RGBA, 0, 0, 0]);
+    out.extend_from_slice(&[kind, 0, 0, 0]);
     out.extend_from_slice(&frame.display.to_le_bytes());
     for value in [rect.x, rect.y, rect.width, rect.height] {
         // Images are at most 2,048 pixels a side (docs/p2-displays.md A.1).
         out.extend_from_slice(&u16::try_from(value).unwrap_or(u16::MAX).to_le_bytes());
     }
-    out.extend_from_slice(&frame.rgba);
+}
+
+/// Appends `rgba` as runs; false (having written part of it) once `out` would pass `limit` bytes.
+fn push_runs(rgba: &[u8], out: &mut Vec<u8>, limit: usize) -> bool {
+    // A run starts at three equal pixels: a shorter one costs as much as leaving the pixels as they are.
+    const RUN_MIN: usize = 3;
+    // Pixels compared as words, not as 4-byte slices (a `memcmp` call each: 40 % of the UI thread's time).
+    let pixels: Vec<u32> = rgba
+        .chunks_exact(4)
+        .map(|pixel| u32::from_ne_bytes([pixel[0], pixel[1], pixel[2], pixel[3]]))
+        .collect();
+    let mut literal_from = 0;
+    let mut i = 0;
+    while i < pixels.len() {
+        let value = pixels[i];
+        let same = 1 + pixels[i + 1..].iter().take_while(|&&pixel| pixel == value).count();
+        if same < RUN_MIN {
+            i += same;
+            continue;
+        }
+        if literal_from < i {
+            push_count(out, (i - literal_from) << 1);
+            out.extend_from_slice(&rgba[literal_from * 4..i * 4]);
+        }
+        push_count(out, (same << 1) | 1);
+        out.extend_from_slice(&value.to_ne_bytes());
+        i += same;
+        literal_from = i;
+        if out.len() >= limit {
+            return false;
+        }
+    }
+    if literal_from < pixels.len() {
+        push_count(out, (pixels.len() - literal_from) << 1);
+        out.extend_from_slice(&rgba[literal_from * 4..]);
+    }
+    out.len() < limit
+}
+
+/// LEB128: seven bits a byte, lowest first, the top bit set on all but the last.
+fn push_count(out: &mut Vec<u8>, mut value: usize) {
+    while value >= 0x80 {
+        out.push((value as u8 & 0x7F) | 0x80);
+        value >>= 7;
+    }
+    out.push(value as u8);
 }
 
 #[derive(Serialize)]
@@ -506,8 +572,103 @@ mod tests {
             out,
             [
                 1, 0, 0, 0, 4, 0, 0, 0, 255, 0, 1, 0, 1, 0, 2, 0, 1, 2, 3, 255, 4, 5, 6, 255
-            ]
+            ],
+            "two different pixels go plain"
         );
+    }
+
+    /// The page's decoder (`drawFrame` and `runs` in assets/app.js), in Rust, with the same checks: the display,
+    /// rectangle and RGBA bytes a binary message stands for, or `None` for a message the page ignores.
+    fn decode_frame(message: &[u8]) -> Option<(u32, Rect, Vec<u8>)> {
+        let header = message.get(..FRAME_HEADER)?;
+        let field = |at: usize| u32::from(u16::from_le_bytes([header[at], header[at + 1]]));
+        let display = u32::from_le_bytes([header[4], header[5], header[6], header[7]]);
+        let rect = Rect::new(field(8), field(10), field(12), field(14));
+        let pixels = (rect.width * rect.height) as usize;
+        let body = &message[FRAME_HEADER..];
+        if pixels == 0 {
+            return None;
+        }
+        match header[0] {
+            FRAME_RGBA if body.len() == pixels * 4 => return Some((display, rect, body.to_vec())),
+            FRAME_RUNS => {}
+            _ => return None,
+        }
+        let mut rgba = Vec::with_capacity(pixels * 4);
+        let mut at = 0;
+        while rgba.len() < pixels * 4 && at < body.len() {
+            let (mut count, mut shift) = (0u64, 0u32);
+            loop {
+                let byte = *body.get(at)?;
+                at += 1;
+                count = count.checked_add(u64::from(byte & 0x7F).checked_mul(1u64.checked_shl(shift)?)?)?;
+                shift += 7;
+                if byte < 0x80 {
+                    break;
+                }
+            }
+            let length = usize::try_from(count >> 1).ok()?;
+            if length > pixels - rgba.len() / 4 {
+                return None;
+            }
+            if count & 1 == 1 {
+                let pixel = body.get(at..at + 4)?;
+                for _ in 0..length {
+                    rgba.extend_from_slice(pixel);
+                }
+                at += 4;
+            } else {
+                rgba.extend_from_slice(body.get(at..at + length * 4)?);
+                at += length * 4;
+            }
+        }
+        (rgba.len() == pixels * 4).then_some((display, rect, rgba))
+    }
+
+    #[test]
+    fn plots_on_a_plain_background_go_in_runs_and_gradients_plain() {
+        // A SCOPE-like plot, 300 × 100: black, a dotted guide, a sine trace.
+        let mut rgba = [0, 0, 0, 255].repeat(300 * 100);
+        let mut set = |x: usize, y: usize, pixel: [u8; 4]| rgba[(y * 300 + x) * 4..][..4].copy_from_slice(&pixel);
+        for x in (0..300).step_by(2) {
+            set(x, 50, [0x40, 0x40, 0x40, 255]);
+        }
+        for x in 0..300 {
+            let y = (50.0 + 40.0 * (x as f64 / 20.0).sin()) as usize;
+            set(x, y, [0, 255, 0, 255]);
+        }
+        let plot = FrameUpdate {
+            display: 1,
+            rect: Rect::new(0, 0, 300, 100),
+            rgba,
+        };
+        let mut out = Vec::new();
+        encode_frame(&plot, &mut out);
+        assert_eq!(out[0], FRAME_RUNS);
+        assert!(out.len() < plot.rgba.len() / 20, "{} bytes", out.len());
+        assert_eq!(decode_frame(&out), Some((1, plot.rect, plot.rgba.clone())));
+
+        let gradient = FrameUpdate {
+            display: 2,
+            rect: Rect::new(5, 0, 1, 256),
+            rgba: (0..=255u8).flat_map(|v| [v, 0, 0, 255]).collect(),
+        };
+        out.clear();
+        encode_frame(&gradient, &mut out);
+        assert_eq!(out[0], FRAME_RGBA);
+        assert_eq!(out.len(), FRAME_HEADER + gradient.rgba.len());
+        assert_eq!(decode_frame(&out), Some((2, gradient.rect, gradient.rgba)));
+
+        // Runs longer than a LEB128 byte holds.
+        let long = FrameUpdate {
+            display: 3,
+            rect: Rect::new(0, 0, 2048, 2048),
+            rgba: [1, 2, 3, 255].repeat(2048 * 2048),
+        };
+        out.clear();
+        encode_frame(&long, &mut out);
+        assert_eq!(out.len(), FRAME_HEADER + 4 + 4, "one run of 4 Mi pixels");
+        assert_eq!(decode_frame(&out).unwrap().2, long.rgba);
     }
 
     fn page_message() -> impl Strategy<Value = PageMessage> {
@@ -549,6 +710,57 @@ mod tests {
             let text = serde_json::to_string(&message).unwrap();
             prop_assume!(text.len() <= MESSAGE_MAX);
             prop_assert_eq!(PageMessage::parse(&text), Ok(message));
+        }
+
+        /// Whatever the pixels (runs of a few colours, noise, or both), the page decodes exactly them, and
+        /// never more bytes go out than plain RGBA would take.
+        #[test]
+        fn frames_decode_to_their_pixels(
+            palette in proptest::collection::vec(any::<[u8; 4]>(), 1..4),
+            picks in proptest::collection::vec(
+                (any::<prop::sample::Index>(), 1..300usize, any::<bool>(), any::<u32>()),
+                1..40,
+            ),
+            width in 1..64u32,
+            display in any::<u32>(),
+            (x, y) in (0..2048u32, 0..2048u32),
+        ) {
+            let mut rgba = Vec::new();
+            for (pick, repeat, noise, seed) in picks {
+                let colour = *pick.get(&palette);
+                for i in 0..repeat as u32 {
+                    let pixel = if noise { (seed ^ i.wrapping_mul(0x9E37_79B9)).to_le_bytes() } else { colour };
+                    rgba.extend_from_slice(&pixel);
+                }
+            }
+            let height = (rgba.len() / 4) as u32 / width;
+            prop_assume!(height > 0);
+            rgba.truncate((width * height * 4) as usize);
+            let frame = FrameUpdate { display, rect: Rect::new(x, y, width, height), rgba };
+            let mut out = vec![0xAA];
+            encode_frame(&frame, &mut out);
+            prop_assert_eq!(out[0], 0xAA, "appends, never touches what is there");
+            let message = &out[1..];
+            prop_assert!(message.len() <= FRAME_HEADER + frame.rgba.len());
+            prop_assert_eq!(decode_frame(message), Some((display, frame.rect, frame.rgba)));
+        }
+
+        /// Any bytes at all: the page's decoder yields a whole rectangle's pixels or nothing, and never panics.
+        #[test]
+        fn any_bytes_decode_to_a_whole_rectangle_or_nothing(
+            kind in prop_oneof![Just(FRAME_RGBA), Just(FRAME_RUNS), any::<u8>()],
+            (width, height) in (0..12u16, 0..12u16),
+            body in proptest::collection::vec(any::<u8>(), 0..700),
+            cut in 0..20usize,
+        ) {
+            let mut message = vec![kind, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0];
+            message.extend_from_slice(&width.to_le_bytes());
+            message.extend_from_slice(&height.to_le_bytes());
+            message.extend_from_slice(&body);
+            message.truncate(message.len() - cut.min(message.len()));
+            if let Some((_, rect, rgba)) = decode_frame(&message) {
+                prop_assert_eq!(rgba.len(), (rect.width * rect.height * 4) as usize);
+            }
         }
 
         /// Any key name maps to at most one byte and never panics.
