@@ -45,10 +45,15 @@ struct Terminal {
 
 impl Terminal {
     fn start(args: &[&str]) -> Terminal {
+        Terminal::start_on(args, ":0")
+    }
+
+    /// With `--ui ADDRESS`.
+    fn start_on(args: &[&str], address: &str) -> Terminal {
         let mut child = sluicegate()
             .arg("p2")
             .args(args)
-            .args(["--ui", ":0"])
+            .args(["--ui", address])
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -216,9 +221,9 @@ fn write_at_2_mbaud(port: &mut TTYPort, bytes: &[u8]) -> Duration {
         .saturating_sub(Duration::from_micros(bytes.len() as u64 * 5))
 }
 
-/// The HSV16 burst at 2 Mbaud over a real pty with a page open: every message arrives, in order, byte-exact (the
-/// page costs no message); the page's three BITMAP canvases equal the snapshots pixel for pixel; and a page opened
-/// after the burst shows the same pictures.
+/// The HSV16 burst at 2 Mbaud over a real pty with a page open and a second one stalled: every message arrives, in
+/// order, byte-exact (the pages cost no message, the stalled one blocks nothing); the page's three BITMAP canvases
+/// equal the snapshots pixel for pixel; and a page opened after the burst shows the same pictures.
 #[test]
 fn hsv16_burst_with_a_page_open_keeps_every_message_and_the_canvases_equal_the_snapshots() {
     let _one = exclusive();
@@ -232,10 +237,18 @@ fn hsv16_burst_with_a_page_open_keeps_every_message_and_the_canvases_equal_the_s
         "--stats",
         "--snapshots",
         snapshots.path().to_str().unwrap(),
+        // A line is shown unfinished after this much silence in it (50 ms by default): on a machine loaded by
+        // other jobs (load average 12) the writer once stalled that long mid-line, and the line was cut in two.
+        "--idle-ms",
+        "1000",
     ]);
     let page = browser.open(&terminal.url).unwrap();
     page.wait_for("window.sluicegate.status !== null", Duration::from_secs(10))
         .unwrap();
+    // A second page that stalls: connected, it never reads nor acknowledges a thing.
+    let (address, token) = address_and_token(&terminal.url);
+    let (status, stalled) = upgrade(&address, &format!("/ws?token={token}"), &format!("http://{address}"));
+    assert_eq!(status, 101, "the stalled page's socket is accepted");
     let stream = simulate::hsv16();
     let late = write_at_2_mbaud(&mut p2, stream.bytes());
     eprintln!("the burst took {late:?} longer than 2 Mbaud allows");
@@ -272,10 +285,15 @@ fn hsv16_burst_with_a_page_open_keeps_every_message_and_the_canvases_equal_the_s
         .unwrap();
     assert_canvases_equal_snapshots(&late, snapshots.path(), &["j", "k", "l"]);
 
+    drop(stalled);
     let (status, stdout, stderr) = terminal.interrupt();
     assert!(status.success(), "{stderr}");
     let messages = json_lines(&stdout);
-    assert_eq!(messages.len(), 65_539, "every message, none lost to the page: {stderr}");
+    assert_eq!(
+        messages.len(),
+        65_539,
+        "every message, none lost to the pages: {stderr}"
+    );
     for (index, (got, expected)) in messages.iter().zip(stream.messages()).enumerate() {
         assert_eq!(
             hex_bytes(got),
@@ -570,14 +588,7 @@ fn pc_key_pc_mouse_and_typed_text_go_back_to_the_p2_from_the_page() {
     assert_canvases_equal_snapshots(&page, snapshots.path(), &["t1", "b1"]);
 
     // Strangers are refused; the page works on.
-    let address = terminal
-        .url
-        .trim_start_matches("http://")
-        .split('/')
-        .next()
-        .unwrap()
-        .to_owned();
-    let token = terminal.url.split_once("#token=").unwrap().1.to_owned();
+    let (address, token) = address_and_token(&terminal.url);
     for (what, path, origin) in [
         (
             "a foreign origin",
@@ -635,7 +646,8 @@ fn in_page(page: &Page<'_>, function: &str, cases: &serde_json::Value) -> Vec<se
 
 /// The page's own decoder (`runs` and `drawFrame` in assets/app.js) against the server's encoder
 /// (`wire::encode_frame`): every rectangle in runs decodes to exactly its pixels; and any bytes at all, or a
-/// valid message cut or changed anywhere, give a whole rectangle or nothing, never an exception in the page.
+/// valid message cut or changed anywhere, give a whole rectangle or nothing, never an exception in the page. The
+/// server here listens on every interface, which it warns about.
 #[test]
 fn the_page_decodes_what_the_server_encodes_and_survives_any_bytes() {
     use base64::Engine as _;
@@ -645,7 +657,14 @@ fn the_page_decodes_what_the_server_encodes_and_survives_any_bytes() {
     let Some(browser) = browser() else { return };
     let (master, path) = pty();
     let mut p2 = TestP2 { port: master };
-    let terminal = Terminal::start(&["--port", &path]);
+    // On every interface (the page is browsed on loopback), with a warning.
+    let terminal = Terminal::start_on(&["--port", &path], "0.0.0.0:0");
+    assert!(
+        terminal.stderr().contains("warning: the UI listens on 0.0.0.0:"),
+        "{}",
+        terminal.stderr()
+    );
+    assert!(terminal.url.starts_with("http://127.0.0.1:"), "{}", terminal.url);
     std::thread::sleep(Duration::from_millis(200));
     p2.write("`bitmap g size 16 16");
     let page = browser.open(&terminal.url).unwrap();
@@ -770,6 +789,12 @@ fn the_page_decodes_what_the_server_encodes_and_survives_any_bytes() {
 
 /// The HTTP status of a WebSocket upgrade to the terminal's server.
 fn upgrade_status(address: &str, path: &str, origin: &str) -> u16 {
+    upgrade(address, path, origin).0
+}
+
+/// A WebSocket upgrade to the terminal's server: its HTTP status, and the connection (of which only the status
+/// line has been read).
+fn upgrade(address: &str, path: &str, origin: &str) -> (u16, std::net::TcpStream) {
     let mut stream = std::net::TcpStream::connect(address).unwrap();
     stream.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
     write!(
@@ -780,5 +805,11 @@ fn upgrade_status(address: &str, path: &str, origin: &str) -> u16 {
     .unwrap();
     let mut head = [0u8; 12];
     stream.read_exact(&mut head).unwrap();
-    String::from_utf8_lossy(&head[9..12]).parse().unwrap()
+    (String::from_utf8_lossy(&head[9..12]).parse().unwrap(), stream)
+}
+
+/// The terminal's `host:port` and token, from its printed URL.
+fn address_and_token(url: &str) -> (String, String) {
+    let address = url.trim_start_matches("http://").split('/').next().unwrap();
+    (address.to_owned(), url.split_once("#token=").unwrap().1.to_owned())
 }
