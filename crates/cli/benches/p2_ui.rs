@@ -50,7 +50,7 @@ const PAGE_HOOKS: &str = r"(() => {
   const receive = socket.onmessage;
   socket.onmessage = (event) => {
     receive(event);
-    if (typeof event.data !== 'string' && event.data.byteLength === 24) {
+    if (typeof event.data !== 'string' && event.data.byteLength === 24 && new Uint8Array(event.data)[0] === 1) {
       const d = new Uint8Array(event.data, 16);
       const sent = (d[4] << 16 | d[5] << 8 | d[6]) * 16777216 + (d[0] << 16 | d[1] << 8 | d[2]);
       const now = Math.round((performance.timeOrigin + performance.now()) * 1000) % 281474976710656;
@@ -76,8 +76,10 @@ fn main() {
         load_average()
     );
     println!();
-    println!("| round | page | CPU % of a core | → pixels p50 | p90 | p99 | max | → WebSocket p50 | p99 | probes |");
-    println!("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!(
+        "| round | page | CPU % of a core | → pixels p50 | p90 | p99 | max | → WebSocket p50 | p99 | probes | WebSocket | per thread, % of a core |"
+    );
+    println!("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|");
     for round in 1..=rounds {
         for with_page in [false, true] {
             let run = mixed_traffic(&browser, with_page, Duration::from_secs(seconds));
@@ -96,9 +98,11 @@ fn main() {
                 "— | — | — | — | — | — | —".to_owned()
             };
             println!(
-                "| {round} | {} | {:.2} | {latency} |",
+                "| {round} | {} | {:.2} | {latency} | {:.1} MB/s | {} |",
                 if with_page { "one" } else { "none" },
-                run.cpu_percent
+                run.cpu_percent,
+                run.websocket / 1e6,
+                run.threads
             );
         }
     }
@@ -121,6 +125,10 @@ fn main() {
 
 struct MixedRun {
     cpu_percent: f64,
+    /// Each thread's share, % of a core.
+    threads: String,
+    /// Bytes per second the page received.
+    websocket: f64,
     /// Probe written → its pixels put on the canvas (in the page's animation frame), milliseconds.
     latency: Vec<f64>,
     /// Probe written → its rectangle received by the page's WebSocket handler, milliseconds.
@@ -141,11 +149,28 @@ fn mixed_traffic(browser: &Browser, with_page: bool, duration: Duration) -> Mixe
         std::thread::spawn(move || write_paced(master, &stop))
     };
     std::thread::sleep(Duration::from_secs(1));
+    let received = |page: &Option<Page<'_>>| {
+        page.as_ref()
+            .and_then(|page| page.evaluate("window.sluicegate.stats.bytes").ok())
+            .and_then(|value| value.as_f64())
+            .unwrap_or(0.0)
+    };
+    let bytes_before = received(&page);
     let before = cpu_ticks(terminal.id());
+    let threads_before = thread_ticks(terminal.id());
     let started = Instant::now();
     std::thread::sleep(duration);
     let used = cpu_ticks(terminal.id()) - before;
     let elapsed = started.elapsed().as_secs_f64();
+    let websocket = (received(&page) - bytes_before) / elapsed;
+    let per_second = ticks_per_second() * elapsed / 100.0;
+    let threads: Vec<String> = thread_ticks(terminal.id())
+        .into_iter()
+        .map(|(name, ticks)| {
+            let spent = ticks - threads_before.get(&name).copied().unwrap_or(0);
+            format!("{name} {:.1}", spent as f64 / per_second)
+        })
+        .collect();
     stop.store(true, Ordering::Relaxed);
     let _ = writer.join();
     let latency = page
@@ -160,6 +185,8 @@ fn mixed_traffic(browser: &Browser, with_page: bool, duration: Duration) -> Mixe
     stop_terminal(&mut terminal);
     MixedRun {
         cpu_percent: 100.0 * used as f64 / ticks_per_second() / elapsed,
+        threads: threads.join(", "),
+        websocket,
         latency,
         arrival,
     }
@@ -394,9 +421,27 @@ impl Traffic {
     }
 }
 
+/// User plus system CPU time of each thread of `pid` by name, in clock ticks.
+fn thread_ticks(pid: u32) -> std::collections::BTreeMap<String, u64> {
+    let mut threads = std::collections::BTreeMap::new();
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return threads;
+    };
+    for task in tasks.flatten() {
+        let name = std::fs::read_to_string(task.path().join("comm")).unwrap_or_default();
+        let stat = std::fs::read_to_string(task.path().join("stat")).unwrap_or_default();
+        *threads.entry(name.trim().to_owned()).or_default() += stat_ticks(&stat);
+    }
+    threads
+}
+
 /// User plus system CPU time of `pid`, in clock ticks.
 fn cpu_ticks(pid: u32) -> u64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    stat_ticks(&std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default())
+}
+
+/// User plus system time in a `/proc/…/stat` line.
+fn stat_ticks(stat: &str) -> u64 {
     let fields: Vec<&str> = stat
         .rsplit_once(')')
         .map_or("", |(_, rest)| rest)

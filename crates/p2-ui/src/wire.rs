@@ -33,9 +33,9 @@
 //!
 //! RGBA, not RGB: the page hands the bytes to `ImageData` as they are, and the 16-byte header keeps them
 //! 4-byte aligned. Runs, because the displays redraw whole plots on mostly plain backgrounds: at 2 Mbaud of
-//! mixed display traffic a page received 45.7 MB/s as plain RGBA and 3.4 MB/s in runs, and the server's CPU
-//! fell with it (BENCHMARKS.md, p2 browser UI); a rectangle that runs would not shrink (the HSV16 gradients)
-//! goes plain. Deflate would shrink the plots further but costs more CPU on both sides than runs do, and the
+//! mixed display traffic a page received 42.7-46.0 MB/s as plain RGBA and 6.9-7.2 MB/s in runs, and the
+//! server's UI thread used 4.1-4.4 % of a core instead of 7.0-7.6 % (BENCHMARKS.md, p2 browser UI); a
+//! rectangle that runs would not shrink (the HSV16 gradients) goes plain. Deflate would shrink the plots further but costs more CPU on both sides than runs do, and the
 //! browser inflates only asynchronously; over a slow SSH forward, `ssh -C` adds it.
 //!
 //! # Page → server
