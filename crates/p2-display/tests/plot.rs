@@ -144,6 +144,41 @@ fn layers_come_from_the_source_or_stop_the_message() {
 }
 
 #[test]
+fn far_positions_wrap_as_pnuts_32_bit_arithmetic_does() {
+    // PLOT_GetXY is `height − 1 − originY − y` in 32-bit integers that wrap: an origin and a position of −2³¹
+    // each add 2³¹, which wraps back to the bottom row.
+    let mut displays = Displays::new();
+    feed(
+        &mut displays,
+        &[
+            "`plot p size 64 64",
+            "`p origin 0 -2147483648 set 5 -2147483648 box 1 1",
+        ],
+    );
+    assert_eq!(lit(&front(&mut displays, "p")), [(5, 63)]);
+    // The same wrap for DOT's 1/256-pixel coordinates, and for x with CARTESIAN's flipped x.
+    feed(
+        &mut displays,
+        &[
+            "`p clear set 9 -2147483648 dot",
+            "`p cartesian 1 1 origin -2147483648 0 set -2147483648 3 box 1 1",
+        ],
+    );
+    assert_eq!(lit(&front(&mut displays, "p")), [(63, 3), (9, 63)]);
+    // Far off the canvas: sprites, text and shapes draw nothing there, and nothing panics.
+    feed(
+        &mut displays,
+        &[
+            "`p clear spritedef 0 2 2 1 1 1 1 $FFFFFFFF $FFFF0000 origin 0 0",
+            "`p set 2147483647 2147483647 sprite 0 7 64 text 'far' circle 9 dot 9",
+            "`p set -2147483648 -2147483648 sprite 0 3 64 text 200 $FF 'far' obox 9 9 2 2",
+            "`p polar set -2147483648 $80000000 box 1 1",
+        ],
+    );
+    assert_eq!(lit(&front(&mut displays, "p")), []);
+}
+
+#[test]
 fn pc_mouse_reads_y_from_the_bottom() {
     let mut displays = Displays::new();
     feed(&mut displays, &["`plot p size 64 32 dotsize 2", "`p set 0 0 box 1 1"]);
