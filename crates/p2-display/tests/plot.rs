@@ -179,6 +179,29 @@ fn far_positions_wrap_as_pnuts_32_bit_arithmetic_does() {
 }
 
 #[test]
+fn huge_frame_thickness_draws_what_pnuts_wrapping_sums_draw() {
+    // A BOX at screen (10, 53), 10×10: columns 5..=14, rows 48..=57. A thickness of 2³⁰ doubles to −2³¹, so the
+    // frame is not solid; its top piece runs from row 48 down past the canvas and its bottom piece from far above
+    // down to row 57: the column is filled over the whole height. (And it takes no 2³⁰ empty rows to get there.)
+    let mut displays = Displays::new();
+    feed(
+        &mut displays,
+        &["`plot p size 64 64", "`p set 10 10 box 10 10 $40000000"],
+    );
+    let column: Vec<(u32, u32)> = (0..64).flat_map(|y| (5..=14).map(move |x| (x, y))).collect();
+    assert_eq!(lit(&front(&mut displays, "p")), column);
+    // 2³¹ − 1 doubles to −2: the top piece's last row wraps below its first (no rows), the bottom piece covers
+    // rows up to 57, and the side pieces start at a wrapped, negative row.
+    feed(&mut displays, &["`p clear set 10 10 box 10 10 $7FFFFFFF"]);
+    let down_to_57: Vec<(u32, u32)> = (0..=57).flat_map(|y| (5..=14).map(move |x| (x, y))).collect();
+    assert_eq!(lit(&front(&mut displays, "p")), down_to_57);
+    // Rounded shapes with such thicknesses are solid (the inner radius is ≤ 0): the filled circle.
+    feed(&mut displays, &["`p clear circle 9 $7FFFFFFF"]);
+    feed(&mut displays, &["`plot q size 64 64", "`q set 10 10 circle 9"]);
+    assert_eq!(front(&mut displays, "p"), front(&mut displays, "q"));
+}
+
+#[test]
 fn pc_mouse_reads_y_from_the_bottom() {
     let mut displays = Displays::new();
     feed(&mut displays, &["`plot p size 64 32 dotsize 2", "`p set 0 0 box 1 1"]);
