@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use sluicegate_p2::WindowType;
 
-use crate::display::{Common, Context, Display, Model, Setup, magnify};
+use crate::display::{Common, Context, Display, Model, Setup, window_image};
 use crate::element::{Cursor, Element, Keyword, Reserved, Scanner, Symbol, Token, reserved};
 use crate::frame::{Framebuffer, Rect};
 use crate::input::{Buttons, Key, Reply};
@@ -153,6 +153,10 @@ pub enum SaveRefused {
     /// `SAVE left top width height 'f'` captures a desktop region; there is no desktop here.
     #[error("desktop-region capture is not available")]
     DesktopRegion,
+    /// `SAVE WINDOW 'f'` of a window over 16 Mi pixels (a 2048×2048 BITMAP at DOTSIZE 256 is 524,288 pixels a
+    /// side): that image is never built. `SAVE 'f'` of the same display writes its logical size.
+    #[error("window too large to save")]
+    TooLarge,
 }
 
 /// Something the caller must act on, in the order it happened.
@@ -674,13 +678,13 @@ impl Displays {
         self.iter().filter(|d| d.model.is_damaged()).map(|d| d.id)
     }
 
-    /// A display's visible image as the user sees it (DOTSIZE applied): what `SAVE WINDOW` writes.
+    /// A display's visible image as the user sees it (DOTSIZE applied): what `SAVE WINDOW` writes. `None` when the
+    /// display is not open, or when that image would exceed 16 Mi pixels (see [`SaveRefused::TooLarge`]).
     pub fn window_image(&mut self, id: DisplayId) -> Option<Framebuffer> {
         let slot = self.slot_by_id(id)?;
         let display = self.slots[slot].as_mut()?;
         let geometry = display.model.geometry();
-        let image = display.model.front(&mut self.fonts);
-        Some(magnify(image, geometry.client_width, geometry.client_height))
+        window_image(display.model.front(&mut self.fonts), geometry)
     }
 
     /// A key typed into a display at `now` (PC_KEY reads it within 100 ms).

@@ -381,12 +381,21 @@ pub(crate) fn save<M: DisplayModel>(model: &mut M, cursor: &mut Cursor<'_>, ctx:
             return;
         }
     };
-    let geometry = model.geometry();
-    let front = model.front(ctx.fonts);
     let image = if window {
-        magnify(front, geometry.client_width, geometry.client_height)
+        let geometry = model.geometry();
+        match window_image(model.front(ctx.fonts), geometry) {
+            Some(image) => image,
+            None => {
+                ctx.stats.saves_refused += 1;
+                ctx.events.push_back(Event::SaveRefused {
+                    display: ctx.display,
+                    reason: SaveRefused::TooLarge,
+                });
+                return;
+            }
+        }
     } else {
-        front.clone()
+        model.front(ctx.fonts).clone()
     };
     ctx.stats.saves += 1;
     ctx.events.push_back(Event::Save {
@@ -394,6 +403,14 @@ pub(crate) fn save<M: DisplayModel>(model: &mut M, cursor: &mut Cursor<'_>, ctx:
         file,
         image,
     });
+}
+
+/// The front buffer `front` as the window shows it (DOTSIZE applied), unless that would exceed [`PIXELS_MAX`].
+pub(crate) fn window_image(front: &Framebuffer, geometry: Geometry) -> Option<Framebuffer> {
+    if u64::from(geometry.client_width) * u64::from(geometry.client_height) > PIXELS_MAX {
+        return None;
+    }
+    Some(magnify(front, geometry.client_width, geometry.client_height))
 }
 
 /// `image` stretched to `width × height` with nearest-neighbour sampling (PNut's `StretchDraw`).
