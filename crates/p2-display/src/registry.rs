@@ -66,11 +66,15 @@ pub enum DropReason {
     /// A declaration of a type this library does not draw yet.
     #[error("display type not drawn yet")]
     NotYetDrawn,
+    /// A declaration whose picture would exceed 16 Mi pixels (PNut's limits allow a few such sizes, e.g. a TERM
+    /// of 256×256 cells at TEXTSIZE 15 or more).
+    #[error("display too large")]
+    TooLarge,
 }
 
 impl DropReason {
     /// How many reasons there are.
-    pub const COUNT: usize = 10;
+    pub const COUNT: usize = 11;
 
     /// Every reason, in a fixed order (the index of [`DropCounts`]).
     pub const ALL: [DropReason; Self::COUNT] = [
@@ -84,6 +88,7 @@ impl DropReason {
         DropReason::TooManyTargets,
         DropReason::LineTooLong,
         DropReason::NotYetDrawn,
+        DropReason::TooLarge,
     ];
 
     /// A snake_case name for counters and logs.
@@ -99,6 +104,7 @@ impl DropReason {
             DropReason::TooManyTargets => "too_many_targets",
             DropReason::LineTooLong => "line_too_long",
             DropReason::NotYetDrawn => "not_yet_drawn",
+            DropReason::TooLarge => "too_large",
         }
     }
 
@@ -534,6 +540,7 @@ impl Displays {
         let mut setup = Setup {
             common: &mut common,
             fonts: &mut self.fonts,
+            too_large: false,
         };
         let Some(model) = Model::configure(kind, &mut cursor, &mut setup) else {
             return Err(Dropped {
@@ -542,6 +549,13 @@ impl Displays {
                 kind: Some(kind),
             });
         };
+        if setup.too_large {
+            return Err(Dropped {
+                reason: DropReason::TooLarge,
+                offset: 0,
+                kind: Some(kind),
+            });
+        }
         let id = DisplayId(self.next_id);
         self.next_id = self.next_id.wrapping_add(1);
         self.slots[slot] = Some(Display {

@@ -135,6 +135,34 @@ fn limits() {
 }
 
 #[test]
+fn pictures_over_16_mi_pixels_are_refused() {
+    // 256×256 cells of a 200-point font would be a 41,000×79,000-pixel picture (13 GB): dropped, counted.
+    let mut displays = Displays::new();
+    assert_eq!(
+        reason(&mut displays, "`term t size 256 256 textsize 200"),
+        DropReason::TooLarge
+    );
+    assert_eq!(
+        displays.stats().of(WindowType::Term).dropped.get(DropReason::TooLarge),
+        1
+    );
+    assert!(displays.is_empty());
+    // The largest grid fits up to TEXTSIZE 14 (2826×5642 pixels), not at 15 (3084×6156); one cell at the
+    // largest size fits.
+    assert_eq!(
+        reason(&mut displays, "`term t size 256 256 textsize 15"),
+        DropReason::TooLarge
+    );
+    feed(
+        &mut displays,
+        &["`term big size 256 256 textsize 14", "`term one size 1 1 textsize 200"],
+    );
+    assert_eq!(displays.len(), 2);
+    let (w, h) = displays.find("big").unwrap().client_size();
+    assert!(u64::from(w) * u64::from(h) <= 1 << 24);
+}
+
+#[test]
 fn close_after_the_message_and_names_free_again() {
     let mut displays = Displays::new();
     feed(

@@ -40,7 +40,8 @@ pub(crate) use plot::Plot;
 pub(crate) use term::Term;
 
 /// The most pixels one display's buffer may hold (16 Mi, 64 MiB per buffer). Every size PNut allows fits except
-/// a SPARSE bitmap drawn at DOTSIZE scale (up to 2048·256 px a side), which then draws as a plain bitmap.
+/// a SPARSE bitmap drawn at DOTSIZE scale (up to 2048·256 px a side), which then draws as a plain bitmap, and a
+/// TERM of many cells at a large TEXTSIZE, whose declaration is refused.
 pub(crate) const PIXELS_MAX: u64 = 1 << 24;
 
 /// What every declaration may set, whatever its type.
@@ -55,9 +56,22 @@ pub(crate) struct Common {
 pub(crate) struct Setup<'a> {
     pub(crate) common: &'a mut Common,
     pub(crate) fonts: &'a mut Fonts,
+    /// Set by [`size`](Self::size) when the picture would be too large: the declaration is refused.
+    pub(crate) too_large: bool,
 }
 
 impl Setup<'_> {
+    /// A picture of `width × height` pixels, if it fits [`PIXELS_MAX`]; otherwise the declaration is refused and
+    /// a 1×1 stand-in is returned.
+    pub(crate) fn size(&mut self, width: i64, height: i64) -> (u32, u32) {
+        if width >= 1 && height >= 1 && width.saturating_mul(height) as u64 <= PIXELS_MAX {
+            (width as u32, height as u32)
+        } else {
+            self.too_large = true;
+            (1, 1)
+        }
+    }
+
     /// `TITLE 'caption'`, `POS x y`, `HIDEXY`: `true` if `key` was one of them (and its arguments were read).
     pub(crate) fn common(&mut self, key: Keyword, cursor: &mut Cursor<'_>) -> bool {
         match key {
