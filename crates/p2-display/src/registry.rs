@@ -17,7 +17,8 @@ use crate::text::Fonts;
 pub const DISPLAYS_MAX: usize = 32;
 /// PNut's limit on records per message: the type or target names, the elements, and an end record.
 pub const RECORDS_MAX: usize = 1100;
-/// PNut's limit on a display string: longer lines are discarded whole.
+/// PNut's buffer for a display string: the bytes between the backtick and the CR must be fewer (the buffer also
+/// holds the terminating NUL); a longer line is discarded whole.
 pub const LINE_MAX: usize = 32_768;
 
 /// A display's identity: a new declaration of a name gets a new id.
@@ -60,8 +61,8 @@ pub enum DropReason {
     /// More than 32 targets.
     #[error("more than 32 targets")]
     TooManyTargets,
-    /// Longer than 32,768 bytes.
-    #[error("line longer than 32768 bytes")]
+    /// 32,768 bytes or more between the backtick and the line end.
+    #[error("line of 32768 bytes or more")]
     LineTooLong,
     /// A declaration of a type this library does not draw yet.
     #[error("display type not drawn yet")]
@@ -380,17 +381,20 @@ impl Default for Displays {
     }
 }
 
-/// The display text of a line: after a leading backtick, before the line end; a NUL ends it (PNut's string is
-/// NUL-terminated).
-fn display_text(line: &[u8]) -> &[u8] {
+/// What PNut stores of a line: every byte after a leading backtick, before the line end (a NUL included).
+fn stored_text(line: &[u8]) -> &[u8] {
     let line = line.strip_prefix(b"`").unwrap_or(line);
-    let end = line.iter().position(|&b| b == 0).unwrap_or(line.len());
-    let line = &line[..end];
     let end = line
         .iter()
         .rposition(|&b| b != b'\r' && b != b'\n')
         .map_or(0, |i| i + 1);
     &line[..end]
+}
+
+/// The display text PNut parses: the stored bytes up to a NUL (its string is NUL-terminated).
+fn display_text(stored: &[u8]) -> &[u8] {
+    let end = stored.iter().position(|&b| b == 0).unwrap_or(stored.len());
+    &stored[..end]
 }
 
 impl Displays {
@@ -426,7 +430,17 @@ impl Displays {
     /// # Errors
     /// [`Dropped`] when PNut would drop the whole message (B.1); nothing was changed then.
     pub fn handle_line(&mut self, line: &[u8], now: Instant) -> Result<Applied, Dropped> {
-        let result = self.apply(display_text(line), now);
+        let stored = stored_text(line);
+        let result = if stored.len() >= LINE_MAX {
+            // PNut counts every byte up to the CR, a NUL too, before it parses anything.
+            Err(Dropped {
+                reason: DropReason::LineTooLong,
+                offset: LINE_MAX - 1,
+                kind: None,
+            })
+        } else {
+            self.apply(display_text(stored), now)
+        };
         if let Err(dropped) = result {
             match dropped.kind {
                 Some(kind) => self.stats.of_mut(kind).dropped.add(dropped.reason),
@@ -438,9 +452,6 @@ impl Displays {
 
     fn apply(&mut self, text: &[u8], now: Instant) -> Result<Applied, Dropped> {
         let drop = |reason, offset, kind| Err(Dropped { reason, offset, kind });
-        if text.len() > LINE_MAX {
-            return drop(DropReason::LineTooLong, LINE_MAX, None);
-        }
         let mut scanner = Scanner::new(text);
         self.elements.clear();
         self.targets.clear();
@@ -742,9 +753,15 @@ mod tests {
 
     #[test]
     fn display_text_strips_the_backtick_the_line_end_and_stops_at_nul() {
-        assert_eq!(display_text(b"`j k $1\r\n"), b"j k $1");
-        assert_eq!(display_text(b"j\n\r"), b"j");
-        assert_eq!(display_text(b"`j 'a\0b' 5"), b"j 'a");
-        assert_eq!(display_text(b"``j"), b"`j", "only one backtick");
+        let text = |line| display_text(stored_text(line));
+        assert_eq!(text(b"`j k $1\r\n"), b"j k $1");
+        assert_eq!(text(b"j\n\r"), b"j");
+        assert_eq!(text(b"`j 'a\0b' 5"), b"j 'a");
+        assert_eq!(
+            stored_text(b"`j 'a\0b' 5\r\n"),
+            b"j 'a\0b' 5",
+            "PNut stores the bytes after a NUL too"
+        );
+        assert_eq!(text(b"``j"), b"`j", "only one backtick");
     }
 }

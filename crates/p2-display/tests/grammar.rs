@@ -8,7 +8,7 @@ use std::time::Instant;
 use common::{events, feed, front, id};
 use proptest::prelude::*;
 use sluicegate_p2_display::{
-    Applied, DISPLAYS_MAX, Displays, DropReason, Event, Framebuffer, RECORDS_MAX, SaveRefused, WindowType,
+    Applied, DISPLAYS_MAX, Displays, DropReason, Event, Framebuffer, LINE_MAX, RECORDS_MAX, SaveRefused, WindowType,
 };
 
 fn reason(displays: &mut Displays, line: &str) -> DropReason {
@@ -100,9 +100,19 @@ fn limits() {
         .expect("1100 records");
     let too_many = format!("`j{}", " 1".repeat(RECORDS_MAX - 1));
     assert_eq!(reason(&mut displays, &too_many), DropReason::TooManyElements);
-    // Lines over 32,768 bytes are discarded whole.
-    let long = format!("`j {}", " ".repeat(40_000));
-    assert_eq!(reason(&mut displays, &long), DropReason::LineTooLong);
+    // PNut's 32,768-byte buffer keeps the text after the backtick and a terminating NUL: 32,767 bytes before the
+    // CR are parsed, 32,768 or more discard the line whole; bytes after a NUL count too.
+    let longest = format!("`j 1{}\r\n", " ".repeat(LINE_MAX - 4));
+    displays
+        .handle_line(longest.as_bytes(), Instant::now())
+        .expect("32,767 bytes");
+    for long in [
+        format!("`j 1{}\r\n", " ".repeat(LINE_MAX - 3)),
+        format!("`j {}", " ".repeat(40_000)),
+        format!("`j 1\0{}", " ".repeat(LINE_MAX)),
+    ] {
+        assert_eq!(reason(&mut displays, &long), DropReason::LineTooLong);
+    }
     // 32 displays, then the 33rd is refused.
     for i in 1..DISPLAYS_MAX {
         feed(&mut displays, &[&format!("`bitmap d{i} size 1 1")]);
