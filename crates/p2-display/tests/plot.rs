@@ -242,6 +242,11 @@ fn pc_mouse_reads_y_from_the_bottom() {
     assert_eq!(display.hover_text(9, 0).as_deref(), Some("4,32"));
     feed(&mut displays, &["`plot q size 32 32 hidexy"]);
     assert_eq!(displays.find("q").unwrap().hover_text(1, 1), None, "HIDEXY");
+    // Outside the client area there is no cross cursor (and a far pointer position must not overflow).
+    let display = displays.get(p).unwrap();
+    for (x, y) in [(128, 0), (0, 64), (-1, 5), (i32::MIN, i32::MIN), (i32::MAX, 0)] {
+        assert_eq!(display.hover_text(x, y), None, "({x}, {y})");
+    }
 }
 
 #[test]

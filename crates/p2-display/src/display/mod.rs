@@ -273,9 +273,13 @@ impl Display {
     }
 
     /// The pointer read-out PNut shows next to its cross cursor at client pixel `(x, y)`, in the display's units
-    /// (`None` with HIDEXY or where it shows nothing).
+    /// (`None` with HIDEXY, outside the client area — PNut's cursor exists only over it — or where it shows
+    /// nothing).
     pub fn hover_text(&self, x: i32, y: i32) -> Option<String> {
-        if self.common.hide_xy {
+        let geometry = self.model.geometry();
+        let inside = u32::try_from(x).is_ok_and(|x| x < geometry.client_width)
+            && u32::try_from(y).is_ok_and(|y| y < geometry.client_height);
+        if self.common.hide_xy || !inside {
             return None;
         }
         self.model.hover(x, y)
