@@ -64,18 +64,15 @@ pub enum DropReason {
     /// 32,768 bytes or more between the backtick and the line end.
     #[error("line of 32768 bytes or more")]
     LineTooLong,
-    /// A declaration of a type this library does not draw yet.
-    #[error("display type not drawn yet")]
-    NotYetDrawn,
-    /// A declaration whose picture would exceed 16 Mi pixels (PNut's limits allow a few such sizes, e.g. a TERM
-    /// of 256×256 cells at TEXTSIZE 15 or more).
+    /// A declaration whose picture would exceed 16 Mi pixels (PNut's limits allow a few such sizes, e.g. LOGIC
+    /// at 2047 samples of 32 px, MIDI at SIZE 50 over all 128 notes, or a TERM of 256×256 cells at TEXTSIZE 15).
     #[error("display too large")]
     TooLarge,
 }
 
 impl DropReason {
     /// How many reasons there are.
-    pub const COUNT: usize = 11;
+    pub const COUNT: usize = 10;
 
     /// Every reason, in a fixed order (the index of [`DropCounts`]).
     pub const ALL: [DropReason; Self::COUNT] = [
@@ -88,7 +85,6 @@ impl DropReason {
         DropReason::TooManyDisplays,
         DropReason::TooManyTargets,
         DropReason::LineTooLong,
-        DropReason::NotYetDrawn,
         DropReason::TooLarge,
     ];
 
@@ -104,7 +100,6 @@ impl DropReason {
             DropReason::TooManyDisplays => "too_many_displays",
             DropReason::TooManyTargets => "too_many_targets",
             DropReason::LineTooLong => "line_too_long",
-            DropReason::NotYetDrawn => "not_yet_drawn",
             DropReason::TooLarge => "too_large",
         }
     }
@@ -553,13 +548,7 @@ impl Displays {
             fonts: &mut self.fonts,
             too_large: false,
         };
-        let Some(model) = Model::configure(kind, &mut cursor, &mut setup) else {
-            return Err(Dropped {
-                reason: DropReason::NotYetDrawn,
-                offset: 0,
-                kind: Some(kind),
-            });
-        };
+        let model = Model::configure(kind, &mut cursor, &mut setup);
         if setup.too_large {
             return Err(Dropped {
                 reason: DropReason::TooLarge,
