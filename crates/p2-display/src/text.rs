@@ -112,6 +112,17 @@ const CP1252_HIGH: [char; 32] = [
     '“', '”', '•', '–', '—', '˜', '™', 'š', '›', 'œ', '\u{9D}', 'ž', 'Ÿ',
 ];
 
+/// Bytes as PNut's Windows shows them in captions and file names: Windows-1252.
+pub(crate) fn decode_windows_1252(bytes: &[u8]) -> String {
+    bytes
+        .iter()
+        .map(|&b| match b {
+            0x80..=0x9F => CP1252_HIGH[usize::from(b - 0x80)],
+            _ => char::from(b),
+        })
+        .collect()
+}
+
 fn char_of(byte: u8) -> Option<char> {
     match byte {
         0..=31 | 127 => None,

@@ -262,6 +262,26 @@ fn save_names_are_checked() {
     ));
     let stats = displays.stats().of(WindowType::Bitmap);
     assert_eq!((stats.saves, stats.saves_refused), (1, 3));
+    // Strings are Windows-1252 bytes, as PNut's Windows reads them: in a caption and in a file name; a name
+    // Windows would not save is refused.
+    let now = Instant::now();
+    displays
+        .handle_line(b"`bitmap q title 'Temp \xB0C' size 1 1", now)
+        .unwrap();
+    assert_eq!(displays.find("q").unwrap().caption(), "Temp °C");
+    displays.handle_line(b"`q save 'Gr\xFC\xDFe' save 'a*b'", now).unwrap();
+    let got: Vec<_> = events(&mut displays).into_iter().skip(1).collect();
+    assert!(
+        matches!(&got[0], Event::Save { file, .. } if file == "Grüße"),
+        "{got:?}"
+    );
+    assert!(matches!(
+        got[1],
+        Event::SaveRefused {
+            reason: SaveRefused::BadName,
+            ..
+        }
+    ));
 }
 
 fn snapshot(displays: &mut Displays) -> Vec<(String, Framebuffer, u64)> {

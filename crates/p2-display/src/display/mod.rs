@@ -41,7 +41,7 @@ use crate::element::{Cursor, Keyword, Symbol};
 use crate::frame::{Framebuffer, Rect};
 use crate::input::{InputState, MOUSE_OUTSIDE, PIXEL_OUTSIDE, Reply, mouse_long};
 use crate::registry::{DisplayId, Event, LayerSource, Request, SaveRefused, TypeStats};
-use crate::text::Fonts;
+use crate::text::{Fonts, decode_windows_1252};
 
 pub(crate) use bitmap::Bitmap;
 pub(crate) use fft::Fft;
@@ -92,7 +92,7 @@ impl Setup<'_> {
         match key {
             Keyword::Title => {
                 if let Some(title) = cursor.next_str() {
-                    self.common.caption = String::from_utf8_lossy(title).into_owned();
+                    self.common.caption = decode_windows_1252(title);
                 }
             }
             Keyword::Pos => {
@@ -377,12 +377,13 @@ pub(crate) fn pc_mouse<M: DisplayModel>(model: &mut M, ctx: &mut Context<'_>) {
     });
 }
 
-/// Whether `name` may name a file inside the caller's directory: no path separator, no `..`, no NUL, no drive
-/// letter, not empty.
-pub(crate) fn check_file_name(name: &[u8]) -> Result<&str, SaveRefused> {
-    let text = std::str::from_utf8(name).map_err(|_| SaveRefused::BadName)?;
-    let drive = text.len() >= 2 && text.as_bytes()[1] == b':' && text.as_bytes()[0].is_ascii_alphabetic();
-    if text.is_empty() || text.contains(['/', '\\', '\0']) || text.contains("..") || drive || text.contains(':') {
+/// `name` (Windows-1252 bytes, as PNut's Windows reads them) as a file name inside the caller's directory, if it is
+/// one: not empty, no path separator or drive (`/`, `\\`, `:`), no `..`, and nothing Windows refuses in a name
+/// (control characters, `* ? " < > |`).
+pub(crate) fn check_file_name(name: &[u8]) -> Result<String, SaveRefused> {
+    let text = decode_windows_1252(name);
+    let refused = |c: char| c.is_ascii_control() || "/\\:*?\"<>|".contains(c);
+    if text.is_empty() || text.contains(refused) || text.contains("..") {
         return Err(SaveRefused::BadName);
     }
     Ok(text)
@@ -415,7 +416,7 @@ pub(crate) fn save<M: DisplayModel>(model: &mut M, cursor: &mut Cursor<'_>, ctx:
         return;
     };
     let file = match check_file_name(name) {
-        Ok(file) => file.to_owned(),
+        Ok(file) => file,
         Err(reason) => {
             ctx.stats.saves_refused += 1;
             ctx.events.push_back(Event::SaveRefused {
@@ -479,6 +480,11 @@ mod tests {
         for good in [&b"picture"[..], b"a.b", b"My Bitmap 2"] {
             assert!(check_file_name(good).is_ok(), "{good:?}");
         }
+        assert_eq!(
+            check_file_name(b"Gr\xFC\xDFe \x80").as_deref(),
+            Ok("Grüße €"),
+            "Windows-1252"
+        );
         for bad in [
             &b""[..],
             b"../x",
@@ -489,7 +495,12 @@ mod tests {
             b"C:x",
             b"c:\\x",
             b"a\0b",
-            b"\xFF",
+            b"a\nb",
+            b"a*b",
+            b"what?",
+            b"<x>",
+            b"a|b",
+            b"\"q\"",
         ] {
             assert_eq!(check_file_name(bad), Err(SaveRefused::BadName), "{bad:?}");
         }

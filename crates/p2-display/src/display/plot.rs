@@ -13,7 +13,7 @@ use crate::draw::{smooth_dot, smooth_line, smooth_shape};
 use crate::element::{Cursor, Keyword};
 use crate::frame::{Canvas, Framebuffer, Rect};
 use crate::registry::Event;
-use crate::text::{Fonts, TEXT_SIZE_MAX, TextStyle};
+use crate::text::{Fonts, TEXT_SIZE_MAX, TextStyle, decode_windows_1252};
 
 const LAYERS: usize = 8;
 const SPRITES: usize = 256;
@@ -337,13 +337,13 @@ impl Plot {
                 let loaded = check_file_name(name)
                     .ok()
                     .filter(|name| name.ends_with(".bmp"))
-                    .and_then(|name| ctx.layers.load(name));
+                    .and_then(|name| ctx.layers.load(&name));
                 let Some(image) = loaded else {
                     ctx.stats.layers_refused += 1;
                     ctx.events.push_back(Event::LayerRefused {
                         display: ctx.display,
                         layer: layer as u8,
-                        file: String::from_utf8_lossy(name).into_owned(),
+                        file: decode_windows_1252(name),
                     });
                     return false;
                 };
