@@ -97,6 +97,67 @@ fn sprites_and_opacity() {
 }
 
 #[test]
+fn sprites_in_all_eight_orientations() {
+    // A 3×2 sprite, R G B over Y M C, at scale 6 in each orientation, side by side from x = 4 + 28·o.
+    let mut displays = Displays::new();
+    let mut place = String::from("`p cartesian 1");
+    for orientation in 0..8 {
+        place += &format!(" set {} 4 sprite 1 {orientation} 6", 4 + 28 * orientation);
+    }
+    feed(
+        &mut displays,
+        &[
+            "`plot p size 232 52 backcolor $303030",
+            "`p spritedef 1 3 2 1 2 3 4 5 6 $00000000 $FFFF0000 $FF00FF00 $FF0000FF $FFFFFF00 $FFFF00FF $FF00FFFF",
+            &place,
+            // Half alpha at full opacity, and full alpha at opacity 128: the same blend.
+            "`p spritedef 2 1 1 1 $00000000 $80FF0000 spritedef 3 1 1 1 $00000000 $FFFF0000",
+            "`p set 4 36 sprite 2 0 6 set 16 36 sprite 3 0 6 128",
+        ],
+    );
+    let image = front(&mut displays, "p");
+    save_png_zoomed(&image, "plot_sprite_orientations", 3);
+    let colour = |c: char| match c {
+        'R' => 0xFF0000,
+        'G' => 0x00FF00,
+        'B' => 0x0000FF,
+        'Y' => 0xFFFF00,
+        'M' => 0xFF00FF,
+        _ => 0x00FFFF,
+    };
+    // Rows of the shown sprite, from the orientation's meaning: as is, mirrored in x, in y, turned 180°,
+    // transposed, a quarter turn anticlockwise, a quarter turn clockwise, transposed across the other diagonal.
+    let shown = [
+        "RGB/YMC", "BGR/CMY", "YMC/RGB", "CMY/BGR", "RY/GM/BC", "BC/GM/RY", "YR/MG/CB", "CB/MG/YR",
+    ];
+    for (orientation, rows) in shown.iter().enumerate() {
+        for (row, cells) in rows.split('/').enumerate() {
+            for (col, c) in cells.chars().enumerate() {
+                let (x0, y0) = (4 + 28 * orientation as u32 + 6 * col as u32, 4 + 6 * row as u32);
+                for (x, y) in (y0..y0 + 6).flat_map(|y| (x0..x0 + 6).map(move |x| (x, y))) {
+                    assert_eq!(image.get(x, y), Some(colour(c)), "orientation {orientation} ({x},{y})");
+                }
+            }
+        }
+        let (width, height) = if orientation < 4 { (18, 12) } else { (12, 18) };
+        let x0 = 4 + 28 * orientation as u32;
+        assert_eq!(
+            image.get(x0 + width, 4),
+            Some(0x303030),
+            "orientation {orientation}: nothing right of it"
+        );
+        assert_eq!(
+            image.get(x0, 4 + height),
+            Some(0x303030),
+            "orientation {orientation}: nothing below it"
+        );
+    }
+    // Gamma-2 blend of red over $30 at 128: √((48²·127 + 255²·128)/256) = 183.4, √(48²·127/256) = 33.8.
+    assert_eq!(image.get(6, 38), Some(0xB72222));
+    assert_eq!(image.get(18, 38), Some(0xB72222));
+}
+
+#[test]
 fn layers_come_from_the_source_or_stop_the_message() {
     let mut displays = Displays::new();
     feed(
