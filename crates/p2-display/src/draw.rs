@@ -1,5 +1,5 @@
-//! Drawing into a display's back buffer, with PNut's own algorithms (docs/p2-displays.md A.0 "Geometry &
-//! rendering"):
+//! Drawing into a display's back buffer, with PNut's own algorithms (docs/p2-displays.md A.0 "Geometry and
+//! drawing"):
 //!
 //! - [`smooth_line`] / [`smooth_dot`]: anti-aliased lines and dots in 1/256 pixel with round ends (DDU
 //!   `SmoothLine`, `SmoothDot`, `SmoothClip`, `SmoothPixel`), gamma-2 blended.
