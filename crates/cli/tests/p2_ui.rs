@@ -1,7 +1,8 @@
 //! `sluicegate p2 --ui` end to end, in a real headless Chromium driven over the DevTools protocol: a P2 on the
 //! far end of a real pseudo-terminal, the terminal on the other, the page in the browser. The HSV16 burst with a
-//! page open (every message kept, the canvases equal to the snapshots), PC_KEY and PC_MOUSE answered from the
-//! page's keyboard and mouse, typed text to the P2, and strangers refused.
+//! page open and another stalled (every message kept, the canvases equal to the snapshots, a late page too),
+//! PC_KEY and PC_MOUSE answered from the page's keyboard and mouse, captions and read-outs, typed text to the P2,
+//! Pause view and Record, strangers refused, and the page's frame decoder against the server's encoder.
 
 mod p2_common;
 
@@ -39,6 +40,8 @@ fn browser() -> Option<Browser> {
 struct Terminal {
     child: Child,
     url: String,
+    /// Its current directory, where the page's Record button writes.
+    workdir: tempfile::TempDir,
     stdout: Option<std::thread::JoinHandle<Vec<u8>>>,
     stderr: Arc<Mutex<String>>,
 }
@@ -50,7 +53,9 @@ impl Terminal {
 
     /// With `--ui ADDRESS`.
     fn start_on(args: &[&str], address: &str) -> Terminal {
+        let workdir = tempfile::tempdir().unwrap();
         let mut child = sluicegate()
+            .current_dir(workdir.path())
             .arg("p2")
             .args(args)
             .args(["--ui", address])
@@ -85,6 +90,7 @@ impl Terminal {
         Terminal {
             child,
             url,
+            workdir,
             stdout: Some(stdout),
             stderr,
         }
@@ -400,8 +406,9 @@ fn mouse_long(x: u32, y: u32, wheel: u32, buttons: u32) -> [u8; 4] {
 }
 
 /// PC_KEY and PC_MOUSE, answered from the keyboard and mouse of that display's panel within 100 ms, with the exact
-/// bytes of docs/p2-displays.md A.0; the defaults with no page open; text typed on the page reaching the P2
-/// byte-exact; and WebSocket upgrades from a foreign origin or without the token refused while the page works on.
+/// bytes of docs/p2-displays.md A.0; the defaults with no page open; captions, the hover read-out (none with
+/// HIDEXY), text typed on the page reaching the P2 byte-exact, Pause view, Record; and WebSocket upgrades from a foreign
+/// origin or without the token refused while the page works on.
 #[test]
 fn pc_key_pc_mouse_and_typed_text_go_back_to_the_p2_from_the_page() {
     let _one = exclusive();
@@ -417,6 +424,7 @@ fn pc_key_pc_mouse_and_typed_text_go_back_to_the_p2_from_the_page() {
     p2.write("`bitmap b1 size 8 4 dotsize 8 rgb24 rate 32");
     let pixels: Vec<String> = (0..32).map(|i| format!("${:06X}", 0x0A0B00 + i)).collect();
     p2.write(&format!("`b1 {}", pixels.join(" ")));
+    p2.write("`bitmap h title 'Quiet' size 4 4 dotsize 8 hidexy");
 
     // No page: a key nobody typed is 0, a pointer nowhere is outside.
     const OUTSIDE: [u8; 8] = [0xFF, 0xFF, 0xFF, 0x03, 0xFF, 0xFF, 0xFF, 0xFF];
@@ -425,10 +433,16 @@ fn pc_key_pc_mouse_and_typed_text_go_back_to_the_p2_from_the_page() {
 
     let page = browser.open(&terminal.url).unwrap();
     page.wait_for(
-        "window.sluicegate.displays.size === 2 && window.sluicegate.stats.frames >= 2",
+        "window.sluicegate.displays.size === 3 && window.sluicegate.stats.frames >= 3",
         Duration::from_secs(10),
     )
     .unwrap();
+    assert_eq!(
+        page.evaluate("[...document.querySelectorAll('.panel .caption')].map((c) => c.textContent)")
+            .unwrap(),
+        serde_json::json!(["t1 - TERM", "b1 - BITMAP", "Quiet"]),
+        "captioned `name - TYPE`, or by TITLE"
+    );
 
     // Keys typed into the focused TERM panel, as PNut maps them.
     let click = |name: &str| {
@@ -491,6 +505,20 @@ fn pc_key_pc_mouse_and_typed_text_go_back_to_the_p2_from_the_page() {
     let expect = |wheel: u32, buttons: u32| [mouse_long(5, 2, wheel, buttons), colour].concat();
     let over = || page.mouse("mouseMoved", x, y, Button::None).unwrap();
     p2.round_trip("BITMAP pixel", over, "b1", "PC_MOUSE", &expect(0, 0));
+    // PNut's read-out by the pointer: x,y in logical pixels, y from the top here; none with HIDEXY.
+    let readout = |name: &str| {
+        format!(
+            "(() => {{ const r = document.querySelector('canvas[data-name=\"{name}\"]').parentElement\
+             .querySelector('.readout'); return r.hidden ? null : r.textContent; }})()"
+        )
+    };
+    page.wait_for(&format!("{} === '5,1'", readout("b1")), Duration::from_secs(2))
+        .unwrap_or_else(|error| panic!("{error}: {}", page.evaluate(&readout("b1")).unwrap()));
+    let (hx, hy) = at(&page, "h", 12, 12);
+    page.mouse("mouseMoved", hx, hy, Button::None).unwrap();
+    std::thread::sleep(Duration::from_millis(150));
+    assert_eq!(page.evaluate(&readout("h")).unwrap(), serde_json::Value::Null, "HIDEXY");
+    page.mouse("mouseMoved", x, y, Button::None).unwrap();
     let tab = &page;
     let press = |button| move || tab.mouse("mousePressed", x, y, button).unwrap();
     p2.round_trip(
@@ -527,11 +555,72 @@ fn pc_key_pc_mouse_and_typed_text_go_back_to_the_p2_from_the_page() {
     // Typed text reaches the P2 byte-exact, with the CR of Enter.
     p2.drain();
     page.evaluate("document.getElementById('input').focus()").unwrap();
+    // Key by key, as a keyboard types, then the rest as an input method inserts it.
+    for key in ["4", "2", "a", " "] {
+        page.key(key).unwrap();
+    }
     let text = "hello Ω `42` \u{1F600}";
     page.insert_text(text).unwrap();
     page.key("Enter").unwrap();
-    let expected = format!("{text}\r").into_bytes();
+    let expected = format!("42a {text}\r").into_bytes();
     assert_eq!(p2.read_for(expected.len(), Duration::from_secs(2)), expected);
+
+    // Pause view: the page stops drawing while the P2 draws on; Resume shows where it is now.
+    let click_button = |id: &str| {
+        let centre = page
+            .evaluate(&format!(
+                "(() => {{ const r = document.getElementById('{id}').getBoundingClientRect(); \
+                 return [r.left + r.width / 2, r.top + r.height / 2]; }})()"
+            ))
+            .unwrap();
+        let (x, y) = (centre[0].as_f64().unwrap(), centre[1].as_f64().unwrap());
+        page.mouse("mousePressed", x, y, Button::Left).unwrap();
+        page.mouse("mouseReleased", x, y, Button::Left).unwrap();
+    };
+    let before = canvas_rgba(&page, "b1");
+    click_button("pause");
+    page.wait_for("!document.getElementById('paused-tag').hidden", Duration::from_secs(2))
+        .unwrap();
+    std::thread::sleep(SETTLE);
+    let red: Vec<&str> = vec!["$FF0000"; 32];
+    p2.write(&format!("`b1 {}", red.join(" ")));
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(canvas_rgba(&page, "b1") == before, "a paused view draws nothing");
+    click_button("pause");
+    let red_rgba = [255u8, 0, 0, 255].repeat(32);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while canvas_rgba(&page, "b1") != red_rgba {
+        assert!(
+            Instant::now() < deadline,
+            "the resumed view shows the P2's latest picture"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+
+    // Record / stop: a .sgrec in the terminal's directory that replays to what came meanwhile.
+    click_button("record");
+    page.wait_for("window.sluicegate.status.recording", Duration::from_secs(5))
+        .unwrap();
+    p2.write("recorded line");
+    std::thread::sleep(Duration::from_millis(300));
+    click_button("record");
+    page.wait_for("!window.sluicegate.status.recording", Duration::from_secs(5))
+        .unwrap();
+    let recordings: Vec<_> = std::fs::read_dir(terminal.workdir.path())
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .collect();
+    assert_eq!(recordings.len(), 1, "{recordings:?}");
+    assert_eq!(recordings[0].extension().unwrap(), "sgrec");
+    let replay = sluicegate()
+        .args(["p2", "--replay", recordings[0].to_str().unwrap(), "--speed", "max"])
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&replay.stdout).contains("recorded line"),
+        "{}",
+        String::from_utf8_lossy(&replay.stderr)
+    );
 
     // Terminal text with PST control codes (docs/p2-protocol.md B.5) and COG lines in their colours.
     for line in [
