@@ -10,6 +10,11 @@ use sluicegate_rlnc::speed::{self, SpeedConfig};
 
 use crate::exit::Failure;
 
+mod partial;
+mod recv;
+mod relay;
+mod security;
+mod send;
 mod transfer;
 mod verify;
 
@@ -25,9 +30,11 @@ enum RlncCommand {
     /// Single-core encode/decode speed report, like `openssl speed`.
     Bench(BenchArgs),
     /// Send a file or stdin over UDP to `sluicegate rlnc recv`, repairing loss by coding.
-    Send(transfer::SendArgs),
+    Send(send::SendArgs),
     /// Receive one transfer from `sluicegate rlnc send` into a file or stdout.
-    Recv(transfer::RecvArgs),
+    Recv(recv::RecvArgs),
+    /// Relay a transfer from a sender to a receiver, recoding on the way so each hop repairs its own loss.
+    Relay(relay::RelayArgs),
     /// Worker-pool throughput or transfer resilience, as a table or JSON.
     Verify(verify::VerifyArgs),
 }
@@ -81,8 +88,9 @@ impl ModeArg {
 pub fn run(args: RlncArgs) -> Result<(), Failure> {
     match args.command {
         RlncCommand::Bench(b) => bench(b),
-        RlncCommand::Send(a) => transfer::send(a),
-        RlncCommand::Recv(a) => transfer::recv(a),
+        RlncCommand::Send(a) => send::send(a),
+        RlncCommand::Recv(a) => recv::recv(a),
+        RlncCommand::Relay(a) => relay::run(a),
         RlncCommand::Verify(a) => verify::run(a),
     }
 }

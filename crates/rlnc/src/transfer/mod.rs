@@ -33,9 +33,11 @@ pub mod datagram;
 pub mod link;
 pub mod pacing;
 pub mod receiver;
+pub mod relay;
 pub mod sender;
 pub mod sim;
 
 pub use datagram::{Body, Datagram, DatagramError, DatagramErrorKind};
 pub use receiver::{Receiver, ReceiverConfig, ReceiverStats};
+pub use relay::{Relay, RelayConfig, RelayStats};
 pub use sender::{PushError, Sender, SenderConfig, SenderStats};

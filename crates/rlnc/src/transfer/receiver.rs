@@ -307,12 +307,12 @@ impl Receiver {
     /// if one is due; returns its length.
     pub fn poll_transmit(&mut self, now: Duration, out: &mut [u8]) -> Option<usize> {
         let session = self.session?;
-        if self.done_due {
-            if let (Some(digest), Some(total)) = (self.digest, self.total_len) {
-                self.done_due = false;
-                self.unreported = 0;
-                return datagram::write_done(out, session, total, &digest);
-            }
+        if self.done_due
+            && let (Some(digest), Some(total)) = (self.digest, self.total_len)
+        {
+            self.done_due = false;
+            self.unreported = 0;
+            return datagram::write_done(out, session, total, &digest);
         }
         let due = self.feedback_now
             || self.unreported >= self.config.feedback_every
