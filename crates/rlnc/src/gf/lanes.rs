@@ -11,7 +11,7 @@
 
 use core::array::from_fn;
 
-use super::{DstMode, Elimination, Product};
+use super::{DstMode, ELIMINATION_ALIGN, Elimination, Product};
 
 /// Sources per block of prepared factors (8 KiB of bit matrices at M = 8
 /// keep the table in L1 next to the data).
@@ -195,28 +195,30 @@ unsafe fn short<L: Lanes, const V: usize>(p: &Product<'_>) {
     // SAFETY: vectors `b < V − 1` are whole and inside `len`; the last
     // covers `part` bytes, masked when partial.
     unsafe {
-        let load = |at: *const u8, b: usize| {
-            if b + 1 == V && part < w {
-                L::load_part(at.add(b * w), part)
-            } else {
-                L::load(at.add(b * w))
-            }
-        };
         let scale = match p.mode {
             DstMode::Scale(d) => L::splat(L::factor(d)),
             _ => L::splat(L::Factor::default()),
         };
-        let mut acc: [L; V] = from_fn(|b| match p.mode {
-            DstMode::Overwrite => L::zero(),
-            DstMode::Accumulate => load(p.dst, b),
-            DstMode::Scale(_) => L::mul(L::operand(load(p.dst, b)), scale),
-        });
+        let mut acc = [L::zero(); V];
+        if p.mode != DstMode::Overwrite {
+            for (b, a) in acc.iter_mut().enumerate() {
+                *a = init::<L, false>(p.mode, scale, p.dst.add(b * w), w);
+            }
+            if part < w {
+                acc[V - 1] = init::<L, true>(p.mode, scale, p.dst.add((V - 1) * w), part);
+            }
+        }
         for (i, &c) in p.coefs[..p.n].iter().enumerate() {
             if c != 0 {
                 let f = L::splat(L::factor(c));
                 let src = p.sources.row(i);
                 for (b, a) in acc.iter_mut().enumerate() {
-                    *a = L::mul_add(*a, L::operand(load(src, b)), f);
+                    let x = if b + 1 == V && part < w {
+                        load::<L, true>(src.add(b * w), part)
+                    } else {
+                        load::<L, false>(src.add(b * w), w)
+                    };
+                    *a = L::mul_add(*a, L::operand(x), f);
                 }
             }
         }
@@ -293,11 +295,10 @@ pub(super) unsafe fn tile<L: Lanes, const M: usize, const B: usize>(p: &Product<
 unsafe fn init<L: Lanes, const PART: bool>(mode: DstMode, scale: L::Splat, at: *const u8, part: usize) -> L {
     // SAFETY: forwarded contract.
     unsafe {
-        let load = || if PART { L::load_part(at, part) } else { L::load(at) };
         match mode {
             DstMode::Overwrite => L::zero(),
-            DstMode::Accumulate => load(),
-            DstMode::Scale(_) => L::mul(L::operand(load()), scale),
+            DstMode::Accumulate => load::<L, PART>(at, part),
+            DstMode::Scale(_) => L::mul(L::operand(load::<L, PART>(at, part)), scale),
         }
     }
 }
@@ -328,15 +329,20 @@ unsafe fn columns_of_tile<L: Lanes, const M: usize, const B: usize>(
         // Without masks the last vector overlaps the one before; its
         // starting value is read before the main loop overwrites the overlap.
         let overlap = !L::MASKED && len >= w && !len.is_multiple_of(w);
-        let tail: [L; M] = if overlap {
-            from_fn(|m| init::<L, false>(mode, scale, dst[m].add(len - w), w))
-        } else {
-            [L::zero(); M]
-        };
+        let mut tail = [L::zero(); M];
+        if overlap {
+            for (m, t) in tail.iter_mut().enumerate() {
+                *t = init::<L, false>(mode, scale, dst[m].add(len - w), w);
+            }
+        }
         let mut off = 0;
         while off + B * w <= len {
-            let mut acc: [[L; B]; M] =
-                from_fn(|m| from_fn(|b| init::<L, false>(mode, scale, dst[m].add(off + b * w), w)));
+            let mut acc = [[L::zero(); B]; M];
+            for (m, a) in acc.iter_mut().enumerate() {
+                for (b, v) in a.iter_mut().enumerate() {
+                    *v = init::<L, false>(mode, scale, dst[m].add(off + b * w), w);
+                }
+            }
             accumulate::<L, M, B, false>(&mut acc, off, sources, factors, w);
             for (m, a) in acc.iter().enumerate() {
                 for (b, &v) in a.iter().enumerate() {
@@ -346,7 +352,10 @@ unsafe fn columns_of_tile<L: Lanes, const M: usize, const B: usize>(
             off += B * w;
         }
         while off + w <= len {
-            let mut acc: [[L; 1]; M] = from_fn(|m| [init::<L, false>(mode, scale, dst[m].add(off), w)]);
+            let mut acc = [[L::zero(); 1]; M];
+            for (m, a) in acc.iter_mut().enumerate() {
+                a[0] = init::<L, false>(mode, scale, dst[m].add(off), w);
+            }
             accumulate::<L, M, 1, false>(&mut acc, off, sources, factors, w);
             for (m, a) in acc.iter().enumerate() {
                 L::store(dst[m].add(off), a[0]);
@@ -357,14 +366,20 @@ unsafe fn columns_of_tile<L: Lanes, const M: usize, const B: usize>(
             return;
         }
         if overlap {
-            let mut acc: [[L; 1]; M] = tail.map(|t| [t]);
+            let mut acc = [[L::zero(); 1]; M];
+            for (a, &t) in acc.iter_mut().zip(&tail) {
+                a[0] = t;
+            }
             accumulate::<L, M, 1, false>(&mut acc, len - w, sources, factors, w);
             for (m, a) in acc.iter().enumerate() {
                 L::store(dst[m].add(len - w), a[0]);
             }
         } else {
             let part = len - off;
-            let mut acc: [[L; 1]; M] = from_fn(|m| [init::<L, true>(mode, scale, dst[m].add(off), part)]);
+            let mut acc = [[L::zero(); 1]; M];
+            for (m, a) in acc.iter_mut().enumerate() {
+                a[0] = init::<L, true>(mode, scale, dst[m].add(off), part);
+            }
             accumulate::<L, M, 1, true>(&mut acc, off, sources, factors, part);
             for (m, a) in acc.iter().enumerate() {
                 L::store_part(dst[m].add(off), part, a[0]);
@@ -387,24 +402,16 @@ unsafe fn accumulate<L: Lanes, const M: usize, const B: usize, const PART: bool>
     factors: &[[L::Factor; M]],
     part: usize,
 ) {
-    let w = L::WIDTH;
     // SAFETY: forwarded contract.
     unsafe {
-        let operands = |source: *const u8| -> [L::Operand; B] {
-            let at = source.add(off);
-            from_fn(|b| {
-                L::operand(if PART {
-                    L::load_part(at, part)
-                } else {
-                    L::load(at.add(b * w))
-                })
-            })
-        };
         let mut rest = (sources, factors);
         if L::PAIRS {
             let pairs = sources.len() / 2;
             for (o, f) in sources.chunks_exact(2).zip(factors.chunks_exact(2)) {
-                let (x0, x1) = (operands(o[0]), operands(o[1]));
+                let (x0, x1) = (
+                    operands::<L, B, PART>(o[0], off, part),
+                    operands::<L, B, PART>(o[1], off, part),
+                );
                 for (a, (&f0, &f1)) in acc.iter_mut().zip(f[0].iter().zip(&f[1])) {
                     let (s0, s1) = (L::splat(f0), L::splat(f1));
                     for (v, (&y0, &y1)) in a.iter_mut().zip(x0.iter().zip(&x1)) {
@@ -415,7 +422,7 @@ unsafe fn accumulate<L: Lanes, const M: usize, const B: usize, const PART: bool>
             rest = (&sources[2 * pairs..], &factors[2 * pairs..]);
         }
         for (&o, f) in rest.0.iter().zip(rest.1) {
-            let x = operands(o);
+            let x = operands::<L, B, PART>(o, off, part);
             for (a, &fm) in acc.iter_mut().zip(f) {
                 let s = L::splat(fm);
                 for (v, &y) in a.iter_mut().zip(&x) {
@@ -426,29 +433,94 @@ unsafe fn accumulate<L: Lanes, const M: usize, const B: usize, const PART: bool>
     }
 }
 
-/// Forward elimination with the row operation done in vectors.
+/// The B vectors at `source + off`, ready to multiply.
+///
+/// # Safety
+/// See [`Lanes`]; `source + off` valid for `B·WIDTH` reads (`part` reads
+/// if `PART`, then `B == 1`).
+#[inline(always)]
+unsafe fn operands<L: Lanes, const B: usize, const PART: bool>(
+    source: *const u8,
+    off: usize,
+    part: usize,
+) -> [L::Operand; B] {
+    // SAFETY: forwarded contract.
+    unsafe {
+        let at = source.add(off);
+        let mut x = [L::operand(load::<L, PART>(at, part)); B];
+        for (b, x) in x.iter_mut().enumerate().skip(1) {
+            *x = L::operand(load::<L, PART>(at.add(b * L::WIDTH), part));
+        }
+        x
+    }
+}
+
+/// Forward elimination with the row operations done in vectors (the
+/// control flow of `Elimination::reduce`, written out so that nothing but
+/// inlined code runs between the vector instructions).
 ///
 /// # Safety
 /// See [`Lanes`].
 #[inline(always)]
 pub(super) unsafe fn eliminate<L: Lanes>(e: &mut Elimination<'_>) -> Option<usize> {
-    e.reduce(|vector, row, c| {
-        // SAFETY: `row.len()` is a multiple of ELIMINATION_ALIGN, itself a
-        // multiple of WIDTH, and `vector` is at least as long (Elimination
-        // checks both), so every vector access is in bounds.
+    let stride = e.stride;
+    for p in e.from..e.present.len() {
+        let c = e.vector[p];
+        if c == 0 {
+            continue;
+        }
+        if !e.present[p] {
+            return Some(p);
+        }
+        // SAFETY: both vectors hold `stride` bytes and row `p` of either
+        // matrix another `stride` (Elimination's checks); `stride` and the
+        // start rounded down to ELIMINATION_ALIGN are multiples of WIDTH.
         unsafe {
             let f = L::splat(L::factor(c));
-            let (v, r) = (vector.as_mut_ptr(), row.as_ptr());
-            let mut off = 0;
-            while off < row.len() {
-                L::store(
-                    v.add(off),
-                    L::mul_add(L::load(v.add(off)), L::operand(L::load(r.add(off))), f),
-                );
-                off += L::WIDTH;
+            row_op::<L>(
+                e.alongside.as_mut_ptr(),
+                e.alongside_rows.as_ptr().add(p * stride),
+                stride,
+                f,
+            );
+            if e.unit[p] {
+                e.vector[p] = 0;
+            } else {
+                let start = p & !(ELIMINATION_ALIGN - 1);
+                let row = e.rows.as_ptr().add(p * stride + start);
+                row_op::<L>(e.vector.as_mut_ptr().add(start), row, stride - start, f);
             }
         }
-    })
+    }
+    None
+}
+
+/// `v[..len] ^= f · row[..len]`, `len` a multiple of WIDTH.
+///
+/// # Safety
+/// See [`Lanes`]; `v` valid for `len` reads and writes, `row` for `len`
+/// reads.
+#[inline(always)]
+unsafe fn row_op<L: Lanes>(v: *mut u8, row: *const u8, len: usize, f: L::Splat) {
+    let mut off = 0;
+    while off < len {
+        // SAFETY: `off + WIDTH <= len` (caller).
+        unsafe {
+            let x = L::mul_add(L::load(v.add(off)), L::operand(L::load(row.add(off))), f);
+            L::store(v.add(off), x);
+        }
+        off += L::WIDTH;
+    }
+}
+
+/// A whole vector at `at`, or its first `part` bytes (the rest zero).
+///
+/// # Safety
+/// See [`Lanes`]; `at` valid for WIDTH reads, or `part` if `PART`.
+#[inline(always)]
+unsafe fn load<L: Lanes, const PART: bool>(at: *const u8, part: usize) -> L {
+    // SAFETY: forwarded contract.
+    unsafe { if PART { L::load_part(at, part) } else { L::load(at) } }
 }
 
 /// The register-only multiply-add rate: an M × B tile of accumulators fed
