@@ -145,11 +145,11 @@ impl Backend {
             #[cfg(target_arch = "x86_64")]
             Backend::Ssse3 => "pshufb nibble tables, 16-byte vectors, 4×2 register tiles",
             #[cfg(target_arch = "x86_64")]
-            Backend::Gfni128 => "gf2p8affineqb bit matrices, 16-byte vectors, 4×2 register tiles",
+            Backend::Gfni128 => "gf2p8affineqb bit matrices, 16-byte vectors, 6×2 register tiles",
             #[cfg(target_arch = "x86_64")]
             Backend::Avx2 => "vpshufb nibble tables, 32-byte vectors, 4×2 register tiles",
             #[cfg(target_arch = "x86_64")]
-            Backend::Avx512Bw => "vpshufb nibble tables, 64-byte vectors, 4×2 register tiles, masked tails",
+            Backend::Avx512Bw => "vpshufb nibble tables, 64-byte vectors, 8×2 register tiles, masked tails",
             #[cfg(target_arch = "x86_64")]
             Backend::Gfni256 => "vgf2p8affineqb bit matrices, 32-byte vectors, 6×2 register tiles",
             #[cfg(target_arch = "x86_64")]

@@ -77,7 +77,8 @@ fn first_bytes(n: usize) -> u64 {
 macro_rules! nibble_lanes {
     (
         $(#[$doc:meta])* $name:ident($vec:ty), width = $width:literal, masked = $masked:literal,
-        pairs = $pairs:literal, table = $table:expr, load = $load:ident, store = $store:ident,
+        pairs = $pairs:literal, factor_table = $factor_table:literal, table = $table:expr,
+        load = $load:ident, store = $store:ident,
         xor = $xor:ident, and = $and:ident, shuffle = $shuffle:ident, srli = $srli:ident,
         splat8 = $splat8:ident, zero = $zero:ident, tiles = [$($m:literal => $b:literal),+]
         $(, part = ($load_part:expr, $store_part:expr))? $(, mul_add = $mul_add:expr)?
@@ -90,6 +91,7 @@ macro_rules! nibble_lanes {
             const WIDTH: usize = $width;
             const MASKED: bool = $masked;
             const PAIRS: bool = $pairs;
+            const FACTOR_TABLE: bool = $factor_table;
             type Factor = u8;
             type Operand = ($vec, $vec);
             type Splat = ($vec, $vec);
@@ -205,7 +207,7 @@ unsafe fn xor3_512(a: __m512i, b: __m512i, c: __m512i) -> __m512i {
 
 nibble_lanes!(
     /// 16-byte `pshufb` nibble tables.
-    Ssse3(__m128i), width = 16, masked = false, pairs = false, table = table_128,
+    Ssse3(__m128i), width = 16, masked = false, pairs = false, factor_table = true, table = table_128,
     load = _mm_loadu_si128, store = _mm_storeu_si128, xor = _mm_xor_si128, and = _mm_and_si128,
     shuffle = _mm_shuffle_epi8, srli = _mm_srli_epi64, splat8 = _mm_set1_epi8, zero = _mm_setzero_si128,
     tiles = [1 => 4, 2 => 2, 3 => 2, 4 => 2]
@@ -213,7 +215,7 @@ nibble_lanes!(
 
 nibble_lanes!(
     /// 32-byte `vpshufb` nibble tables.
-    Avx2(__m256i), width = 32, masked = false, pairs = false, table = table_256,
+    Avx2(__m256i), width = 32, masked = false, pairs = false, factor_table = true, table = table_256,
     load = _mm256_loadu_si256, store = _mm256_storeu_si256, xor = _mm256_xor_si256, and = _mm256_and_si256,
     shuffle = _mm256_shuffle_epi8, srli = _mm256_srli_epi64, splat8 = _mm256_set1_epi8,
     zero = _mm256_setzero_si256, tiles = [1 => 4, 2 => 2, 3 => 2, 4 => 2]
@@ -222,7 +224,7 @@ nibble_lanes!(
 nibble_lanes!(
     /// 64-byte `vpshufb` nibble tables, the two lookups folded into the
     /// accumulator by one `vpternlogq`.
-    Avx512Bw(__m512i), width = 64, masked = true, pairs = false, table = table_512,
+    Avx512Bw(__m512i), width = 64, masked = true, pairs = false, factor_table = false, table = table_512,
     load = _mm512_loadu_si512, store = _mm512_storeu_si512, xor = _mm512_xor_si512, and = _mm512_and_si512,
     shuffle = _mm512_shuffle_epi8, srli = _mm512_srli_epi64, splat8 = _mm512_set1_epi8,
     zero = _mm512_setzero_si512,
@@ -234,7 +236,8 @@ nibble_lanes!(
 macro_rules! gfni_lanes {
     (
         $(#[$doc:meta])* $name:ident($vec:ty), width = $width:literal, masked = $masked:literal,
-        pairs = $pairs:literal, affine = $affine:ident, set1 = $set1:expr, load = $load:ident,
+        pairs = $pairs:literal, factor_table = $factor_table:literal, affine = $affine:ident,
+        set1 = $set1:expr, load = $load:ident,
         store = $store:ident, xor = $xor:ident, zero = $zero:ident, tiles = [$($m:literal => $b:literal),+]
         $(, part = ($load_part:expr, $store_part:expr))? $(, xor3 = $xor3:expr)?
     ) => {
@@ -246,6 +249,7 @@ macro_rules! gfni_lanes {
             const WIDTH: usize = $width;
             const MASKED: bool = $masked;
             const PAIRS: bool = $pairs;
+            const FACTOR_TABLE: bool = $factor_table;
             type Factor = u64;
             type Operand = $vec;
             type Splat = $vec;
@@ -316,22 +320,25 @@ macro_rules! gfni_lanes {
 
 gfni_lanes!(
     /// 16-byte GFNI (SSE encoding).
-    Gfni128(__m128i), width = 16, masked = false, pairs = false, affine = _mm_gf2p8affine_epi64_epi8,
+    Gfni128(__m128i), width = 16, masked = false, pairs = false, factor_table = true,
+    affine = _mm_gf2p8affine_epi64_epi8,
     set1 = _mm_set1_epi64x, load = _mm_loadu_si128, store = _mm_storeu_si128, xor = _mm_xor_si128,
-    zero = _mm_setzero_si128, tiles = [1 => 4, 2 => 4, 3 => 2, 4 => 2]
+    zero = _mm_setzero_si128, tiles = [1 => 4, 2 => 4, 3 => 2, 4 => 2, 5 => 2, 6 => 2]
 );
 
 gfni_lanes!(
     /// 32-byte GFNI (VEX encoding).
-    Gfni256(__m256i), width = 32, masked = false, pairs = false, affine = _mm256_gf2p8affine_epi64_epi8,
+    Gfni256(__m256i), width = 32, masked = false, pairs = false, factor_table = true,
+    affine = _mm256_gf2p8affine_epi64_epi8,
     set1 = _mm256_set1_epi64x, load = _mm256_loadu_si256, store = _mm256_storeu_si256, xor = _mm256_xor_si256,
-    zero = _mm256_setzero_si256, tiles = [1 => 4, 2 => 4, 3 => 2, 4 => 2]
+    zero = _mm256_setzero_si256, tiles = [1 => 4, 2 => 4, 3 => 2, 4 => 2, 5 => 2, 6 => 2]
 );
 
 gfni_lanes!(
     /// 64-byte GFNI, two products folded into the accumulator by one
     /// `vpternlogq`, masked tails.
-    Gfni512(__m512i), width = 64, masked = true, pairs = true, affine = _mm512_gf2p8affine_epi64_epi8,
+    Gfni512(__m512i), width = 64, masked = true, pairs = true, factor_table = false,
+    affine = _mm512_gf2p8affine_epi64_epi8,
     set1 = _mm512_set1_epi64, load = _mm512_loadu_si512, store = _mm512_storeu_si512, xor = _mm512_xor_si512,
     zero = _mm512_setzero_si512,
     tiles = [1 => 4, 2 => 4, 3 => 4, 4 => 4, 5 => 2, 6 => 2, 7 => 2, 8 => 2],
