@@ -222,6 +222,11 @@ mod tests {
         assert_eq!(b.symbol_size, 1500);
         assert!(matches!(b.mode, ModeArg::Systematic));
         assert!(b.json);
+        assert!(b.kernel.is_none() && !b.kernels);
+        let w = Wrapper::try_parse_from(["x", "bench", "--kernel", "avx2", "--kernels"]).unwrap();
+        let RlncCommand::Bench(b) = w.command else { panic!() };
+        assert_eq!(b.kernel.as_deref(), Some("avx2"));
+        assert!(b.kernels);
         assert!(Wrapper::try_parse_from(["x", "bench", "--k", "0"]).is_err());
     }
 }

@@ -1,16 +1,22 @@
-//! Progressive decoder: each packet is eliminated against the rows already
-//! held the moment it arrives, so work is spread over reception and the last
-//! packet costs one back-substitution.
+//! Progressive decoder: each packet's coefficient vector is eliminated
+//! against the rows already held the moment it arrives, so its rank gain is
+//! known at once, a non-innovative packet never touches payload memory, and
+//! a systematic original is readable as soon as it arrives.
 //!
 //! Rows are kept in row-echelon form indexed by pivot column (row `p` has
-//! zeros before column `p` and a 1 at `p`). An arriving vector is reduced
-//! column by column on its K coefficients only, recording one multiplier per
-//! row used. Its payload is not computed at once: it waits, as an expression
-//! over the rows, until [`BATCH`] rows are pending (or the generation
-//! completes), and then all of them are computed by one matrix product that
-//! loads each row once for a register tile of outputs. A non-innovative
-//! packet reduces to zero on the coefficients alone and never touches
-//! payload memory.
+//! zeros before column `p` and a 1 at `p`). Alongside its coefficients each
+//! row keeps its *transform*: which received packets, mixed how, make it (K
+//! bytes), eliminated with the coefficients in the same pass (held in
+//! registers with GFNI). Payloads are only copied on arrival. At full rank,
+//! back-substitution runs on the transforms (K-byte rows, not S-byte
+//! payloads), and every original that did not arrive systematically is
+//! computed from the received payloads by one matrix product (K × K by
+//! K × S), the decoder's only pass over payloads, run in register tiles.
+//! Measured at K = 128, S = 1500 on Zen 4 with GFNI, against eliminating
+//! payloads progressively in batches of 8 rows (and back-substituting
+//! them): 935–980 → 1,060–1,120 MB/s random decode; the cost is that the
+//! last packet carries the whole product (about 120 µs there) and memory is
+//! 2·K·S (received and decoded) plus K·K.
 
 use alloc::vec;
 use alloc::vec::Vec;
