@@ -6,15 +6,16 @@
 //! the sources: each source vector is loaded once and multiplied into all M
 //! outputs, so a tile needs one load per M products and the multiplier, not
 //! memory, sets the pace. Sources are taken in blocks of [`SOURCE_BLOCK`]
-//! whose non-zero columns and prepared factors sit in a small stack table;
-//! columns with only zero coefficients are skipped.
+//! whose non-zero columns (and, for lanes with few registers, prepared
+//! factors) sit in small stack tables; columns with only zero coefficients
+//! are skipped.
 
 use core::array::from_fn;
 
 use super::{DstMode, ELIMINATION_ALIGN, Elimination, Product};
 
-/// Sources per block of prepared factors (8 KiB of bit matrices at M = 8
-/// keep the table in L1 next to the data).
+/// Sources per block (a factor table of bit matrices is then 4 KiB at
+/// M = 8, in L1 next to the data).
 const SOURCE_BLOCK: usize = 64;
 
 /// The widest vector any backend uses; buffers for partial vectors.
@@ -208,10 +209,11 @@ unsafe fn short<L: Lanes, const V: usize>(p: &Product<'_>) {
         let mut acc = [L::zero(); V];
         if p.mode != DstMode::Overwrite {
             for (b, a) in acc.iter_mut().enumerate() {
-                *a = init::<L, false>(p.mode, scale, p.dst.add(b * w), w);
-            }
-            if part < w {
-                acc[V - 1] = init::<L, true>(p.mode, scale, p.dst.add((V - 1) * w), part);
+                *a = if b + 1 == V && part < w {
+                    init::<L, true>(p.mode, scale, p.dst.add(b * w), part)
+                } else {
+                    init::<L, false>(p.mode, scale, p.dst.add(b * w), w)
+                };
             }
         }
         for (i, &c) in p.coefs[..p.n].iter().enumerate() {

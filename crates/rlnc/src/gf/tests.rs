@@ -348,3 +348,91 @@ fn short_rows_panic_before_any_kernel_runs() {
     let mut d = [0u8; 10];
     lin_comb(&mut d, &[1; 15], 10, &[1, 1]);
 }
+
+/// Rows that end where an unreadable page begins, so that a kernel reading
+/// or writing one byte past a row faults (the tests above compare values;
+/// this proves tails and masks stay inside the slice).
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+mod guarded {
+    use super::*;
+    use core::num::NonZeroUsize;
+    use nix::sys::mman::{MapFlags, ProtFlags, mmap, mprotect, munmap};
+
+    const PAGE: usize = 4096;
+
+    /// `len` bytes ending at a guard page.
+    struct Guarded {
+        base: *mut u8,
+        /// Readable bytes before the guard page.
+        size: usize,
+        len: usize,
+    }
+
+    impl Guarded {
+        fn new(len: usize, fill: &[u8]) -> Guarded {
+            assert_eq!(fill.len(), len);
+            let size = len.div_ceil(PAGE).max(1) * PAGE;
+            // SAFETY: a fresh private anonymous mapping of `size` bytes and
+            // one page more, which becomes inaccessible; the row is written
+            // at the end of the readable part.
+            unsafe {
+                let base = mmap(
+                    None,
+                    NonZeroUsize::new(size + PAGE).unwrap(),
+                    ProtFlags::PROT_READ | ProtFlags::PROT_WRITE,
+                    MapFlags::MAP_PRIVATE | MapFlags::MAP_ANONYMOUS,
+                    -1,
+                    0,
+                )
+                .expect("mmap")
+                .cast::<u8>();
+                mprotect(base.add(size).cast(), PAGE, ProtFlags::PROT_NONE).expect("mprotect");
+                core::ptr::copy_nonoverlapping(fill.as_ptr(), base.add(size - len), len);
+                Guarded { base, size, len }
+            }
+        }
+
+        fn bytes(&mut self) -> &mut [u8] {
+            // SAFETY: the last `len` readable bytes of the mapping, borrowed
+            // mutably through `self`.
+            unsafe { core::slice::from_raw_parts_mut(self.base.add(self.size - self.len), self.len) }
+        }
+    }
+
+    impl Drop for Guarded {
+        fn drop(&mut self) {
+            // SAFETY: the mapping made in `new`, unmapped once.
+            unsafe { munmap(self.base.cast(), self.size + PAGE).expect("munmap") };
+        }
+    }
+
+    #[test]
+    fn every_backend_stays_inside_rows_that_end_at_a_guard_page() {
+        for len in (0..=300).chain([1500, 1501, 2047]) {
+            let c = (len * 29 + 3) as u8 | 1;
+            for mode in [DstMode::Overwrite, DstMode::Accumulate, DstMode::Scale(c ^ 0x77)] {
+                let (src_bytes, orig) = (bytes(len, len as u64), bytes(len, 99));
+                let mut want = orig.clone();
+                reference(&mut want, len, len, mode, &src_bytes, len, &[c], 1, 1);
+                // Three outputs from two sources, rows `len` apart: the tile
+                // path, whose last row ends at the guard.
+                let rows3 = bytes(2 * len, len as u64 + 1);
+                let coefs3 = [c, 7, 0, c ^ 1, 9, 200];
+                let orig3 = bytes(3 * len, 7);
+                let mut want3 = orig3.clone();
+                reference(&mut want3, len, len, mode, &rows3, len, &coefs3, 2, 3);
+                for (backend, kernels) in backends() {
+                    let mut src = Guarded::new(len, &src_bytes);
+                    let mut dst = Guarded::new(len, &orig);
+                    product_with(kernels, dst.bytes(), len, len, mode, src.bytes(), len, &[c], 1);
+                    assert_eq!(dst.bytes(), &want[..], "{backend:?} len={len} {mode:?}");
+
+                    let mut rows = Guarded::new(2 * len, &rows3);
+                    let mut out = Guarded::new(3 * len, &orig3);
+                    product_with(kernels, out.bytes(), len, len, mode, rows.bytes(), len, &coefs3, 2);
+                    assert_eq!(out.bytes(), &want3[..], "{backend:?} 3x2 len={len} {mode:?}");
+                }
+            }
+        }
+    }
+}
