@@ -7,7 +7,9 @@
 //!   T_hi[c][b >> 4], one `pshufb` per table;
 //! * GFNI: one `gf2p8affineqb` with the 8×8 bit matrix of c (`AFFINE[c]`),
 //!   the same field as `gf2p8mulb` (0x11B) but with the constant held as one
-//!   64-bit word, which is what the per-tile factor table stores.
+//!   64-bit word that a broadcast load (or the per-tile factor table) brings
+//!   straight from the table. The elimination, whose multipliers are bytes
+//!   already in a vector, uses `gf2p8mulb` on the broadcast byte instead.
 
 use core::arch::x86_64::*;
 
@@ -73,6 +75,50 @@ fn first_bytes(n: usize) -> u64 {
     (1u64 << n) - 1
 }
 
+/// The [`Lanes`] methods every vector type has alike: zero, xor, loads and
+/// stores (masked partial ones where the lanes have masks).
+macro_rules! vector_methods {
+    (
+        load = $load:ident, store = $store:ident, xor = $xor:ident, zero = $zero:ident
+        $(, part = ($load_part:expr, $store_part:expr))?
+    ) => {
+        #[inline(always)]
+        unsafe fn zero() -> Self {
+            // SAFETY: the CPU has this instruction (trait contract); registers only.
+            unsafe { Self($zero()) }
+        }
+        #[inline(always)]
+        unsafe fn xor(a: Self, b: Self) -> Self {
+            // SAFETY: the CPU has this instruction (trait contract); registers only.
+            unsafe { Self($xor(a.0, b.0)) }
+        }
+        #[inline(always)]
+        unsafe fn load(p: *const u8) -> Self {
+            // SAFETY: `p` is valid for WIDTH reads (trait contract).
+            unsafe { Self($load(p.cast())) }
+        }
+        #[inline(always)]
+        unsafe fn store(p: *mut u8, v: Self) {
+            // SAFETY: `p` is valid for WIDTH writes (trait contract).
+            unsafe { $store(p.cast(), v.0) }
+        }
+        $(
+        #[inline(always)]
+        unsafe fn load_part(p: *const u8, n: usize) -> Self {
+            // SAFETY: masked-off bytes are neither read nor faulted on; the
+            // first `n` are valid (trait contract).
+            unsafe { Self($load_part(first_bytes(n), p.cast())) }
+        }
+        #[inline(always)]
+        unsafe fn store_part(p: *mut u8, n: usize, v: Self) {
+            // SAFETY: only the first `n` bytes are written, and they are
+            // valid (trait contract).
+            unsafe { $store_part(p.cast(), first_bytes(n), v.0) }
+        }
+        )?
+    };
+}
+
 /// Nibble-table lanes: the same code for 16-, 32- and 64-byte vectors.
 macro_rules! nibble_lanes {
     (
@@ -108,7 +154,7 @@ macro_rules! nibble_lanes {
             }
             #[inline(always)]
             unsafe fn operand(v: Self) -> ($vec, $vec) {
-                // SAFETY: register operations only.
+                // SAFETY: the CPU has these instructions (trait contract); registers only.
                 unsafe {
                     let mask = $splat8(0x0f);
                     ($and(v.0, mask), $and($srli::<4>(v.0), mask))
@@ -116,50 +162,17 @@ macro_rules! nibble_lanes {
             }
             #[inline(always)]
             unsafe fn mul((lo, hi): ($vec, $vec), (t_lo, t_hi): ($vec, $vec)) -> Self {
-                // SAFETY: register operations only.
+                // SAFETY: the CPU has these instructions (trait contract); registers only.
                 unsafe { Self($xor($shuffle(t_lo, lo), $shuffle(t_hi, hi))) }
             }
             $(
             #[inline(always)]
             unsafe fn mul_add(acc: Self, (lo, hi): ($vec, $vec), (t_lo, t_hi): ($vec, $vec)) -> Self {
-                // SAFETY: register operations only.
+                // SAFETY: the CPU has these instructions (trait contract); registers only.
                 unsafe { Self($mul_add(acc.0, $shuffle(t_lo, lo), $shuffle(t_hi, hi))) }
             }
             )?
-            #[inline(always)]
-            unsafe fn zero() -> Self {
-                // SAFETY: register operation only.
-                unsafe { Self($zero()) }
-            }
-            #[inline(always)]
-            unsafe fn xor(a: Self, b: Self) -> Self {
-                // SAFETY: register operation only.
-                unsafe { Self($xor(a.0, b.0)) }
-            }
-            #[inline(always)]
-            unsafe fn load(p: *const u8) -> Self {
-                // SAFETY: `p` is valid for WIDTH reads (trait contract).
-                unsafe { Self($load(p.cast())) }
-            }
-            #[inline(always)]
-            unsafe fn store(p: *mut u8, v: Self) {
-                // SAFETY: `p` is valid for WIDTH writes (trait contract).
-                unsafe { $store(p.cast(), v.0) }
-            }
-            $(
-            #[inline(always)]
-            unsafe fn load_part(p: *const u8, n: usize) -> Self {
-                // SAFETY: masked-off bytes are neither read nor faulted on;
-                // the first `n` are valid (trait contract).
-                unsafe { Self($load_part(first_bytes(n), p.cast())) }
-            }
-            #[inline(always)]
-            unsafe fn store_part(p: *mut u8, n: usize, v: Self) {
-                // SAFETY: only the first `n` bytes are written, and they are
-                // valid (trait contract).
-                unsafe { $store_part(p.cast(), first_bytes(n), v.0) }
-            }
-            )?
+            vector_methods!(load = $load, store = $store, xor = $xor, zero = $zero $(, part = ($load_part, $store_part))?);
             tiles!($($m => $b),+);
         }
     };
@@ -260,7 +273,7 @@ macro_rules! gfni_lanes {
             }
             #[inline(always)]
             unsafe fn splat(matrix: u64) -> $vec {
-                // SAFETY: register operation only.
+                // SAFETY: the CPU has this instruction (trait contract); registers only.
                 unsafe { $set1(matrix as i64) }
             }
             #[inline(always)]
@@ -269,50 +282,17 @@ macro_rules! gfni_lanes {
             }
             #[inline(always)]
             unsafe fn mul(x: $vec, matrix: $vec) -> Self {
-                // SAFETY: register operation only.
+                // SAFETY: the CPU has this instruction (trait contract); registers only.
                 unsafe { Self($affine::<0>(x, matrix)) }
             }
             $(
             #[inline(always)]
             unsafe fn mul_add2(acc: Self, x0: $vec, f0: $vec, x1: $vec, f1: $vec) -> Self {
-                // SAFETY: register operations only.
+                // SAFETY: the CPU has these instructions (trait contract); registers only.
                 unsafe { Self($xor3(acc.0, $affine::<0>(x0, f0), $affine::<0>(x1, f1))) }
             }
             )?
-            #[inline(always)]
-            unsafe fn zero() -> Self {
-                // SAFETY: register operation only.
-                unsafe { Self($zero()) }
-            }
-            #[inline(always)]
-            unsafe fn xor(a: Self, b: Self) -> Self {
-                // SAFETY: register operation only.
-                unsafe { Self($xor(a.0, b.0)) }
-            }
-            #[inline(always)]
-            unsafe fn load(p: *const u8) -> Self {
-                // SAFETY: `p` is valid for WIDTH reads (trait contract).
-                unsafe { Self($load(p.cast())) }
-            }
-            #[inline(always)]
-            unsafe fn store(p: *mut u8, v: Self) {
-                // SAFETY: `p` is valid for WIDTH writes (trait contract).
-                unsafe { $store(p.cast(), v.0) }
-            }
-            $(
-            #[inline(always)]
-            unsafe fn load_part(p: *const u8, n: usize) -> Self {
-                // SAFETY: masked-off bytes are neither read nor faulted on;
-                // the first `n` are valid (trait contract).
-                unsafe { Self($load_part(first_bytes(n), p.cast())) }
-            }
-            #[inline(always)]
-            unsafe fn store_part(p: *mut u8, n: usize, v: Self) {
-                // SAFETY: only the first `n` bytes are written, and they are
-                // valid (trait contract).
-                unsafe { $store_part(p.cast(), first_bytes(n), v.0) }
-            }
-            )?
+            vector_methods!(load = $load, store = $store, xor = $xor, zero = $zero $(, part = ($load_part, $store_part))?);
             tiles!($($m => $b),+);
         }
     };
@@ -517,7 +497,7 @@ unsafe fn eliminate_block<const N: usize, const R: usize>(
 /// The CPU must have AVX-512BW.
 #[inline(always)]
 unsafe fn broadcast_byte(v: __m512i, bit: usize) -> __m512i {
-    // SAFETY: register operations only.
+    // SAFETY: the CPU has these instructions (trait contract); registers only.
     unsafe {
         let word = _mm512_permutexvar_epi16(_mm512_set1_epi16((bit / 2) as i16), v);
         _mm512_shuffle_epi8(word, _mm512_set1_epi8((bit % 2) as i8))
