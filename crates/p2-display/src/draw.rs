@@ -16,6 +16,9 @@
 use crate::color::blend;
 use crate::frame::{Canvas, Rect};
 
+#[cfg(test)]
+pub(crate) mod reference;
+
 /// The largest shape PNut draws (`SmoothFillMax`): sizes above it are ignored.
 const SMOOTH_FILL_MAX: i32 = 2048;
 
@@ -756,6 +759,112 @@ pub(crate) fn gdi_line(canvas: &mut Canvas, x0: i32, y0: i32, x1: i32, y1: i32, 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    /// A canvas of random colours drawn from a few (so that a line meets its own colour and partial blends).
+    fn speckled(width: u32, height: u32, seed: u64, colors: &[u32]) -> Canvas {
+        let mut canvas = Canvas::new(width, height, 0);
+        let mut state = seed | 1;
+        for pixel in canvas.back.pixels_mut() {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            *pixel = colors[(state % colors.len() as u64) as usize];
+        }
+        canvas
+    }
+
+    /// The same pixels as the reference, and damage that covers every changed pixel and no more than the reference
+    /// touched.
+    fn same_as_reference(fast: &Canvas, reference: &Canvas, before: &Canvas) -> Result<(), TestCaseError> {
+        prop_assert!(fast.back == reference.back, "pixels differ from the reference");
+        let (damage, touched) = (fast.pending.rect(), reference.pending.rect());
+        for y in 0..before.height() {
+            for x in 0..before.width() {
+                if fast.back.get(x, y) != before.back.get(x, y) {
+                    prop_assert!(
+                        damage.is_some_and(|d| d.contains(x, y)),
+                        "({}, {}) changed outside the damage",
+                        x,
+                        y
+                    );
+                }
+            }
+        }
+        if let Some(damage) = damage {
+            prop_assert!(
+                touched.is_some_and(|t| t.union(damage) == t),
+                "damage beyond what the reference touched"
+            );
+        }
+        Ok(())
+    }
+
+    /// A line end in 1/256 px, mostly on and near a `size`-pixel canvas, sometimes far off it.
+    fn coordinate(size: i32) -> impl Strategy<Value = i32> {
+        prop_oneof![
+            8 => -3 << 8..(size + 3) << 8,
+            1 => -(1 << 20)..1 << 20,
+        ]
+    }
+
+    /// A radius in 1/256 px: the sizes the displays use, odd ones, and beyond PNut's cap.
+    fn radius() -> impl Strategy<Value = i32> {
+        prop_oneof![
+            4 => (0..=32).prop_map(|size| size << 6),
+            2 => 0..6 << 8,
+            1 => 0..140 << 8,
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        /// Every line, with tables computed for it or kept for its radius, draws the reference's pixels.
+        #[test]
+        fn lines_draw_the_reference_pixels(
+            (width, height) in (1u32..40, 1u32..40),
+            ends in prop::collection::vec((coordinate(40), coordinate(40)), 2..6),
+            radius in radius(),
+            color in prop_oneof![Just(0x00FF00u32), Just(0xFF7F00), 0u32..0x100_0000],
+            opacity in prop_oneof![Just(0xFFu32), 0u32..=0xFF],
+            seed: u64,
+        ) {
+            let before = speckled(width, height, seed, &[0, color, 0x123456, color ^ 0x80, 0xFFFFFF]);
+            let mut tables = LineTables::new(radius);
+            let (mut computed, mut with_tables, mut reference) = (before.clone(), before.clone(), before.clone());
+            for pair in ends.windows(2) {
+                let ((x1, y1), (x2, y2)) = (pair[0], pair[1]);
+                smooth_line(&mut computed, x1, y1, x2, y2, radius, color, opacity);
+                smooth_line_with(&mut with_tables, &mut tables, x1, y1, x2, y2, color, opacity);
+                reference::smooth_line(&mut reference, x1, y1, x2, y2, radius, color, opacity);
+            }
+            same_as_reference(&computed, &reference, &before)?;
+            same_as_reference(&with_tables, &reference, &before)?;
+        }
+
+        /// Every dot (a line of no length), on, across and off the canvas's edges, draws the reference's pixels.
+        #[test]
+        fn dots_draw_the_reference_pixels(
+            (width, height) in (1u32..24, 1u32..24),
+            dots in prop::collection::vec((coordinate(24), coordinate(24)), 1..8),
+            radius in radius(),
+            color in prop_oneof![Just(0xFF0000u32), 0u32..0x100_0000],
+            opacity in prop_oneof![Just(0xFFu32), 0u32..=0xFF],
+            seed: u64,
+        ) {
+            let before = speckled(width, height, seed, &[0, color, 0x00FF00, color ^ 0x010101, 0xFFFFFF]);
+            let mut tables = LineTables::new(radius);
+            let (mut computed, mut with_tables, mut reference) = (before.clone(), before.clone(), before.clone());
+            for &(x, y) in &dots {
+                smooth_dot(&mut computed, x, y, radius, color, opacity);
+                smooth_line_with(&mut with_tables, &mut tables, x, y, x, y, color, opacity);
+                reference::smooth_line(&mut reference, x, y, x, y, radius, color, opacity);
+            }
+            same_as_reference(&computed, &reference, &before)?;
+            same_as_reference(&with_tables, &reference, &before)?;
+        }
+    }
 
     fn canvas(w: u32, h: u32) -> Canvas {
         Canvas::new(w, h, 0)

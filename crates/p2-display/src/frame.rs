@@ -169,6 +169,12 @@ impl Framebuffer {
         &self.pixels
     }
 
+    /// Every pixel, mutable, row by row.
+    #[inline]
+    pub(crate) fn pixels_mut(&mut self) -> &mut [u32] {
+        &mut self.pixels
+    }
+
     /// The whole buffer as a rectangle.
     pub fn bounds(&self) -> Rect {
         Rect::new(0, 0, self.width, self.height)
