@@ -14,24 +14,13 @@
 //! what makes the pixels the same.
 
 use crate::color::blend;
-use crate::frame::{Canvas, Rect};
+use crate::frame::{Canvas, Damage, Rect};
 
 #[cfg(test)]
 pub(crate) mod reference;
 
 /// The largest shape PNut draws (`SmoothFillMax`): sizes above it are ignored.
 const SMOOTH_FILL_MAX: i32 = 2048;
-
-/// One pixel at `opacity · opacity2` (both 0–255), axes swapped when `swap` (DDU `SmoothPixel`).
-#[inline]
-fn smooth_pixel(canvas: &mut Canvas, swap: bool, x: i32, y: i32, color: u32, opacity: u32, opacity2: u32) {
-    let opacity = (opacity * opacity2 + 0xFF) >> 8;
-    if opacity == 0 {
-        return;
-    }
-    let (x, y) = if swap { (y, x) } else { (x, y) };
-    plot(canvas, x, y, color, opacity);
-}
 
 /// One pixel at `opacity` 0–255: written when opaque, gamma-blended otherwise.
 #[inline]
@@ -75,6 +64,9 @@ fn smooth_clip(width: u32, height: u32, x1: &mut i32, y1: &mut i32, x2: &mut i32
         code
     };
     let (mut out1, mut out2) = (outcode(*x1, *y1), outcode(*x2, *y2));
+    if out1 | out2 == 0 {
+        return true;
+    }
     let (mut fx1, mut fy1, mut fx2, mut fy2) = (f64::from(*x1), f64::from(*y1), f64::from(*x2), f64::from(*y2));
     // Each pass moves one end onto an edge; four passes always settle it (the bound guards against NaN).
     for _ in 0..8 {
@@ -384,7 +376,22 @@ impl Line {
     }
 
     /// The body of `SmoothLine`, given its tables `y1_lut1, y2_lut1, x1_lut2, y1_lut2, x2_lut2, y2_lut2` and slant.
-    fn draw(
+    fn draw(self, rows: [Row<'_>; 6], slant: Slant, canvas: &mut Canvas) {
+        match (self.swap, rows[0].0.len()) {
+            (false, 3) => self.draw_as::<false, 3>(rows, slant, canvas),
+            (true, 3) => self.draw_as::<true, 3>(rows, slant, canvas),
+            (false, 5) => self.draw_as::<false, 5>(rows, slant, canvas),
+            (true, 5) => self.draw_as::<true, 5>(rows, slant, canvas),
+            (false, _) => self.draw_as::<false, 0>(rows, slant, canvas),
+            (true, _) => self.draw_as::<true, 0>(rows, slant, canvas),
+        }
+    }
+
+    /// [`draw`](Self::draw) with the axis swap and, for the thin lines of every trace (radius under 2 px), the
+    /// table width `ROWS` known at compile time (0: any width): these pixel loops are the inner loop of every
+    /// trace, so they carry no decision a line settles once, and a round end's column is unrolled.
+    #[inline(always)]
+    fn draw_as<const SWAP: bool, const ROWS: usize>(
         self,
         [y1_lut1, y2_lut1, x1_lut2, y1_lut2, x2_lut2, y2_lut2]: [Row<'_>; 6],
         slant: Slant,
@@ -401,10 +408,11 @@ impl Line {
             y2f,
             radius,
             span,
-            swap,
             color,
             opacity,
+            ..
         } = self;
+        let mut target = Target::new(canvas, color, opacity);
         // x at pixel centres; y stepped with a 16-bit fraction.
         let x_left = ((x1 - radius) & !0xFF) + 0x80;
         let x_right = ((x2 + radius) & !0xFF) + 0x80;
@@ -421,16 +429,10 @@ impl Line {
             if x <= left_top && x <= left_bottom {
                 // Left round end, before the line leaves it: a 2-D slice.
                 let xp = x1 / 0x100 - x / 0x100;
-                for yp in -span..=span {
-                    let o = end_cap(x1_lut2, y1_lut2, xp, yp, x1f, y1f);
-                    smooth_pixel(canvas, swap, x >> 8, (y1 >> 8) - yp, color, o, opacity);
-                }
+                target.end_cap::<SWAP, ROWS>(x >> 8, y1 >> 8, x1_lut2, y1_lut2.get(xp), (xp, span), (x1f, y1f));
             } else if x >= right_top && x >= right_bottom {
                 let xp = x2 / 0x100 - x / 0x100;
-                for yp in -span..=span {
-                    let o = end_cap(x2_lut2, y2_lut2, xp, yp, x2f, y2f);
-                    smooth_pixel(canvas, swap, x >> 8, (y2 >> 8) - yp, color, o, opacity);
-                }
+                target.end_cap::<SWAP, ROWS>(x >> 8, y2 >> 8, x2_lut2, y2_lut2.get(xp), (xp, span), (x2f, y2f));
             } else {
                 // Between the ends: a 1-D vertical slice, its end pixels at their fractional coverage.
                 let y = (y_acc / 0x100) as i32;
@@ -455,32 +457,103 @@ impl Line {
                     } else {
                         !y_bottom & 0xFF
                     };
-                    smooth_pixel(canvas, swap, x >> 8, y_bottom >> 8, color, o as u32, opacity);
+                    target.put::<SWAP>(x >> 8, y_bottom >> 8, o as u32);
                     y_bottom = next;
                 }
             }
             x += 0x100;
             y_acc += slope;
         }
+        let drawn = target.drawn;
+        canvas.pending.merge(drawn);
     }
 }
 
-/// The opacity of the pixel `(xp, yp)` pixels from a round end (a 2-D slice): the product of its coverage across
-/// and along, each from a chord table.
-#[inline(always)]
-fn end_cap(across_lut: Row<'_>, along_lut: Row<'_>, xp: i32, yp: i32, fx: i32, fy: i32) -> u32 {
-    let across = match xp {
-        ..0 => across_lut.get(yp) + ((xp << 8) + fx),
-        1.. => across_lut.get(yp) - ((xp << 8) + fx),
-        0 => across_lut.get(yp),
-    };
-    let along = match yp {
-        ..0 => along_lut.get(xp) + ((yp << 8) + fy),
-        1.. => along_lut.get(xp) - ((yp << 8) + fy),
-        0 => along_lut.get(xp),
-    };
-    let (xo, yo) = (across.clamp(0, 0xFF) as u32, along.clamp(0, 0xFF) as u32);
-    (xo * yo + 0xFF) >> 8
+/// The back buffer as one line draws into it (DDU `SmoothPixel`): one colour at one opacity, and the box of the
+/// pixels it changed, kept here and added to the canvas's damage once per line.
+struct Target<'a> {
+    pixels: &'a mut [u32],
+    width: u32,
+    height: u32,
+    color: u32,
+    opacity: u32,
+    drawn: Damage,
+}
+
+impl<'a> Target<'a> {
+    fn new(canvas: &'a mut Canvas, color: u32, opacity: u32) -> Self {
+        let (width, height) = (canvas.width(), canvas.height());
+        Self {
+            pixels: canvas.back.pixels_mut(),
+            width,
+            height,
+            color,
+            opacity,
+            drawn: Damage::NONE,
+        }
+    }
+
+    /// The pixel at `(major, minor)` (`(x, y)`, or `(y, x)` when `SWAP`) at `coverage · opacity`, gamma-blended.
+    #[inline(always)]
+    fn put<const SWAP: bool>(&mut self, major: i32, minor: i32, coverage: u32) {
+        let opacity = (coverage * self.opacity + 0xFF) >> 8;
+        if opacity == 0 {
+            return;
+        }
+        let (x, y) = if SWAP { (minor, major) } else { (major, minor) };
+        // A negative coordinate wraps past the size.
+        let (x, y) = (x as u32, y as u32);
+        if x >= self.width || y >= self.height {
+            return;
+        }
+        let pixel = &mut self.pixels[y as usize * self.width as usize + x as usize];
+        // Blending a colour over itself keeps it (each channel c·√(255/256) rounds back to c): a trace's core
+        // pixels, covered again by every overlapping segment, cost nothing.
+        if *pixel == self.color {
+            return;
+        }
+        *pixel = if opacity == 0xFF {
+            self.color
+        } else {
+            blend(*pixel, self.color, opacity)
+        };
+        self.drawn.add_pixel(x, y);
+    }
+
+    /// One column of a round end (a 2-D slice), `xp` pixels from the end's centre column, rows `-span..=span`
+    /// from its centre `row`: each pixel at the product of its coverage across (the chord `across` of its row) and
+    /// along (`along`, the chord of this column), each less the distance from the sub-pixel centre `(fx, fy)`.
+    #[inline(always)]
+    fn end_cap<const SWAP: bool, const ROWS: usize>(
+        &mut self,
+        column: i32,
+        row: i32,
+        across: Row<'_>,
+        along: i32,
+        (xp, span): (i32, i32),
+        (fx, fy): (i32, i32),
+    ) {
+        // The centre column and row are not reduced (PNut's `xp = 0` and `yp = 0` cases).
+        let from_centre = |p: i32, f: i32| ((p << 8) + f).abs() * i32::from(p != 0);
+        let across_offset = from_centre(xp, fx);
+        let mut pixel = |yp: i32, chord: i32| {
+            let xo = (chord - across_offset).clamp(0, 0xFF) as u32;
+            let yo = (along - from_centre(yp, fy)).clamp(0, 0xFF) as u32;
+            self.put::<SWAP>(column, row - yp, (xo * yo + 0xFF) >> 8);
+        };
+        match <&[i32; ROWS]>::try_from(across.0) {
+            Ok(chords) => {
+                for (i, &chord) in chords.iter().enumerate() {
+                    pixel(i as i32 - (ROWS / 2) as i32, chord);
+                }
+            }
+            Err(_) => {
+                for (yp, &chord) in (-span..=span).zip(across.0) {
+                    pixel(yp, chord);
+                }
+            }
+        }
+    }
 }
 
 /// PNut's `Round(radius · Sin(th))` and `Round(Cos(th) · $10000)` for `th = ArcTan2(dy, dx)`, `dx ≥ |dy|`, from

@@ -112,6 +112,15 @@ impl Damage {
         self.bottom = self.bottom.max(rect.bottom());
     }
 
+    /// Adds another region.
+    #[inline]
+    pub(crate) fn merge(&mut self, other: Damage) {
+        self.left = self.left.min(other.left);
+        self.top = self.top.min(other.top);
+        self.right = self.right.max(other.right);
+        self.bottom = self.bottom.max(other.bottom);
+    }
+
     pub(crate) fn rect(self) -> Option<Rect> {
         (self.right > self.left && self.bottom > self.top)
             .then(|| Rect::new(self.left, self.top, self.right - self.left, self.bottom - self.top))
