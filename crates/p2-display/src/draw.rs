@@ -533,27 +533,35 @@ impl<'a> Target<'a> {
         (xp, span): (i32, i32),
         (fx, fy): (i32, i32),
     ) {
-        // The centre column and row are not reduced (PNut's `xp = 0` and `yp = 0` cases).
-        let from_centre = |p: i32, f: i32| ((p << 8) + f).abs() * i32::from(p != 0);
         let across_offset = from_centre(xp, fx);
-        let mut pixel = |yp: i32, chord: i32| {
-            let xo = (chord - across_offset).clamp(0, 0xFF) as u32;
-            let yo = (along - from_centre(yp, fy)).clamp(0, 0xFF) as u32;
-            self.put::<SWAP>(column, row - yp, (xo * yo + 0xFF) >> 8);
-        };
         match <&[i32; ROWS]>::try_from(across.0) {
             Ok(chords) => {
                 for (i, &chord) in chords.iter().enumerate() {
-                    pixel(i as i32 - (ROWS / 2) as i32, chord);
+                    let yp = i as i32 - (ROWS / 2) as i32;
+                    self.cap_pixel::<SWAP>(column, row - yp, chord - across_offset, along - from_centre(yp, fy));
                 }
             }
             Err(_) => {
                 for (yp, &chord) in (-span..=span).zip(across.0) {
-                    pixel(yp, chord);
+                    self.cap_pixel::<SWAP>(column, row - yp, chord - across_offset, along - from_centre(yp, fy));
                 }
             }
         }
     }
+
+    /// One pixel of a round end at the product of its coverage across and along, each clamped to 0–255.
+    #[inline(always)]
+    fn cap_pixel<const SWAP: bool>(&mut self, major: i32, minor: i32, across: i32, along: i32) {
+        let (xo, yo) = (across.clamp(0, 0xFF) as u32, along.clamp(0, 0xFF) as u32);
+        self.put::<SWAP>(major, minor, (xo * yo + 0xFF) >> 8);
+    }
+}
+
+/// How far, in 1/256 px, the centre of the pixel `p` pixels from a round end's centre pixel is from the end's
+/// sub-pixel centre `f`; the centre pixel itself is not reduced (PNut's `xp = 0` and `yp = 0` cases).
+#[inline(always)]
+fn from_centre(p: i32, f: i32) -> i32 {
+    ((p << 8) + f).abs() * i32::from(p != 0)
 }
 
 /// PNut's `Round(radius · Sin(th))` and `Round(Cos(th) · $10000)` for `th = ArcTan2(dy, dx)`, `dx ≥ |dy|`, from
