@@ -1,5 +1,5 @@
-//! Drawing into a display's back buffer, with PNut's own algorithms (docs/p2-displays.md A.0 "Geometry &
-//! rendering"):
+//! Drawing into a display's back buffer, with PNut's own algorithms (docs/p2-displays.md A.0 "Geometry and
+//! drawing"):
 //!
 //! - [`smooth_line`] / [`smooth_dot`]: anti-aliased lines and dots in 1/256 pixel with round ends (DDU
 //!   `SmoothLine`, `SmoothDot`, `SmoothClip`, `SmoothPixel`), gamma-2 blended.
@@ -504,7 +504,7 @@ fn smooth_fill(canvas: &mut Canvas, x: i32, y: i32, count: i32, color: u32, opac
     }
     let (mut x, mut count) = (x, count);
     if x < 0 {
-        count += x;
+        count = count.saturating_add(x);
         if count < 0 {
             return;
         }
@@ -513,7 +513,7 @@ fn smooth_fill(canvas: &mut Canvas, x: i32, y: i32, count: i32, color: u32, opac
     if x >= width || count < 0 {
         return;
     }
-    if x + count >= width {
+    if x.saturating_add(count) >= width {
         count = width - 1 - x;
     }
     let rect = Rect::new(x as u32, y as u32, count as u32 + 1, 1);
@@ -530,13 +530,20 @@ fn smooth_fill(canvas: &mut Canvas, x: i32, y: i32, count: i32, color: u32, opac
     canvas.touch(rect);
 }
 
-/// `xs × ys` pixels from `(x, y)` (DDU `SmoothRect`).
+/// `xs × ys` pixels from `(x, y)` (DDU `SmoothRect`). PNut loops `for row := y to y + ys − 1` with that bound in
+/// wrapping 32-bit arithmetic (an empty loop when it wraps below `y`); only the rows inside the canvas are walked
+/// here, so a frame thickness near 2³¹ costs no billion empty rows.
 fn smooth_rect(canvas: &mut Canvas, x: i32, y: i32, xs: i32, ys: i32, color: u32, opacity: u32) {
     if xs == 0 || ys == 0 {
         return;
     }
-    for row in y..y.saturating_add(ys) {
-        smooth_fill(canvas, x, row, xs - 1, color, opacity);
+    let last = y.wrapping_add(ys).wrapping_sub(1);
+    if last < y {
+        return;
+    }
+    let height = canvas.height() as i32;
+    for row in y.max(0)..=last.min(height - 1) {
+        smooth_fill(canvas, x, row, xs.wrapping_sub(1), color, opacity);
     }
 }
 
@@ -568,18 +575,22 @@ pub(crate) fn smooth_shape(
     {
         return;
     }
-    let mut solid = thick == 0 || thick << 1 >= xs || thick << 1 >= ys;
+    // PNut's 32-bit arithmetic wraps: a thickness of 2³⁰ or more doubles to a negative number, so such a frame is
+    // not solid, and its pieces land where the wrapped sums put them.
+    let double = thick.wrapping_shl(1);
+    let mut solid = thick == 0 || double >= xs || double >= ys;
     if xro == 0 || yro == 0 {
         let (xl, xr) = (xc - (xs >> 1), xc + (xs - (xs >> 1)));
         let (yt, yb) = (yc - (ys >> 1), yc + (ys - (ys >> 1)));
         if solid {
             smooth_rect(canvas, xl, yt, xs, ys, color, opacity);
         } else {
-            let inner = ys - (thick << 1);
+            let inner = ys.wrapping_sub(double);
+            let below = yt.wrapping_add(thick);
             smooth_rect(canvas, xl, yt, xs, thick, color, opacity);
-            smooth_rect(canvas, xl, yb - thick, xs, thick, color, opacity);
-            smooth_rect(canvas, xl, yt + thick, thick, inner, color, opacity);
-            smooth_rect(canvas, xr - thick, yt + thick, thick, inner, color, opacity);
+            smooth_rect(canvas, xl, yb.wrapping_sub(thick), xs, thick, color, opacity);
+            smooth_rect(canvas, xl, below, thick, inner, color, opacity);
+            smooth_rect(canvas, xr.wrapping_sub(thick), below, thick, inner, color, opacity);
         }
         return;
     }
