@@ -118,17 +118,14 @@ impl Tracing {
     }
 }
 
-/// Chunks the real capture's channel holds.
-const QUEUE_CHUNKS: usize = 256;
-
 /// The same on a real capture: 2,000 chunks of 1 ms from a PulseAudio server, with the capture thread
 /// and this consumer running; no Rust allocation on any thread and no pool miss.
 ///
 /// The pool holds every chunk that can be in flight: the queue, the one this consumer holds and the
-/// assembler's two. An adaptive pool sized for a prompt consumer grows (two allocations a buffer) each
-/// time a loaded machine keeps the consumer away long enough to set a new backlog record, 50 ms at the
-/// default minimum of 50 buffers: memory following demand, not a cost per chunk, which is what this
-/// measures.
+/// capture thread's two. The default adaptive pool (50 to 200 buffers, here 50 to 200 ms) grows, two
+/// allocations a buffer, whenever a loaded machine stalls this consumer or the capture thread (which then
+/// catches up in a burst) long enough to set a new backlog record, and past 200 a chunk is a one-off
+/// allocation: memory following the backlog, not a cost per chunk, which is what this measures.
 fn a_real_capture_allocates_nothing_per_chunk() {
     let server = PulseServer::start();
     let _player = server.play_tone("tone", 1_000.0, 0.5);
@@ -140,8 +137,7 @@ fn a_real_capture_allocates_nothing_per_chunk() {
             channels: 2,
         },
         chunk_duration: Duration::from_millis(1),
-        queue_chunks: QUEUE_CHUNKS,
-        pool: Sizing::Fixed(QUEUE_CHUNKS + 3),
+        pool: Sizing::Fixed(CaptureConfig::default().queue_chunks + 3),
         ..CaptureConfig::default()
     };
     let capture = Capture::start(config).unwrap();
