@@ -119,7 +119,9 @@ fn trace(size: usize) {
         .push(AllocationTrace { size, backtrace });
 }
 
-// SAFETY: every call is forwarded unchanged to the system allocator; counting touches no allocated memory.
+// SAFETY: every call is forwarded unchanged to the system allocator; counting touches no allocated memory, and
+// tracing (only when a test turns it on) allocates through this allocator with its thread marked as recording,
+// so it neither recurses nor counts itself, and it does not panic (a poisoned lock is taken as it is).
 unsafe impl GlobalAlloc for CountingAllocator {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         count(layout.size());
