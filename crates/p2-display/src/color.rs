@@ -275,7 +275,13 @@ pub fn blend_channel(dst: u32, src: u32, alpha: u32) -> u32 {
 /// 256, so full opacity is special-cased by its callers).
 #[inline]
 pub fn blend(dst: u32, src: u32, alpha: u32) -> u32 {
-    let channel = |shift: u32| blend_channel((dst >> shift) & 0xFF, (src >> shift) & 0xFF, alpha) << shift;
+    let channel = |shift: u32| {
+        let (d, s) = ((dst >> shift) & 0xFF, (src >> shift) & 0xFF);
+        // A value blended over itself stays (tested for every value and alpha): the channels a trace colour
+        // shares with the pixel (a green trace over black: red and blue) cost nothing.
+        let blended = if d == s { d } else { blend_channel(d, s, alpha) };
+        blended << shift
+    };
     channel(16) | channel(8) | channel(0)
 }
 
