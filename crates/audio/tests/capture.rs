@@ -255,7 +255,11 @@ fn records_only_the_application_chosen_by_pid_or_name() {
 fn steady_capture_of_many_small_chunks_is_served_by_the_pool() {
     let server = PulseServer::start();
     let _player = server.play_tone("tone", 1_000.0, 0.5);
-    // 3,000 chunks of 1 ms of 48 kHz stereo s16.
+    // 3,000 chunks of 1 ms of 48 kHz stereo s16, from a pool that holds all that can be in flight (the
+    // queue, the chunk being read, the capture thread's two): the default adaptive pool (50 to 200 ms of
+    // 1 ms chunks) grows with the backlog when a loaded machine stalls a thread (a backlog of 257 chunks
+    // was seen), which is memory following demand, not chunks bypassing the pool.
+    let queue_chunks = CaptureConfig::default().queue_chunks;
     let config = CaptureConfig {
         spec: StreamSpec {
             format: SampleFormat::S16Le,
@@ -263,6 +267,7 @@ fn steady_capture_of_many_small_chunks_is_served_by_the_pool() {
             channels: 2,
         },
         chunk_duration: Duration::from_millis(1),
+        pool: Sizing::Fixed(queue_chunks + 3),
         ..config(&server, Target::DefaultMonitor)
     };
     let recording = record_chunks(config, 3_000);

@@ -77,6 +77,9 @@ pub struct Receiver {
     base: u32,
     slots: VecDeque<Option<Decoder>>,
     spare: Vec<Decoder>,
+    /// Decoders allocated, in `slots` or `spare`: never fewer than the
+    /// largest window adopted, so a free slot always finds a spare one.
+    decoders: usize,
     delivered: u64,
     highest_seq: u32,
     unreported: u32,
@@ -100,6 +103,7 @@ impl Receiver {
             base: 0,
             slots: VecDeque::new(),
             spare: Vec::new(),
+            decoders: 0,
             delivered: 0,
             highest_seq: 0,
             unreported: 0,
@@ -229,6 +233,29 @@ impl Receiver {
         self.shape = Some(shape);
         let by_bytes = (self.config.max_window_bytes as u64 / gen_bytes).max(1) as usize;
         self.window = usize::from(window.clamp(1, self.config.max_window.max(1))).min(by_bytes);
+        self.provision(shape)
+    }
+
+    /// Allocates the decoders (and the bookkeeping) of the whole window once
+    /// it is adopted or grows, so that the receive path allocates nothing:
+    /// made on demand, a decoder came whenever the sender first had one more
+    /// generation open at once, mid-transfer, at a moment set by the load of
+    /// the machine. Bounded like the window, by `max_window_bytes`; `false`
+    /// for a shape no decoder takes.
+    fn provision(&mut self, (k, symbol_size): (u8, u16)) -> bool {
+        if self.decoders >= self.window {
+            return true;
+        }
+        self.spare.reserve(self.window - self.decoders);
+        while self.decoders < self.window {
+            let Ok(decoder) = Decoder::new(0, k, symbol_size) else {
+                return false;
+            };
+            self.spare.push(decoder);
+            self.decoders += 1;
+        }
+        self.slots.reserve(self.window.saturating_sub(self.slots.len()));
+        self.ranks.reserve(self.window.saturating_sub(self.ranks.len()));
         true
     }
 
@@ -247,19 +274,10 @@ impl Receiver {
         }
         let slot = &mut self.slots[i];
         if slot.is_none() {
-            let decoder = match self.spare.pop() {
-                Some(mut d) => {
-                    d.reset(packet.generation);
-                    d
-                }
-                _ => match Decoder::new(packet.generation, packet.k, packet.symbol_size) {
-                    Ok(d) => d,
-                    Err(_) => {
-                        self.stats.malformed += 1;
-                        return;
-                    }
-                },
-            };
+            // Slots never outnumber the largest window, so with this one free
+            // fewer than `decoders` are in use.
+            let mut decoder = self.spare.pop().expect("a decoder provisioned for each slot");
+            decoder.reset(packet.generation);
             *slot = Some(decoder);
         }
         let Some(decoder) = slot.as_mut() else { return };
