@@ -7,6 +7,7 @@ use std::os::fd::AsRawFd;
 use nix::sys::termios::{self, InputFlags, LocalFlags, SetArg, SpecialCharacterIndices, Termios};
 use sluicegate_p2::io::{PipelineMonitor, Recorder, ResetLine, SourceSpec, Transmitter};
 use sluicegate_p2_live::{HostStats, LiveFeed, Notices, Session, SessionConfig};
+use sluicegate_p2_ui::UiServer;
 
 use super::terminal::MonitorArgs;
 use crate::exit::Failure;
@@ -15,6 +16,8 @@ use crate::exit::Failure;
 pub struct DisplayHost {
     session: Option<Session>,
     notices: Option<Notices>,
+    /// The page's server (`--ui`).
+    ui: Option<UiServer>,
 }
 
 impl DisplayHost {
@@ -30,16 +33,23 @@ impl DisplayHost {
             return Ok(Self {
                 session: None,
                 notices: None,
+                ui: None,
             });
         }
         let config = SessionConfig::new(spec.clone())
             .snapshots(args.snapshots.clone())
             .save_dir(args.save_dir.clone())
-            .reset_line(if args.rts { ResetLine::Rts } else { ResetLine::Dtr });
+            .reset_line(if args.rts { ResetLine::Rts } else { ResetLine::Dtr })
+            .terminal_text(args.ui.is_some());
         let session = Session::start(config, transmitter, recorder.clone(), pipeline).map_err(Failure::runtime)?;
+        let ui = match args.ui {
+            Some(address) => Some(super::ui::start(address, session.handle())?),
+            None => None,
+        };
         Ok(Self {
             notices: Some(session.notices()),
             session: Some(session),
+            ui,
         })
     }
 
@@ -69,9 +79,23 @@ impl DisplayHost {
         self.session.as_ref().map(Session::stats)
     }
 
-    /// Ends the host once the router (and so the feed) is gone: the last lines applied, the snapshots
-    /// written. Returns its counters.
+    /// With `--ui`, after the input ended by itself: the page stays until `stop_requested`; `each` runs every
+    /// 50 ms meanwhile (SIGUSR1's snapshots and stats).
+    pub fn linger(&self, stop_requested: impl Fn() -> bool, mut each: impl FnMut()) {
+        if let Some(ui) = &self.ui {
+            super::ui::linger(ui, stop_requested, || {
+                each();
+                self.report_notices();
+            });
+        }
+    }
+
+    /// Ends the host once the router (and so the feed) is gone: the pages closed, the last lines applied, the
+    /// snapshots written. Returns its counters.
     pub fn finish(mut self) -> Option<HostStats> {
+        if let Some(ui) = self.ui.take() {
+            ui.stop();
+        }
         let stats = self.session.take().map(Session::finish);
         self.report_notices();
         stats

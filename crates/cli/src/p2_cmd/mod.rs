@@ -7,6 +7,7 @@ mod outputs;
 mod simulator;
 mod stats;
 mod terminal;
+mod ui;
 
 use std::path::PathBuf;
 

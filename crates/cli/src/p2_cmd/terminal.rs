@@ -58,6 +58,13 @@ pub struct MonitorArgs {
     /// that asks waits for ever).
     #[arg(long)]
     pub no_displays: bool,
+    /// Serve the live page on ADDR and print its URL on stderr (`ui: http://…`): the terminal text, every DEBUG
+    /// display, typed input, PC_KEY/PC_MOUSE from the page's keyboard and mouse, reset and recording, in a
+    /// browser. ADDR defaults to 127.0.0.1:7022 (this machine only); :0 picks a free port; another interface
+    /// is warned about. After a finite input ends the page stays until Ctrl-C.
+    #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = "127.0.0.1:7022",
+          value_parser = super::ui::parse_address, conflicts_with = "no_displays")]
+    pub ui: Option<std::net::SocketAddr>,
     /// Print statistics at exit (and on SIGUSR1).
     #[arg(long)]
     stats: bool,
@@ -105,6 +112,7 @@ impl MonitorArgs {
             || self.snapshots.is_some()
             || self.save_dir.is_some()
             || self.no_displays
+            || self.ui.is_some()
             || self.baud.is_some()
             || self.coalesce_ms.is_some()
     }
@@ -199,6 +207,26 @@ pub fn run(args: &MonitorArgs, opened: Opened) -> Result<(), Failure> {
         .run(&signals)
     };
     drop(keyboard);
+    if !signals.stop_requested() {
+        displays.linger(
+            || signals.stop_requested(),
+            || {
+                if signals.take_report() {
+                    displays.write_snapshots();
+                    if args.stats {
+                        let host = displays.stats();
+                        print_stats(
+                            &pipeline.stats(),
+                            &routed.routing,
+                            routed.latency,
+                            host.as_ref(),
+                            args.json,
+                        );
+                    }
+                }
+            },
+        );
+    }
     signals.close();
     drop(stdout);
     let host = displays.finish();
