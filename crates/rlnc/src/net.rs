@@ -14,7 +14,10 @@ use sluicegate_core::pool::{BufferPool, PoolBuf, PoolBytes, Sizing};
 
 use crate::encoder::ConfigError;
 use crate::transfer::link::{Loss, LossModel};
-use crate::transfer::{Receiver, ReceiverConfig, ReceiverStats, Sender, SenderConfig, SenderStats};
+use crate::transfer::{
+    CloseReason, Handled, PathEstimate, Receiver, ReceiverConfig, ReceiverStats, Sender, SenderConfig, SenderStats,
+    SessionError,
+};
 
 /// One generation's worth of input in a buffer of its own, zero-padded to K·S.
 #[derive(Debug)]
@@ -128,9 +131,12 @@ pub enum NetError {
     /// K or S invalid.
     #[error(transparent)]
     Config(#[from] ConfigError),
-    /// Nothing valid heard from the peer for this long.
-    #[error("no answer from the peer for {0:?}")]
+    /// No sender started a transfer within the listening deadline.
+    #[error("no sender within {0:?}")]
     PeerSilent(Duration),
+    /// The session failed: the peer restarted, closed it, or made no progress.
+    #[error(transparent)]
+    Session(#[from] SessionError),
 }
 
 /// Progress callback argument: bytes so far and the total once known.
@@ -145,14 +151,12 @@ pub struct Progress {
 /// Sender options.
 #[derive(Clone, Copy, Debug)]
 pub struct SendOptions {
-    /// Coding, window, pacing.
+    /// Coding, window ceiling, rate ceiling, idle timeout.
     pub config: SenderConfig,
     /// Outgoing loss injection.
     pub loss: LossModel,
     /// Seed of the loss process.
     pub seed: u64,
-    /// Give up after this long without a valid answer.
-    pub timeout: Duration,
 }
 
 /// What a send did.
@@ -166,6 +170,8 @@ pub struct SendReport {
     pub receiver_digest: (u64, [u8; 32]),
     /// Sender counters.
     pub stats: SenderStats,
+    /// The congestion controller's view of the path at the end.
+    pub path: PathEstimate,
     /// Datagrams dropped by injection.
     pub injected_losses: u64,
     /// Wall time.
@@ -248,7 +254,8 @@ fn send_datagram(socket: &UdpSocket, to: SocketAddr, bytes: &[u8]) -> io::Result
 /// Sends `input` to `peer` until the receiver confirms it wrote everything.
 ///
 /// # Errors
-/// [`NetError`] on I/O errors or when the receiver stays silent.
+/// [`NetError`] on I/O errors or when the session fails (the receiver
+/// restarted, closed it, or made no progress for the idle timeout).
 pub fn send(
     socket: &UdpSocket,
     peer: SocketAddr,
@@ -258,31 +265,39 @@ pub fn send(
 ) -> Result<SendReport, NetError> {
     let config = options.config;
     let mut sender: Sender<PoolBytes> = Sender::new(config)?;
-    // Window + look-ahead + one being filled: the pool never runs dry.
-    let mut chunker = Chunker::new(input, config.generation_bytes(), usize::from(config.window) + 3);
+    // Up to 64 generations (plus look-ahead) from the pool; a wider window
+    // takes counted one-off buffers.
+    let mut chunker = Chunker::new(input, config.generation_bytes(), usize::from(config.window).min(64) + 3);
     let mut loss = Loss::new(options.loss, options.seed);
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; sender.datagram_len().max(2048)];
     let mut injected = 0;
     let start = Instant::now();
-    let mut last_heard = Duration::ZERO;
     let mut last_progress = Duration::ZERO;
     let mut input_done = false;
     socket.set_nonblocking(true)?;
-    while !sender.is_finished() {
+    while !sender.is_closed() {
         let now = start.elapsed();
         while !input_done && sender.wants_generation() {
-            match chunker.next_chunk()? {
-                Some(chunk) => {
+            match chunker.next_chunk() {
+                Ok(Some(chunk)) => {
                     hasher.update(&chunk.data[..chunk.data_len]);
                     input_done = chunk.last;
                     sender
                         .push_generation(chunk.data, chunk.data_len, chunk.last)
                         .expect("wanted and K·S long");
                 }
-                None => input_done = true,
+                Ok(None) => input_done = true,
+                Err(e) => {
+                    sender.close(CloseReason::InputFailed);
+                    if let Some(n) = sender.poll_transmit(now, &mut buf) {
+                        send_datagram(socket, peer, &buf[..n])?;
+                    }
+                    return Err(e.into());
+                }
             }
         }
+        sender.handle_timeout(now);
         while let Some(n) = sender.poll_transmit(now, &mut buf) {
             if loss.drop_next() {
                 injected += 1;
@@ -290,19 +305,13 @@ pub fn send(
                 send_datagram(socket, peer, &buf[..n])?;
             }
         }
+        if let Some(error) = sender.failure() {
+            return Err(NetError::Session(*error));
+        }
         if let Some((n, _)) = recv_or_sleep(socket, &mut buf, start, sender.poll_timeout())? {
-            let before = sender.stats();
-            let now = start.elapsed();
-            if sender.handle_datagram(now, &buf[..n]).is_ok()
-                && (sender.stats().feedback > before.feedback || sender.is_finished())
-            {
-                last_heard = now;
-            }
+            let _ = sender.handle_datagram(start.elapsed(), &buf[..n]);
         }
         let now = start.elapsed();
-        if now.saturating_sub(last_heard) > options.timeout {
-            return Err(NetError::PeerSilent(options.timeout));
-        }
         if now - last_progress > Duration::from_millis(100) {
             last_progress = now;
             progress(Progress {
@@ -321,6 +330,7 @@ pub fn send(
         digest: hasher.finalize().into(),
         receiver_digest: sender.receiver_digest().expect("finished"),
         stats: sender.stats(),
+        path: sender.path(),
         injected_losses: injected,
         elapsed: start.elapsed(),
     })
@@ -329,18 +339,14 @@ pub fn send(
 /// Receiver options.
 #[derive(Clone, Copy, Debug)]
 pub struct ReceiveOptions {
-    /// Session, window limit, feedback cadence.
+    /// Instance id, session, window limit, feedback cadence, idle timeout, linger.
     pub config: ReceiverConfig,
     /// Outgoing (feedback) loss injection.
     pub loss: LossModel,
     /// Seed of the loss process.
     pub seed: u64,
-    /// Give up after this long without a data datagram once the transfer started.
-    pub timeout: Duration,
     /// Give up if the first data datagram takes longer (`None`: wait forever).
     pub first_timeout: Option<Duration>,
-    /// After done, keep answering repeats this long after the last one.
-    pub linger: Duration,
 }
 
 /// What a receive did.
@@ -363,7 +369,9 @@ pub struct ReceiveReport {
 /// Receives one transfer on `socket` into `output`.
 ///
 /// # Errors
-/// [`NetError`] on I/O errors or when the sender goes silent mid-transfer.
+/// [`NetError`] on I/O errors, when no sender comes within
+/// `first_timeout`, or when the session fails (the sender is bound to an
+/// earlier receiver, closed it, or made no progress for the idle timeout).
 pub fn receive(
     socket: &UdpSocket,
     mut output: impl Write,
@@ -379,29 +387,37 @@ pub fn receive(
     let mut peer: Option<SocketAddr> = None;
     let mut start: Option<Instant> = None;
     let clock = Instant::now();
-    let mut last_data = Duration::ZERO;
     let mut last_progress = Duration::ZERO;
     loop {
         let deadline = receiver.poll_timeout();
         if let Some((n, from)) = recv_until(socket, &mut buf, clock, deadline)? {
-            let now = clock.elapsed();
-            let before = receiver.stats().data;
-            let _ = receiver.handle_datagram(now, &buf[..n]);
-            if receiver.stats().data > before {
+            if let Ok(Handled::Peer) = receiver.handle_datagram(clock.elapsed(), &buf[..n]) {
                 peer = Some(from);
-                last_data = now;
                 start.get_or_insert_with(Instant::now);
             }
         }
         let now = clock.elapsed();
-        receiver.poll_data(|bytes| {
+        let written = receiver.poll_data(|bytes| {
             hasher.update(bytes);
             output.write_all(bytes)
-        })?;
-        if receiver.is_complete() && !receiver.has_digest() {
-            output.flush()?;
-            receiver.handle_digest(hasher.clone().finalize().into());
+        });
+        let flushed = match written {
+            Ok(_) if receiver.is_complete() && !receiver.has_digest() => output.flush().map(|()| true),
+            Ok(_) => Ok(false),
+            Err(e) => Err(e),
+        };
+        match flushed {
+            Ok(true) => receiver.handle_digest(hasher.clone().finalize().into()),
+            Ok(false) => {}
+            Err(e) => {
+                receiver.close(CloseReason::OutputFailed);
+                if let (Some(peer), Some(n)) = (peer, receiver.poll_transmit(now, &mut out)) {
+                    send_datagram(socket, peer, &out[..n])?;
+                }
+                return Err(e.into());
+            }
         }
+        receiver.handle_timeout(now);
         if let Some(peer) = peer {
             while let Some(n) = receiver.poll_transmit(now, &mut out) {
                 if loss.drop_next() {
@@ -418,13 +434,15 @@ pub fn receive(
                 total: receiver.total_len(),
             });
         }
-        if receiver.has_digest() && now.saturating_sub(last_data) > options.linger {
+        if receiver.is_finished() {
             break;
         }
-        if start.is_some() && now.saturating_sub(last_data) > options.timeout {
-            return Err(NetError::PeerSilent(options.timeout));
+        if let Some(error) = receiver.failure() {
+            if receiver.is_closed() || peer.is_none() {
+                return Err(NetError::Session(*error));
+            }
         }
-        if let (None, Some(first)) = (start, options.first_timeout) {
+        if let (false, Some(first)) = (receiver.has_started(), options.first_timeout) {
             if now > first {
                 return Err(NetError::PeerSilent(first));
             }

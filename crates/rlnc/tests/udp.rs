@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 use sluicegate_rlnc::net::{self, ReceiveOptions, ReceiveReport, SendOptions, SendReport};
-use sluicegate_rlnc::transfer::datagram::write_feedback;
+use sluicegate_rlnc::transfer::datagram::{Feedback, write_feedback};
 use sluicegate_rlnc::transfer::link::LossModel;
 use sluicegate_rlnc::transfer::{ReceiverConfig, Sender, SenderConfig};
 
@@ -32,24 +32,20 @@ fn localhost() -> UdpSocket {
 
 fn receive_options(loss: LossModel) -> ReceiveOptions {
     ReceiveOptions {
-        config: ReceiverConfig::default(),
+        config: ReceiverConfig {
+            linger: Duration::from_millis(300),
+            ..ReceiverConfig::new(0xD0D0)
+        },
         loss,
         seed: 2,
-        timeout: Duration::from_secs(10),
         first_timeout: Some(Duration::from_secs(10)),
-        linger: Duration::from_millis(300),
     }
 }
 
 fn send_options(loss: LossModel) -> SendOptions {
     let mut config = SenderConfig::new(0x5E55_1011);
     config.rate = 100_000_000;
-    SendOptions {
-        config,
-        loss,
-        seed: 1,
-        timeout: Duration::from_secs(10),
-    }
+    SendOptions { config, loss, seed: 1 }
 }
 
 /// Runs a receiver on `receiver` and a sender to `to`; returns both reports and the output.
@@ -110,7 +106,7 @@ fn relay(receiver: SocketAddr, stop: Arc<AtomicBool>) -> (SocketAddr, thread::Jo
         let mut sender: Option<SocketAddr> = None;
         let mut buf = vec![0u8; 65_536];
         let mut feedback = [0u8; 64];
-        let n_feedback = write_feedback(&mut feedback, 0xBAD, 1, 1, 0, &[]).unwrap();
+        let n_feedback = write_feedback(&mut feedback, 0xBAD, &Feedback::default()).unwrap();
         // A well-formed data datagram of another session.
         let mut other: Sender<Vec<u8>> = Sender::new(SenderConfig::new(0xBAD)).unwrap();
         let shape = other.config().generation_bytes();

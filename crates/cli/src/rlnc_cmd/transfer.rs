@@ -71,16 +71,16 @@ pub struct SendArgs {
     /// Coding mode.
     #[arg(long, value_enum, default_value_t = ModeArg::Systematic)]
     mode: ModeArg,
-    /// Generations in flight at most (flow control).
-    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=1024))]
+    /// Generations in flight at most; the congestion controller sizes the window to the path below this.
+    #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u16).range(1..=1024))]
     window: u16,
-    /// Pacing rate in MB/s (0: unpaced).
-    #[arg(long, default_value_t = 50.0)]
-    rate: f64,
+    /// Rate ceiling in MB/s (default: none; the congestion controller finds the path's rate).
+    #[arg(long)]
+    rate: Option<f64>,
     /// Session id (default: random).
     #[arg(long)]
     session: Option<u64>,
-    /// Give up after this many seconds without an answer.
+    /// Give up after this many seconds without progress at the receiver.
     #[arg(long, default_value_t = 10)]
     timeout: u64,
     #[command(flatten)]
@@ -102,7 +102,7 @@ pub struct RecvArgs {
     /// Accept only this session id (default: the first sender's).
     #[arg(long)]
     session: Option<u64>,
-    /// Give up after this many seconds without data once the transfer started.
+    /// Give up after this many seconds without progress once the transfer started.
     #[arg(long, default_value_t = 10)]
     timeout: u64,
     /// Give up if no transfer starts within this many seconds (default: wait forever).
@@ -145,7 +145,7 @@ fn update(bar: &Option<ProgressBar>, p: Progress) {
 
 fn net_failure(error: NetError) -> Failure {
     match error {
-        NetError::PeerSilent(_) => Failure::device(error),
+        NetError::PeerSilent(_) | NetError::Session(_) => Failure::device(error),
         other => Failure::runtime(other),
     }
 }
@@ -179,12 +179,12 @@ pub fn send(args: SendArgs) -> Result<(), Failure> {
     config.symbol_size = args.symbol_size;
     config.mode = args.mode.single();
     config.window = args.window;
-    config.rate = (args.rate * 1e6) as u64;
+    config.rate = args.rate.map_or(0, |r| (r * 1e6) as u64);
+    config.idle_timeout = Duration::from_secs(args.timeout);
     let options = SendOptions {
         config,
         loss: args.loss.model(),
         seed: args.loss.seed,
-        timeout: Duration::from_secs(args.timeout),
     };
     let bar = progress_bar();
     let report = net::send(&socket, args.to, input, &options, &mut |p| update(&bar, p)).map_err(net_failure)?;
@@ -252,13 +252,13 @@ pub fn recv(args: RecvArgs) -> Result<(), Failure> {
     let options = ReceiveOptions {
         config: ReceiverConfig {
             session: args.session,
-            ..ReceiverConfig::default()
+            idle_timeout: Duration::from_secs(args.timeout),
+            linger: Duration::from_millis(args.linger_ms),
+            ..ReceiverConfig::new(random_session() as u32)
         },
         loss: args.loss.model(),
         seed: args.loss.seed,
-        timeout: Duration::from_secs(args.timeout),
         first_timeout: args.wait.map(Duration::from_secs),
-        linger: Duration::from_millis(args.linger_ms),
     };
     let bar = progress_bar();
     let report = net::receive(&socket, output, &options, &mut |p| update(&bar, p)).map_err(net_failure)?;

@@ -23,10 +23,21 @@ impl TokenBucket {
     }
 
     fn refill(&mut self, now: Duration) {
-        if now > self.last {
+        if self.rate == 0.0 {
+            self.last = self.last.max(now);
+        } else if now > self.last {
             self.tokens = (self.tokens + (now - self.last).as_secs_f64() * self.rate).min(self.burst);
             self.last = now;
         }
+    }
+
+    /// Changes the rate and burst from `now` on (tokens earned so far are
+    /// kept, up to the new burst). A `rate` of 0 means unlimited.
+    pub fn set_rate(&mut self, now: Duration, rate_bytes_per_s: u64, burst_bytes: u64) {
+        self.refill(now);
+        self.rate = rate_bytes_per_s as f64;
+        self.burst = burst_bytes.max(1) as f64;
+        self.tokens = self.tokens.min(self.burst);
     }
 
     /// Takes `bytes` tokens if the bucket holds them (a datagram larger than
