@@ -1,16 +1,29 @@
 #!/usr/bin/env bash
-# Every check CI runs, in one command: installs the system packages the tests need when they are missing
-# (scripts/install-deps.sh), then formatting, clippy (warnings are errors), all tests with doc tests, and
-# the loom model checks, then the Node.js binding (bindings/node/test.sh).
+# Every check CI runs, in one command: first the system packages the tests need, installed only when missing
+# (scripts/install-deps.sh says what it does; SLUICEGATE_NO_INSTALL=1 skips the install), then formatting,
+# clippy (warnings are errors), the p2 library without its I/O edge, all tests with doc tests, the loom model
+# checks, and the Node.js binding (bindings/node/test.sh).
 set -euo pipefail
 cd "$(dirname "$0")"
 
+step() { printf '\n== %s ==\n' "$*" >&2; }
+
+step "system packages (scripts/install-deps.sh)"
 scripts/install-deps.sh
 
+step "format and lints"
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
+# Fuzz targets and other front ends use sluicegate-p2 without serialport and threads.
+cargo clippy -p sluicegate-p2 --no-default-features --all-targets --locked -- -D warnings
+
+step "tests"
 cargo test --workspace --locked
-# The pool's cross-thread return, model-checked (separate target dir: --cfg loom rebuilds every crate).
+
+step "loom models"
+# The core's lock-free parts, model-checked (separate target dir: --cfg loom rebuilds every crate).
 RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR=target/loom cargo test -p sluicegate-core --test loom --release --locked
+
+step "Node.js binding"
 # The Node.js binding (napi-rs): outside the cargo workspace, with its own lockfile and lint run.
 bindings/node/test.sh

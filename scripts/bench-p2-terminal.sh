@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The p2 terminal's benchmarks (issue 6), as recorded in BENCHMARKS.md:
+# The p2 terminal's benchmarks, as recorded in BENCHMARKS.md:
 #  1. replay of a 100 MB mixed capture at --speed max to /dev/null (text and JSON), next to `cat` of the same
 #     file as the I/O ceiling;
 #  2. the terminal receiving the mixed stream over a pseudo-terminal at 2 Mbaud: CPU % of a core, and

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Installs the Debian packages sluicegate builds and tests with, only when one is missing: libpulse-dev and
-# pkg-config for the audio crate, a PulseAudio server and pactl/pacat for its integration tests, Node.js and
-# npm for the Node binding.
+# Installs the Debian packages sluicegate builds and tests with, only when one is missing, and says which:
+# libpulse-dev and pkg-config for the audio crate, a PulseAudio server and pactl/pacat for its integration
+# tests, Node.js and npm for the Node binding. With SLUICEGATE_NO_INSTALL=1 it installs nothing and only names
+# what is missing.
 set -euo pipefail
 
 packages=(pkg-config libpulse-dev pulseaudio pulseaudio-utils)
@@ -16,6 +17,12 @@ for package in "${packages[@]}"; do
 done
 
 if [ "${#missing[@]}" -eq 0 ]; then
+    echo "install-deps: every package is present (${packages[*]})" >&2
+    exit 0
+fi
+
+if [ "${SLUICEGATE_NO_INSTALL:-0}" = 1 ]; then
+    echo "install-deps: missing ${missing[*]}; not installing (SLUICEGATE_NO_INSTALL=1): tests that need them will fail" >&2
     exit 0
 fi
 
@@ -25,7 +32,7 @@ else
     sudo=(sudo)
 fi
 
-echo "installing: ${missing[*]}" >&2
+echo "install-deps: installing ${missing[*]} with apt-get (SLUICEGATE_NO_INSTALL=1 skips this)" >&2
 # Lists left from an earlier update can name versions the mirror no longer has, so refresh them whenever
 # something must be installed (and only then).
 "${sudo[@]}" apt-get update

@@ -105,5 +105,5 @@ fuzz_target!(|data: &[u8]| {
     }
     assert_eq!(out, given, "A.1: every byte comes out, in order");
     let counters = deframer.counters();
-    assert_eq!(counters.bytes_in, counters.message_bytes + counters.discarded_bytes);
+    assert_eq!(counters.bytes_in, counters.outputs.message_bytes + counters.outputs.discarded_bytes);
 });

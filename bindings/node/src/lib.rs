@@ -78,7 +78,7 @@ pub struct DeliveryStatsObject {
 enum PoolSource {
     Capture(Arc<Capture>),
     Pool(BufferPool),
-    Pipeline(Arc<sluicegate_p2::pipeline::Pipeline>),
+    Pipeline(Arc<sluicegate_p2::io::Pipeline>),
 }
 
 /// A running stream, wrapped by `AudioCapture` and `P2Stream` in `index.js`.

@@ -1,15 +1,12 @@
 //! `openP2`: a p2 pipeline's classified messages as `{ type, cog, window, data }`, `data` being an external
 //! `Buffer` over the pooled chunk the bytes arrived in (same zero-copy rule as audio).
 
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crossbeam_channel::RecvTimeoutError;
 use napi::bindgen_prelude::{Function, Unknown};
 use napi_derive::napi;
-use sluicegate_p2::pipeline::{Emitted, Pipeline, PipelineConfig};
-use sluicegate_p2::source::{ReplaySource, Scenario, SerialSource, SimulatedSource, Source, Speed};
+use sluicegate_p2::io::{DEFAULT_BAUD, Emitted, Next, Pipeline, PipelineConfig, Scenario, SourceSpec, Speed};
 use sluicegate_p2::{Backtick, Message, MessageKind, Output};
 
 use crate::delivery::{self, Delivery, MessageMeta};
@@ -29,33 +26,28 @@ pub struct P2Options {
     pub buffer_mode: String,
 }
 
-fn open_source(options: &P2Options) -> napi::Result<Box<dyn Source>> {
-    let failed = |error: sluicegate_p2::source::SourceError| napi::Error::from_reason(error.to_string());
+/// The source the options describe, in the p2 library's terms (its defaults, its scenario names).
+fn describe_source(options: &P2Options) -> napi::Result<SourceSpec> {
     Ok(match (&options.port, &options.replay, &options.simulate) {
-        (Some(port), None, None) => {
-            Box::new(SerialSource::open(port, options.baud.unwrap_or(2_000_000)).map_err(failed)?)
-        }
-        (None, Some(path), None) => {
-            let speed = if options.realtime.unwrap_or(true) {
+        (Some(port), None, None) => SourceSpec::Port {
+            path: port.clone(),
+            baud: options.baud.unwrap_or(DEFAULT_BAUD),
+            reset: None,
+        },
+        (None, Some(path), None) => SourceSpec::Replay {
+            path: path.into(),
+            speed: if options.realtime.unwrap_or(true) {
                 Speed::Realtime
             } else {
                 Speed::Max
-            };
-            Box::new(ReplaySource::open(Path::new(path), speed).map_err(failed)?)
-        }
-        (None, None, Some(name)) => {
-            let scenario = match name.as_str() {
-                "hsv16" => Scenario::Hsv16,
-                "mixed" => Scenario::Mixed,
-                "demo" => Scenario::Demo,
-                other => {
-                    return Err(invalid(format!(
-                        "simulate must be 'hsv16', 'mixed' or 'demo', not {other:?}"
-                    )));
-                }
-            };
-            Box::new(SimulatedSource::new(&scenario.stream(), scenario.default_pace()))
-        }
+            },
+        },
+        (None, None, Some(name)) => SourceSpec::Simulate {
+            scenario: name
+                .parse::<Scenario>()
+                .map_err(|error| invalid(format!("simulate: {error}")))?,
+            pace: None,
+        },
         _ => return Err(invalid("give exactly one of port, replay and simulate".into())),
     })
 }
@@ -93,21 +85,24 @@ pub fn open_p2(
     callback: Function<'_, Unknown<'static>, Unknown<'static>>,
 ) -> napi::Result<NativeStream> {
     let mode = buffer_mode(&options.buffer_mode)?;
-    let source = open_source(&options)?;
+    let opened = describe_source(&options)?
+        .open()
+        .map_err(|error| napi::Error::from_reason(error.to_string()))?;
     let config = PipelineConfig {
         realtime_reader: false,
-        ..PipelineConfig::default()
+        ..PipelineConfig::for_origin(opened.origin())
     };
-    let pipeline =
-        Arc::new(Pipeline::start(source, config, None).map_err(|error| napi::Error::from_reason(error.to_string()))?);
+    let pipeline = Arc::new(
+        Pipeline::start(opened.source, config, None).map_err(|error| napi::Error::from_reason(error.to_string()))?,
+    );
     let (sink, counters, outstanding) = sink(mode, callback)?;
     let (producer, producer_counters) = (Arc::clone(&pipeline), Arc::clone(&counters));
     std::thread::Builder::new()
         .name("sluicegate-node-p2".into())
         .spawn(move || {
             loop {
-                match producer.outputs().recv_timeout(Duration::from_millis(100)) {
-                    Ok(Emitted {
+                match producer.next(Duration::from_millis(100)) {
+                    Next::Output(Emitted {
                         output: Output::Message(message),
                         ..
                     }) => {
@@ -116,9 +111,8 @@ pub fn open_p2(
                         // ring counts what the source loses.
                         delivery::send_chunk(&sink, &producer_counters, message.bytes, Some(meta), true);
                     }
-                    Ok(_) => {}
-                    Err(RecvTimeoutError::Timeout) if !producer.is_finished() => {}
-                    Err(_) => break,
+                    Next::Output(_) | Next::Waiting => {}
+                    Next::Ended => break,
                 }
             }
             delivery::send_event(&sink, Delivery::End);

@@ -52,6 +52,7 @@ test('exactly one source is required', () => {
   assert.throws(() => openP2({}), /exactly one/)
   assert.throws(() => openP2({ simulate: 'mixed', replay: '/nonexistent' }), /exactly one/)
   assert.throws(() => openP2({ replay: '/nonexistent/file' }))
+  assert.throws(() => openP2({ simulate: 'HSV16' }), /unknown scenario "HSV16": expected hsv16, mixed or demo/)
 })
 
 test('a replayed capture of raw bytes gives the same classified messages', async () => {

@@ -283,7 +283,7 @@ impl Capture {
         &self.source
     }
 
-    /// The pool's counters (`poolHits`, `poolMisses`, … when serialised).
+    /// The pool's counters.
     pub fn pool_stats(&self) -> PoolStats {
         self.pool.stats()
     }

@@ -560,11 +560,11 @@ impl Session {
 
 impl Drop for Session {
     fn drop(&mut self) {
-        if let Some(mut stream) = self.stream.take() {
-            if stream.get_state().is_good() {
-                // Failing here only means the server already dropped the stream.
-                let _ = stream.disconnect();
-            }
+        if let Some(mut stream) = self.stream.take()
+            && stream.get_state().is_good()
+        {
+            // Failing here only means the server already dropped the stream.
+            let _ = stream.disconnect();
         }
         // Drops the callback, which holds a clone of `observed`.
         self.context.set_subscribe_callback(None);

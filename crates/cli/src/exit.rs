@@ -69,6 +69,26 @@ impl From<anyhow::Error> for Failure {
     }
 }
 
+/// A p2 source that cannot be opened: a port or peer that cannot be used is 4, a bad capture file 3, a
+/// baud rate or address no source could take 2.
+impl From<sluicegate_p2::io::SourceError> for Failure {
+    fn from(error: sluicegate_p2::io::SourceError) -> Self {
+        use sluicegate_p2::io::SourceError;
+        match error {
+            // Not HOST:PORT at all: the command line is wrong, not the peer.
+            SourceError::Tcp { source: ref cause, .. } if cause.kind() == std::io::ErrorKind::InvalidInput => {
+                Failure::usage(error)
+            }
+            SourceError::PortMissing { .. }
+            | SourceError::PortBusy { .. }
+            | SourceError::Port { .. }
+            | SourceError::Tcp { .. } => Failure::device(error),
+            SourceError::BadBaud { .. } => Failure::usage(error),
+            _ => Failure::input(error),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

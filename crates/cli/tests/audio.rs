@@ -72,7 +72,7 @@ fn capture_writes_a_wav_of_exactly_the_requested_duration_with_stats() {
     let tone = tone_amplitude(&samples, 2, 1_000.0);
     assert!((tone - 0.5).abs() < 0.05, "1 kHz amplitude {tone}");
     assert!(
-        stderr.contains("\"poolHits\":") && stderr.contains("\"hitRate\":100.0"),
+        stderr.contains("\"pool_hits\":") && stderr.contains("\"hit_rate\":100.0"),
         "{stderr}"
     );
     // A sine of amplitude 0.5: peak −6 dBFS, RMS −9 dBFS (a little less if the player started late).

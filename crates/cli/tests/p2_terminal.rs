@@ -198,8 +198,54 @@ fn worker_panic_mid_burst_loses_and_repeats_nothing() {
     simulator.finish();
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     assert_complete(&json_lines(&output.stdout), &stream);
-    assert_eq!(stats(&output.stderr)["restarts"], 1);
+    let stats = stats(&output.stderr);
+    assert_eq!(stats["restarts"], 1);
+    assert_eq!(
+        stats["messages"],
+        stream.messages().len(),
+        "each message counted once, though the restarted deframer framed some again"
+    );
+    assert_eq!(stats["bytes_in"], stream.bytes().len());
     assert!(String::from_utf8_lossy(&output.stderr).contains("extraction worker restarted"));
+}
+
+/// `--stats --json` is one object whose keys, nested ones included (ring, chunk pool, latency), are all
+/// snake_case.
+#[test]
+fn stats_json_keys_are_snake_case_throughout() {
+    fn keys(value: &Value, path: &str, found: &mut Vec<String>) {
+        match value {
+            Value::Object(map) => {
+                for (key, inner) in map {
+                    found.push(format!("{path}{key}"));
+                    keys(inner, &format!("{path}{key}."), found);
+                }
+            }
+            Value::Array(items) => items.iter().for_each(|item| keys(item, path, found)),
+            _ => {}
+        }
+    }
+    let _one = exclusive();
+    let output = sluicegate()
+        .args(["p2", "--simulate", "mixed", "--json", "--stats"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let mut found = Vec::new();
+    keys(&stats(&output.stderr), "", &mut found);
+    assert!(found.iter().any(|key| key == "chunk_pool.hit_rate"), "{found:?}");
+    assert!(found.iter().any(|key| key == "latency.p99_us"), "{found:?}");
+    let odd: Vec<&String> = found
+        .iter()
+        .filter(|key| {
+            let last = key.rsplit('.').next().unwrap_or_default();
+            last.is_empty()
+                || !last
+                    .bytes()
+                    .all(|byte| byte.is_ascii_lowercase() || byte.is_ascii_digit() || byte == b'_')
+        })
+        .collect();
+    assert!(odd.is_empty(), "keys not in snake_case: {odd:?}");
 }
 
 #[test]

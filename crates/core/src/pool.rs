@@ -47,9 +47,9 @@ impl Sizing {
 /// Acquisitions between two re-evaluations of an adaptive pool's size.
 const EVALUATE_EVERY: usize = 1024;
 
-/// Pool counters, named as the original addon named them (`poolHits`, …) when serialised.
+/// Pool counters, serialised with snake_case keys as every `--json` of the CLI; the Node binding gives them
+/// to JavaScript under the original addon's camelCase names (`poolHits`, …).
 #[derive(Clone, Copy, Debug, Default, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
 pub struct PoolStats {
     /// Acquisitions served by a pooled buffer.
     pub pool_hits: u64,

@@ -1,4 +1,4 @@
-//! Classification (p2-protocol A.3): the one-byte kind of a text line, the golden sync, backtick window
+//! Classification (`docs/p2-protocol.md` A.3): the one-byte kind of a text line, the golden sync, backtick window
 //! declarations and updates with a quote-aware tokenizer, and the named longs of a debugger packet.
 //!
 //! Everything here borrows from the message bytes and allocates nothing.
@@ -296,7 +296,7 @@ impl DebuggerStatus {
     /// # Errors
     /// [`DecodeError::Length`] unless `packet` is exactly 416 bytes.
     pub fn parse(packet: &[u8]) -> Result<DebuggerStatus, DecodeError> {
-        if packet.len() != crate::deframe::DEBUGGER_PACKET_LEN {
+        if packet.len() != crate::wire::DEBUGGER_PACKET_LEN {
             return Err(DecodeError::Length { len: packet.len() });
         }
         let mut longs = packet

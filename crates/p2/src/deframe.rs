@@ -1,4 +1,4 @@
-//! The sans-IO deframer (p2-protocol A.1, A.2, A.5): chunks of bytes, gaps and clock ticks in; messages and
+//! The sans-IO deframer (`docs/p2-protocol.md` A.1, A.2, A.5): chunks of bytes, gaps and clock ticks in; messages and
 //! counted discards out, as slices of the pooled chunk buffers.
 
 use std::collections::VecDeque;
@@ -8,12 +8,10 @@ use memchr::memchr2;
 use sluicegate_core::{BufferPool, PoolBuf, PoolBytes, Sizing};
 
 use crate::classify::classify;
+use crate::counters::FramingCounters;
 use crate::message::{CogId, DiscardReason, DiscardRef, Flags, MessageKind, MessageRef, Output, OutputRef};
+use crate::wire::{DB_PAYLOAD_MAX, DEBUGGER_PACKET_LEN};
 
-/// A.2.1: a debugger packet is exactly this long.
-pub const DEBUGGER_PACKET_LEN: usize = 416;
-/// A.2.2: a 0xDB packet's payload is at most this long; a larger length means the bytes are text.
-pub const DB_PAYLOAD_MAX: usize = 8192;
 /// The largest `max_line` a [`Config`] accepts (16 MiB): a carry buffer of that size is allocated per long line.
 pub const MAX_LINE_LIMIT: usize = 16 << 20;
 
@@ -36,7 +34,7 @@ impl DbHeader {
     }
 }
 
-/// Deframer settings; [`Default`] gives the values of p2-protocol A.2.
+/// Deframer settings; [`Default`] gives the values of `docs/p2-protocol.md` A.2.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Config {
     /// A.2.3: a line with no end of line within this many bytes is emitted, flagged `overlong`. Default 65,536.
@@ -78,71 +76,6 @@ pub enum ConfigError {
         /// The value given.
         max_line: usize,
     },
-}
-
-/// Framing counters (A.1: `bytes_in == message_bytes + discarded_bytes + pending`), serialised with the
-/// snake_case keys the CLI prints.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
-pub struct FramingCounters {
-    /// Bytes given to the deframer.
-    pub bytes_in: u64,
-    /// Messages emitted.
-    pub messages: u64,
-    /// Bytes in emitted messages.
-    pub message_bytes: u64,
-    /// Bytes discarded, for any reason (the sum of the three below).
-    pub discarded_bytes: u64,
-    /// Zero padding after debugger packets (A.2.0).
-    pub padding_bytes: u64,
-    /// Bytes skipped while resynchronising after a gap (A.5).
-    pub resync_bytes: u64,
-    /// Starts of packets whose remainder was lost in a gap, or that the input ended in (A.5).
-    pub truncated_bytes: u64,
-    /// Gaps reported with [`Deframer::handle_gap`].
-    pub gaps: u64,
-    /// Bytes those gaps lost: never given to the deframer, so not part of `bytes_in`.
-    pub lost_bytes: u64,
-    /// Lines emitted flagged `overlong`.
-    pub overlong_flushes: u64,
-    /// Lines emitted flagged `partial` (idle) or `resync` (cut by a gap).
-    pub partial_flushes: u64,
-    /// Messages that spanned chunks and were assembled into a buffer of their own.
-    pub assembled_messages: u64,
-    /// Golden-sync lines seen (A.3).
-    pub golden_syncs: u64,
-    /// Messages and bytes per kind.
-    pub per_kind: PerKind,
-}
-
-/// Messages and bytes of one kind.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
-pub struct KindCount {
-    /// Messages of this kind.
-    pub messages: u64,
-    /// Their bytes.
-    pub bytes: u64,
-}
-
-/// [`KindCount`]s indexed by kind; serialised as a map keyed by [`MessageKind::name`].
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct PerKind([KindCount; MessageKind::COUNT]);
-
-impl PerKind {
-    /// The count for `kind`.
-    pub fn get(&self, kind: MessageKind) -> KindCount {
-        self.0[kind.code() as usize]
-    }
-}
-
-impl serde::Serialize for PerKind {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap;
-        let mut map = serializer.serialize_map(Some(MessageKind::COUNT))?;
-        for kind in MessageKind::all() {
-            map.serialize_entry(kind.name(), &self.get(kind))?;
-        }
-        map.end()
-    }
 }
 
 /// What the deframer was given, in order: processing inputs in order makes the output independent of when the
@@ -398,7 +331,7 @@ enum CarryStep {
     Blocked,
 }
 
-/// Frames the P2 debug stream (p2-protocol A.2): feed it with `handle_*`, take [`Output`]s with
+/// Frames the P2 debug stream (`docs/p2-protocol.md` A.2): feed it with `handle_*`, take [`Output`]s with
 /// [`poll_output`](Self::poll_output) until it returns `None`, or borrowed [`OutputRef`]s with
 /// [`poll_ref`](Self::poll_ref) (no reference count: the single-threaded hot path).
 ///
@@ -558,11 +491,10 @@ impl Deframer {
 
     /// The counters so far.
     pub fn counters(&self) -> FramingCounters {
-        let mut counters = self.state.counters;
-        let per_kind = counters.per_kind.0;
-        counters.messages = per_kind.iter().map(|count| count.messages).sum();
-        counters.message_bytes = per_kind.iter().map(|count| count.bytes).sum();
-        counters
+        FramingCounters {
+            outputs: self.state.counters.outputs.settled(),
+            ..self.state.counters
+        }
     }
 
     /// The next message or discard, or `None` when the input given so far holds no more.
@@ -877,7 +809,6 @@ impl State {
                 scanned: 0,
             });
         }
-        self.counters.assembled_messages += 1;
         let emit = self.message(
             Source::Assembled,
             0,
@@ -911,17 +842,8 @@ impl State {
             }
         };
         self.after_packet = matches!(framing, Framing::Debugger(_));
-        let counters = &mut self.counters;
-        let len = bytes.len() as u64;
-        // `messages` and `message_bytes` are summed from these when read.
-        if flags != Flags::NONE {
-            counters.overlong_flushes += u64::from(flags.contains(Flags::OVERLONG));
-            counters.partial_flushes += u64::from(flags.contains(Flags::PARTIAL) || flags.contains(Flags::RESYNC));
-            counters.golden_syncs += u64::from(flags.contains(Flags::GOLDEN_SYNC));
-        }
-        let count = &mut counters.per_kind.0[kind.code() as usize];
-        count.messages += 1;
-        count.bytes += len;
+        // `messages` and `message_bytes` are summed from the per-kind counts when read.
+        self.counters.outputs.count_message(kind, flags, bytes.len());
         let sequence = self.sequence;
         self.sequence += 1;
         Emit::Message {
@@ -937,14 +859,7 @@ impl State {
 
     #[inline]
     fn discard(&mut self, source: Source, start: usize, len: usize, reason: DiscardReason) -> Emit {
-        let bytes = len as u64;
-        let counters = &mut self.counters;
-        counters.discarded_bytes += bytes;
-        match reason {
-            DiscardReason::Padding => counters.padding_bytes += bytes,
-            DiscardReason::Resync => counters.resync_bytes += bytes,
-            DiscardReason::Truncated => counters.truncated_bytes += bytes,
-        }
+        self.counters.outputs.count_discard(reason, len);
         Emit::Discard {
             source,
             start,
@@ -957,6 +872,7 @@ impl State {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::counters::KindCount;
 
     fn t0() -> Instant {
         static BASE: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
@@ -993,7 +909,10 @@ mod tests {
             "A.1: every byte accounted for"
         );
         let counters = deframer.counters();
-        assert_eq!(counters.bytes_in, counters.message_bytes + counters.discarded_bytes);
+        assert_eq!(
+            counters.bytes_in,
+            counters.outputs.message_bytes + counters.outputs.discarded_bytes
+        );
         outputs
     }
 
@@ -1117,7 +1036,7 @@ mod tests {
         assert_eq!(&message.bytes[..], b"Cog0  Enter value: > ");
         assert_eq!(message.flags, Flags::PARTIAL | Flags::ASSEMBLED);
         assert_eq!(message.arrival, ms(0), "arrival of the first byte");
-        assert_eq!(deframer.counters().partial_flushes, 1);
+        assert_eq!(deframer.counters().outputs.partial_flushes, 1);
     }
 
     #[test]
@@ -1368,7 +1287,7 @@ mod tests {
         assert_eq!(texts(&outputs)[1..], [b"Cog1  ok\r\n"]);
         let counters = deframer.counters();
         assert_eq!(
-            (counters.gaps, counters.lost_bytes, counters.resync_bytes),
+            (counters.gaps, counters.lost_bytes, counters.outputs.resync_bytes),
             (1, 100, 10)
         );
     }
@@ -1403,11 +1322,15 @@ mod tests {
         assert_eq!(deframer.pending_bytes(), 7);
         let counters = deframer.counters();
         assert_eq!(
-            (counters.bytes_in, counters.messages, counters.message_bytes),
+            (
+                counters.bytes_in,
+                counters.outputs.messages,
+                counters.outputs.message_bytes
+            ),
             (16, 1, 9)
         );
         assert_eq!(
-            counters.per_kind.get(MessageKind::Cog(CogId::new(0).unwrap())),
+            counters.outputs.per_kind.get(MessageKind::Cog(CogId::new(0).unwrap())),
             KindCount { messages: 1, bytes: 9 }
         );
         let json = serde_json::to_value(counters).unwrap();

@@ -1,5 +1,5 @@
 //! The Propeller 2 debug stream as a pure library: bytes in, classified messages out, routed to destinations
-//! (p2-protocol Part A).
+//! (`docs/p2-protocol.md` Part A).
 //!
 //! - [`Deframer`] (A.1, A.2, A.5): sans-IO framing of debugger packets, 0xDB packets, zero padding and text
 //!   lines; every byte comes out in a [`Message`] or a counted [`Discard`], whatever the chunking.
@@ -8,13 +8,22 @@
 //! - [`Router`] (A.4): fan-out of the same reference-counted buffer to every [`Destination`] registered for a
 //!   kind, the [`WindowRegistry`], reboot and window-error events.
 //! - [`recording`]: captures on disk (ours, and the reference terminal's), parsed without I/O.
-//! - [`source`] and [`pipeline`] (the I/O edge, A.5, A.6): serial port, replay, stdin, TCP and simulator
-//!   sources; a reader thread, the core byte ring and a supervised extraction worker.
+//! - [`pst`], [`debug_log`], [`window_files`]: how every front end shows terminal text (PST control codes),
+//!   writes the debug log (B.5) and names per-window files.
 //! - [`loader`] (B.1): the ROM loader's text, the chip's answer, and the ROM side as a state machine.
 //! - [`simulate`]: pure stream generators (the HSV16 burst of A.7, a mixed stream, a demo session) with the
 //!   messages they should give.
+//! - [`io`] (the default feature `io`; A.5, A.6): the I/O edge. Sources (serial port, replay, stdin, TCP,
+//!   simulator) opened from one description ([`io::SourceSpec`]), and the threaded [`io::Pipeline`] (a reader
+//!   thread, the core byte ring, a supervised extraction worker that keeps the cumulative counters across its
+//!   restarts).
 //!
-//! The library owns no thread, port or clock: time comes in as [`Instant`](std::time::Instant) arguments.
+//! The section numbers (A.1 … B.5) are those of `docs/p2-protocol.md`.
+//!
+//! Outside [`io`] the library owns no thread, port or clock: time comes in as [`Instant`](std::time::Instant)
+//! arguments, and `default-features = false` builds it without `serialport` (fuzz targets, front ends with
+//! their own I/O).
+//!
 //! Messages are [`PoolBytes`](sluicegate_core::PoolBytes) slices of the pooled buffers the bytes arrived in;
 //! in the steady state nothing is copied or allocated per message. On one thread, [`Deframer::poll_ref`] and
 //! [`Router::route_ref`] hand them out borrowed ([`MessageRef`]), without even a reference count, and a
@@ -23,8 +32,8 @@
 //!
 //! Tests: unit tests beside the code; `tests/` holds the A.1 property tests (any split gives the same messages,
 //! every byte accounted for, no panic on arbitrary input), the real captures, HSV16, the demo session and the
-//! counting-allocator test. The fuzz target (nightly, outside the workspace):
-//! `cd fuzz && cargo +nightly fuzz run deframe_route`. Benches: `cargo bench -p sluicegate-p2`
+//! counting-allocator test. Fuzz targets (nightly, outside the workspace), one per parser of untrusted bytes:
+//! `cd fuzz && cargo +nightly fuzz run deframe_route` (also `recording_parse`, `loader_reply`). Benches: `cargo bench -p sluicegate-p2`
 //! (figures in `BENCHMARKS.md`).
 //!
 //! ```
@@ -56,28 +65,32 @@
 #![forbid(unsafe_code)]
 
 mod classify;
+mod counters;
+pub mod debug_log;
 mod deframe;
+#[cfg(feature = "io")]
+pub mod io;
 pub mod loader;
 mod message;
-pub mod pipeline;
+pub mod pst;
 pub mod recording;
 mod route;
 pub mod simulate;
-pub mod source;
 mod window;
+pub mod window_files;
+mod wire;
 
 pub use classify::{
     Backtick, DebuggerStatus, Declaration, DecodeError, Tokens, WindowType, classify, without_line_end,
 };
-pub use deframe::{
-    Config, ConfigError, DB_PAYLOAD_MAX, DEBUGGER_PACKET_LEN, DbHeader, Deframer, FramingCounters, KindCount,
-    MAX_LINE_LIMIT, PerKind,
-};
+pub use counters::{FramingCounters, KindCount, OutputCounters, PerKind};
+pub use deframe::{Config, ConfigError, DbHeader, Deframer, MAX_LINE_LIMIT};
 pub use message::{
     CogId, Discard, DiscardReason, DiscardRef, Flags, KindSet, Message, MessageKind, MessageRef, Output, OutputRef,
 };
 pub use route::{
-    Counters, Destination, DestinationId, Event, Routed, Router, RouterError, RoutingCounters, Subscription,
-    WindowUpdate, WindowUpdates, WindowUpdatesIter,
+    Destination, DestinationId, Event, Routed, Router, RouterError, RoutingCounters, Subscription, WindowUpdate,
+    WindowUpdates, WindowUpdatesIter,
 };
 pub use window::{Window, WindowError, WindowId, WindowRegistry};
+pub use wire::{DB_PAYLOAD_MAX, DEBUGGER_PACKET_LEN};

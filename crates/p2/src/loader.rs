@@ -1,4 +1,4 @@
-//! The P2 ROM loader (p2-protocol B.1) as pure pieces: the exact text the host sends, the chip's answer to
+//! The P2 ROM loader (`docs/p2-protocol.md` B.1) as pure pieces: the exact text the host sends, the chip's answer to
 //! `Prop_Chk`, the checksum reply, and the ROM side as a state machine ([`RomLoader`]) for the simulator.
 //!
 //! No port, thread or clock here: the timing of B.1 (250 ms, reset pulse, 17 ms, 200 ms, 15 ms) and the baud

@@ -23,7 +23,7 @@ impl CogId {
 }
 
 /// The kind of a message, numbered by its one-byte [`code`](Self::code) as the seed design numbers it
-/// (p2-protocol A.3).
+/// (`docs/p2-protocol.md` A.3).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum MessageKind {
     /// Code 0: a `[0xDB][len]` packet (A.2.2).
@@ -107,7 +107,7 @@ pub struct KindSet(u32);
 impl KindSet {
     /// No kind.
     pub const EMPTY: KindSet = KindSet(0);
-    /// Every kind (the debug log, JSON output; p2-protocol A.4).
+    /// Every kind (the debug log, JSON output; `docs/p2-protocol.md` A.4).
     pub const ALL: KindSet = KindSet((1 << MessageKind::COUNT) - 1);
     /// COG0–COG7 lines (per-cog sinks).
     pub const COGS: KindSet = KindSet(0xFF << 1);

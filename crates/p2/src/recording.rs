@@ -1,5 +1,5 @@
-//! Captures on disk (p2-protocol A.6): our own raw recording, and the reference terminal's USB traffic logs and
-//! `.p2rec` files (B.5), so that a capture from either tool replays through the deframer.
+//! Captures on disk (`docs/p2-protocol.md` A.6): our own raw recording, and the reference terminal's USB traffic
+//! logs and `.p2rec` files (B.5), so that a capture from either tool replays through the deframer.
 //!
 //! # The `.sgrec` format (version 1)
 //! A raw capture of the bytes as they came off the wire, with arrival times, so that replay gives exactly the

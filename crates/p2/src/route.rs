@@ -1,10 +1,9 @@
-//! The router (p2-protocol A.4): each message, as the same reference-counted buffer, to every destination
+//! The router (`docs/p2-protocol.md` A.4): each message, as the same reference-counted buffer, to every destination
 //! registered for its kind; backtick updates to each target window; reboot and window events.
 
 use sluicegate_core::PoolBytes;
 
 use crate::classify::{Backtick, Tokens, is_separator, without_line_end};
-use crate::deframe::FramingCounters;
 use crate::message::{DiscardRef, Flags, KindSet, MessageKind, MessageRef, Output, OutputRef};
 use crate::window::{Window, WindowError, WindowRegistry};
 
@@ -263,26 +262,6 @@ pub struct RoutingCounters {
     pub window_errors: u64,
     /// Reboots (golden sync on COG0).
     pub reboots: u64,
-}
-
-/// Framing and routing counters together, as the CLI prints them (one flat JSON object).
-///
-/// # Examples
-/// ```
-/// use sluicegate_p2::{Config, Counters, Deframer, Router};
-/// let (deframer, router) = (Deframer::new(Config::default()).unwrap(), Router::new());
-/// let counters = Counters { framing: deframer.counters(), routing: *router.counters() };
-/// let json = serde_json::to_string(&counters).unwrap();
-/// assert!(json.starts_with(r#"{"bytes_in":0,"#) && json.contains(r#""reboots":0"#));
-/// ```
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
-pub struct Counters {
-    /// The deframer's counters.
-    #[serde(flatten)]
-    pub framing: FramingCounters,
-    /// The router's counters.
-    #[serde(flatten)]
-    pub routing: RoutingCounters,
 }
 
 /// Routes deframer [`Output`]s to [`Destination`]s by kind (A.4), keeping the [`WindowRegistry`].
@@ -916,21 +895,5 @@ mod tests {
         }
         let refused = router.add_destination(Recorder::default(), Subscription::new(KindSet::ALL));
         assert_eq!(refused, Err(RouterError::TooManyDestinations));
-    }
-
-    #[test]
-    fn counters_serialise_as_one_flat_object() {
-        let json = serde_json::to_value(Counters::default()).unwrap();
-        for key in [
-            "bytes_in",
-            "message_bytes",
-            "padding_bytes",
-            "discarded_bytes",
-            "window_errors",
-            "reboots",
-        ] {
-            assert_eq!(json[key], 0, "{key}");
-        }
-        assert!(json["per_kind"]["debugger7"].is_object());
     }
 }

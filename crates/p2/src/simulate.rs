@@ -12,8 +12,8 @@
 
 use std::ops::Range;
 
-use crate::deframe::DEBUGGER_PACKET_LEN;
 use crate::message::{CogId, Flags, MessageKind};
+use crate::wire::DEBUGGER_PACKET_LEN;
 
 /// How a generated text line ends (A.2.3).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -102,7 +102,7 @@ impl Stream {
 
     /// Appends a 0xDB packet (A.2.2, `[0xDB][lenLo][lenHi]` layout). `payload` is cut to 8,192 bytes.
     pub fn db_packet(&mut self, payload: &[u8]) -> &mut Self {
-        let payload = &payload[..payload.len().min(crate::deframe::DB_PAYLOAD_MAX)];
+        let payload = &payload[..payload.len().min(crate::wire::DB_PAYLOAD_MAX)];
         let start = self.bytes.len();
         self.bytes.push(0xDB);
         self.bytes.extend_from_slice(&(payload.len() as u16).to_le_bytes());

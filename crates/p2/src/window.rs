@@ -1,4 +1,4 @@
-//! The window registry (p2-protocol A.3, A.4): windows declared by backtick commands, looked up
+//! The window registry (`docs/p2-protocol.md` A.3, A.4): windows declared by backtick commands, looked up
 //! case-insensitively by name, cleared on reboot.
 
 use crate::classify::WindowType;

@@ -54,8 +54,11 @@ fn feed(bytes: &[u8], cuts: &[usize], config: &Config, borrowed: bool) -> (Vec<S
     deframer.handle_end();
     take(&mut deframer);
     let counters = deframer.counters();
-    assert_eq!(counters.bytes_in, counters.message_bytes + counters.discarded_bytes);
-    (messages, out, counters.padding_bytes)
+    assert_eq!(
+        counters.bytes_in,
+        counters.outputs.message_bytes + counters.outputs.discarded_bytes
+    );
+    (messages, out, counters.outputs.padding_bytes)
 }
 
 /// A mixed stream with garbage pieces spliced in at message boundaries.
@@ -150,7 +153,7 @@ fn biased_bytes(seed: u64, len: usize) -> Vec<u8> {
             state ^= state >> 7;
             state ^= state << 17;
             let pick = (state >> 32) as usize;
-            if pick % 2 == 0 {
+            if pick.is_multiple_of(2) {
                 SPECIAL[(pick >> 8) % SPECIAL.len()]
             } else {
                 (pick >> 16) as u8
@@ -240,9 +243,9 @@ proptest! {
         prop_assert_eq!(&out, &given);
         let counters = deframer.counters();
         prop_assert_eq!(counters.bytes_in, given.len() as u64);
-        prop_assert_eq!(counters.bytes_in, counters.message_bytes + counters.discarded_bytes);
-        prop_assert_eq!(counters.discarded_bytes, counters.padding_bytes + counters.resync_bytes + counters.truncated_bytes);
+        prop_assert_eq!(counters.bytes_in, counters.outputs.message_bytes + counters.outputs.discarded_bytes);
+        prop_assert_eq!(counters.outputs.discarded_bytes, counters.outputs.padding_bytes + counters.outputs.resync_bytes + counters.outputs.truncated_bytes);
         prop_assert_eq!(counters.lost_bytes, lost);
-        prop_assert_eq!(router.counters().messages_routed, counters.messages);
+        prop_assert_eq!(router.counters().messages_routed, counters.outputs.messages);
     }
 }

@@ -59,7 +59,7 @@ fn demo_session_gives_its_messages_and_events_in_any_read_size() {
                 (expected.kind, expected.flags)
             );
         }
-        assert_eq!(deframer.counters().padding_bytes, stream.padding_bytes());
+        assert_eq!(deframer.counters().outputs.padding_bytes, stream.padding_bytes());
         assert_eq!(
             (events.reboots, events.created, events.errors),
             (2, 6, 0),

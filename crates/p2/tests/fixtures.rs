@@ -97,12 +97,15 @@ fn run(bytes: &[u8], reads: impl IntoIterator<Item = usize>) -> Run {
     route(&mut deframer, &mut router);
     assert_eq!(out, bytes, "A.1: every byte accounted for");
     let counters = deframer.counters();
-    assert_eq!(counters.bytes_in, counters.message_bytes + counters.padding_bytes);
+    assert_eq!(
+        counters.bytes_in,
+        counters.outputs.message_bytes + counters.outputs.padding_bytes
+    );
     assert_eq!(
         (
-            counters.resync_bytes,
-            counters.truncated_bytes,
-            counters.partial_flushes
+            counters.outputs.resync_bytes,
+            counters.outputs.truncated_bytes,
+            counters.outputs.partial_flushes
         ),
         (0, 0, 0)
     );
@@ -110,7 +113,7 @@ fn run(bytes: &[u8], reads: impl IntoIterator<Item = usize>) -> Run {
     drop(router);
     Run {
         messages,
-        padding: counters.padding_bytes,
+        padding: counters.outputs.padding_bytes,
         windows,
         routing,
     }

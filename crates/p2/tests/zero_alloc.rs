@@ -66,11 +66,11 @@ fn steady_state_hsv16_allocates_nothing_per_message() {
         "the counting allocator sees this thread's allocations"
     );
     for borrowed in [false, true] {
-        let messages_before = deframer.counters().messages;
+        let messages_before = deframer.counters().outputs.messages;
         let before = allocations();
         pass(&mut deframer, &mut router, updates, borrowed);
         let allocated = allocations() - before;
-        let messages = deframer.counters().messages - messages_before;
+        let messages = deframer.counters().outputs.messages - messages_before;
         assert_eq!(messages, 65_536);
         assert_eq!(
             allocated, 0,

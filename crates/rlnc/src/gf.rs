@@ -392,7 +392,10 @@ fn check_multi(
     coefs: &[u8],
     n: usize,
 ) -> usize {
-    assert!(n > 0 && coefs.len() % n == 0, "coefficients are not M rows of n");
+    assert!(
+        n > 0 && coefs.len().is_multiple_of(n),
+        "coefficients are not M rows of n"
+    );
     let outputs = coefs.len() / n;
     if outputs > 0 {
         assert!(len <= dst_stride || outputs == 1, "len exceeds dst_stride");
@@ -553,7 +556,7 @@ fn eliminate_with(
     mult: &mut [u8],
 ) -> Option<usize> {
     let k = present.len();
-    assert!(stride % 32 == 0 && vector.len() == stride && k <= stride);
+    assert!(stride.is_multiple_of(32) && vector.len() == stride && k <= stride);
     assert!(rows.len() >= k * stride && unit.len() >= k && mult.len() >= k);
     #[cfg(target_arch = "x86_64")]
     if backend == Backend::Avx2 {

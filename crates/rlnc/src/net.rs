@@ -390,11 +390,11 @@ pub fn receive(
     let mut last_progress = Duration::ZERO;
     loop {
         let deadline = receiver.poll_timeout();
-        if let Some((n, from)) = recv_until(socket, &mut buf, clock, deadline)? {
-            if let Ok(Handled::Peer) = receiver.handle_datagram(clock.elapsed(), &buf[..n]) {
-                peer = Some(from);
-                start.get_or_insert_with(Instant::now);
-            }
+        if let Some((n, from)) = recv_until(socket, &mut buf, clock, deadline)?
+            && let Ok(Handled::Peer) = receiver.handle_datagram(clock.elapsed(), &buf[..n])
+        {
+            peer = Some(from);
+            start.get_or_insert_with(Instant::now);
         }
         let now = clock.elapsed();
         let written = receiver.poll_data(|bytes| {
@@ -437,15 +437,15 @@ pub fn receive(
         if receiver.is_finished() {
             break;
         }
-        if let Some(error) = receiver.failure() {
-            if receiver.is_closed() || peer.is_none() {
-                return Err(NetError::Session(*error));
-            }
+        if let Some(error) = receiver.failure()
+            && (receiver.is_closed() || peer.is_none())
+        {
+            return Err(NetError::Session(*error));
         }
-        if let (false, Some(first)) = (receiver.has_started(), options.first_timeout) {
-            if now > first {
-                return Err(NetError::PeerSilent(first));
-            }
+        if let (false, Some(first)) = (receiver.has_started(), options.first_timeout)
+            && now > first
+        {
+            return Err(NetError::PeerSilent(first));
         }
     }
     progress(Progress {

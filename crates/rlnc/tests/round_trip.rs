@@ -115,15 +115,15 @@ proptest! {
                     hop1.receive(&Packet::parse(&bytes, &opts).unwrap()).unwrap();
                 }
             }
-            if let Ok(n) = hop1.recode(rng.random(), &mut buf) {
-                if !rng.random_bool(loss) {
-                    hop2.receive(&Packet::parse(&buf[..n], &opts).unwrap()).unwrap();
-                }
+            if let Ok(n) = hop1.recode(rng.random(), &mut buf)
+                && !rng.random_bool(loss)
+            {
+                hop2.receive(&Packet::parse(&buf[..n], &opts).unwrap()).unwrap();
             }
-            if let Ok(n) = hop2.recode(rng.random(), &mut buf) {
-                if !rng.random_bool(loss) {
-                    dec.receive(&Packet::parse(&buf[..n], &opts).unwrap()).unwrap();
-                }
+            if let Ok(n) = hop2.recode(rng.random(), &mut buf)
+                && !rng.random_bool(loss)
+            {
+                dec.receive(&Packet::parse(&buf[..n], &opts).unwrap()).unwrap();
             }
             round += 1;
         }

@@ -1,5 +1,5 @@
-//! `sluicegate p2 detect` and `sluicegate p2 load`: the I/O edge of the ROM loader (p2-protocol B.1). The text
-//! and the parsing are [`sluicegate_p2::loader`]'s; here are the port, the timing and the baud switch.
+//! `sluicegate p2 detect` and `sluicegate p2 load`: the I/O edge of the ROM loader (`docs/p2-protocol.md` B.1).
+//! The text and the parsing are [`sluicegate_p2::loader`]'s; here are the port, the timing and the baud switch.
 //!
 //! On a pseudo-terminal (the simulator, tests) there are no control lines: a refused DTR/RTS pulse or baud
 //! change is a warning there, because the far end cannot see either, and an error on any other port.
@@ -10,10 +10,11 @@ use std::time::{Duration, Instant};
 
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
+use sluicegate_p2::io::source::SerialSource;
+use sluicegate_p2::io::{Opened, ResetLine};
 use sluicegate_p2::loader::{Chip, Download, DownloadError, Ending, LOADER_BAUD, PROP_CHK, Verdict, parse_chip};
-use sluicegate_p2::source::{ResetLine, SerialSource, SourceError};
 
-use super::MonitorArgs;
+use super::terminal::{self, MonitorArgs};
 use crate::exit::Failure;
 
 /// B.1 step 1: quiet time before the reset pulse.
@@ -129,13 +130,7 @@ pub fn run_load(args: LoadArgs) -> Result<(), Failure> {
         return Ok(());
     }
     let source = link.source.with_pending(pending);
-    super::run_terminal_on(
-        monitor,
-        Box::new(source),
-        super::Origin::Wire,
-        Some(&path),
-        &format!("serial port {path}"),
-    )
+    terminal::run(monitor, Opened::port(source, &path, monitor.baud()))
 }
 
 fn refused(file: &Path, error: DownloadError) -> Failure {
@@ -155,10 +150,7 @@ struct Link {
 
 impl Link {
     fn open(path: &str) -> Result<Link, Failure> {
-        let source = SerialSource::open(path, LOADER_BAUD).map_err(|error| match error {
-            SourceError::BadBaud { .. } => Failure::usage(error),
-            _ => Failure::device(error),
-        })?;
+        let source = SerialSource::open(path, LOADER_BAUD)?;
         let pseudo_terminal = std::fs::canonicalize(path).is_ok_and(|real| real.starts_with("/dev/pts"));
         Ok(Link {
             source,

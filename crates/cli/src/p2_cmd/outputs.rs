@@ -1,4 +1,6 @@
-//! The terminal's destinations (A.4): terminal text, JSON lines, the debug log (B.5 format), per-window files.
+//! The terminal's destinations (`docs/p2-protocol.md` A.4): terminal text, JSON lines, the debug log (B.5),
+//! per-window files. The formats are the p2 library's ([`pst`], [`sluicegate_p2::debug_log`],
+//! [`sluicegate_p2::window_files`]); here are the files, buffers and what a write error ends.
 //!
 //! Each writes through a buffered writer and flushes when the consumer has routed everything queued
 //! ([`Destination::flush`]), so a burst costs few system calls and a lone line still shows at once. Write errors of
@@ -6,7 +8,6 @@
 //! the session (a closed pipe quietly): what the user watches, or the one complete record of the session, is gone.
 //! A window file's error only loses that window's copy of its data, so [`WindowFiles`] reports it and goes on.
 
-use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
@@ -14,12 +15,13 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+use sluicegate_p2::debug_log::{DebugLog, LocalTime, LogStep};
+use sluicegate_p2::pst::{self, Controls};
+use sluicegate_p2::window_files::WindowFileNames;
 use sluicegate_p2::{
     Backtick, Destination, Event, Flags, MessageKind, MessageRef, Routed, Tokens, Window, WindowId, WindowRegistry,
     without_line_end,
 };
-
-use super::pst::{self, Controls};
 
 /// The first write error any destination met.
 pub type Failure = Arc<Mutex<Option<io::Error>>>;
@@ -259,41 +261,36 @@ impl<W: Write> Drop for JsonLines<W> {
     }
 }
 
-/// The debug log (B.5): `<dir>/debug_YYMMDD-HHMMSS.log`, a new file at each reboot, entries
-/// `[YYYY-MM-DDTHH:MM:SS.mmm] text` in local time; binary messages as `Cog N:` and hex rows.
-pub struct DebugLog {
+/// The debug log (`docs/p2-protocol.md` B.5) in files: `<dir>/debug_YYMMDD-HHMMSS.log`, a new file at each
+/// reboot; the entries are [`sluicegate_p2::debug_log`]'s, stamped with the local time.
+pub struct LogFiles {
     dir: PathBuf,
     file: BufWriter<File>,
-    /// The current file holds an entry: a reboot before any (a session that starts with the P2's reset, the
-    /// usual case) keeps writing to it rather than leaving it empty.
-    used: bool,
+    log: DebugLog,
     failure: Failure,
     entry: String,
 }
 
-impl DebugLog {
+impl LogFiles {
     pub fn open(dir: &Path, failure: Failure) -> io::Result<Self> {
         std::fs::create_dir_all(dir)?;
         let file = BufWriter::new(File::create(Self::next_path(dir))?);
         Ok(Self {
             dir: dir.to_owned(),
             file,
-            used: false,
+            log: DebugLog::new(),
             failure,
             entry: String::new(),
         })
     }
 
-    /// A path for a new log file in `dir`, named after the time.
+    /// A path for a new log file in `dir`, named after the time (numbered if that name is taken).
     fn next_path(dir: &Path) -> PathBuf {
-        let stamp = chrono::Local::now().format("%y%m%d-%H%M%S");
-        let mut path = dir.join(format!("debug_{stamp}.log"));
-        let mut suffix = 1;
-        while path.exists() {
-            path = dir.join(format!("debug_{stamp}_{suffix}.log"));
-            suffix += 1;
-        }
-        path
+        let now = local_time();
+        (0..)
+            .map(|repeat| dir.join(now.file_name(repeat)))
+            .find(|path| !path.exists())
+            .expect("some numbered name is free")
     }
 
     /// Goes on in a new file. The old one is kept until the new one exists: if it cannot be made (the session
@@ -306,56 +303,36 @@ impl DebugLog {
                 format!("cannot create the debug log {}: {error}", path.display()),
             )
         })?;
-        self.used = false;
         std::mem::replace(&mut self.file, BufWriter::new(file)).flush()
     }
 
     fn write(&mut self, routed: &Routed<'_>) -> io::Result<()> {
-        let entry = &mut self.entry;
-        entry.clear();
-        let _ = write!(entry, "[{}] ", chrono::Local::now().format("%Y-%m-%dT%H:%M:%S%.3f"));
-        match routed {
-            Routed::Message(message) => match message.kind {
-                MessageKind::Debugger(cog) => hex_entry(
-                    entry,
-                    &format!("Cog {}:", cog.get()),
-                    &message.bytes()[..message.bytes().len().min(40)],
-                ),
-                MessageKind::DbPacket => hex_entry(entry, "INVALID(0xDB):", message.bytes()),
-                _ => pst::render(without_line_end(message.bytes()), Controls::Tags, entry),
-            },
-            Routed::Event(Event::Reboot { .. }) => {
-                if self.used {
-                    self.rotate()?;
-                }
-                return Ok(());
-            }
-            Routed::Event(Event::WindowError { error, name, .. }) => {
-                let _ = write!(entry, "ERROR: {error} (window '{}')", String::from_utf8_lossy(name));
-            }
-            _ => return Ok(()),
-        }
-        entry.push('\n');
-        self.used = true;
-        self.file.write_all(entry.as_bytes())
-    }
-}
-
-/// `Cog N:` then rows `  OOO: $XXXXXXXX …`, 32 bytes a row, bytes in stream order (B.5).
-fn hex_entry(entry: &mut String, title: &str, bytes: &[u8]) {
-    entry.push_str(title);
-    for (row, chunk) in bytes.chunks(32).enumerate() {
-        let _ = write!(entry, "\n  {:03X}:", row * 32);
-        for long in chunk.chunks(4) {
-            entry.push_str(" $");
-            for byte in long {
-                let _ = write!(entry, "{byte:02X}");
-            }
+        match self.log.handle(routed, local_time(), &mut self.entry) {
+            LogStep::Write => self.file.write_all(self.entry.as_bytes()),
+            LogStep::NewFile => self.rotate(),
+            _ => Ok(()),
         }
     }
 }
 
-impl Destination for DebugLog {
+/// The local time now, as the debug log writes it.
+fn local_time() -> LocalTime {
+    use chrono::{Datelike as _, Timelike as _};
+    let now = chrono::Local::now();
+    // chrono's ranges fit; a leap second, which chrono gives as 1,000 ms or more, is written .999.
+    let narrow = |value: u32| u8::try_from(value).unwrap_or(u8::MAX);
+    LocalTime {
+        year: u16::try_from(now.year()).unwrap_or(0),
+        month: narrow(now.month()),
+        day: narrow(now.day()),
+        hour: narrow(now.hour()),
+        minute: narrow(now.minute()),
+        second: narrow(now.second()),
+        millisecond: u16::try_from(now.timestamp_subsec_millis().min(999)).unwrap_or(999),
+    }
+}
+
+impl Destination for LogFiles {
     fn deliver(&mut self, routed: &Routed<'_>) {
         let result = self.write(routed);
         record_failure(&self.failure, result);
@@ -367,21 +344,15 @@ impl Destination for DebugLog {
     }
 }
 
-impl Drop for DebugLog {
+impl Drop for LogFiles {
     fn drop(&mut self) {
         Destination::flush(self);
     }
 }
 
-/// `--windows DIR`: one file per window declaration, the declaration line first, then each update's data.
-///
-/// A file is named after its window, lower-cased (names are case-insensitive, B.3), with ASCII letters, digits,
-/// `_` and `-` kept and every other byte written `%XX` ([`file_stem`]): `a.b` is `a%2Eb.txt` and `a_b` is
-/// `a_b.txt`, so two windows never share a file and the name reads back. A name declared again in the same
-/// session (the program does so after a reboot) starts the next file, `t.2.txt`, `t.3.txt`, …, rather than
-/// truncating `t.txt`: that keeps what the earlier declaration received (a run before the reboot is often what
-/// is being debugged), and an escaped name never holds a `.`, so the suffix cannot clash with another window.
-/// A file of the same name left in DIR by an earlier session is replaced.
+/// `--windows DIR`: one file per window declaration, the declaration line first, then each update's data, named
+/// as [`sluicegate_p2::window_files`] says (`NAME.txt`, `NAME.2.txt` for a redeclaration). A file of the same
+/// name left in DIR by an earlier session is replaced.
 ///
 /// A file stays open while its window exists: a redeclaration or a reboot closes it (the registry forgets the
 /// window), so the files open at once are the windows declared since the last reboot; the registry sets no bound
@@ -395,8 +366,8 @@ pub struct WindowFiles {
     dir: PathBuf,
     /// The windows declared since the last reboot, oldest first.
     files: Vec<WindowFile>,
-    /// How many files each lower-cased name has had in this session, for the next one's number.
-    declarations: HashMap<Vec<u8>, u32>,
+    /// The names of this session's files so far.
+    names: WindowFileNames,
 }
 
 /// One window's file.
@@ -443,7 +414,7 @@ impl WindowFiles {
         Ok(Self {
             dir: dir.to_owned(),
             files: Vec::new(),
-            declarations: HashMap::new(),
+            names: WindowFileNames::new(),
         })
     }
 
@@ -456,13 +427,7 @@ impl WindowFiles {
             // Closed before its successor is opened: nothing of it is left buffered to land in another file.
             self.files.remove(index).close();
         }
-        let count = self.declarations.entry(window.name().to_ascii_lowercase()).or_insert(0);
-        *count += 1;
-        let stem = file_stem(window.name());
-        let path = match *count {
-            1 => self.dir.join(format!("{stem}.txt")),
-            n => self.dir.join(format!("{stem}.{n}.txt")),
-        };
+        let path = self.dir.join(self.names.next(window.name()));
         let mut file = WindowFile {
             window: window.id(),
             name: window.name().into(),
@@ -481,23 +446,6 @@ impl WindowFiles {
         }
         self.files.push(file);
     }
-}
-
-/// A window name as a file name: lower-cased, ASCII letters, digits, `_` and `-` as they are, any other byte as
-/// `%XX` (upper-case hex), so distinct names give distinct stems and the name can be read back.
-fn file_stem(name: &[u8]) -> String {
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    let mut stem = String::with_capacity(name.len());
-    for byte in name.to_ascii_lowercase() {
-        if byte.is_ascii_alphanumeric() || byte == b'_' || byte == b'-' {
-            stem.push(char::from(byte));
-        } else {
-            stem.push('%');
-            stem.push(char::from(HEX[usize::from(byte >> 4)]));
-            stem.push(char::from(HEX[usize::from(byte & 15)]));
-        }
-    }
-    stem
 }
 
 impl Destination for WindowFiles {
@@ -533,17 +481,6 @@ impl Drop for WindowFiles {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn hex_rows_are_32_bytes_of_longs_in_stream_order() {
-        let mut entry = String::new();
-        let bytes: Vec<u8> = (0..40).collect();
-        hex_entry(&mut entry, "Cog 1:", &bytes);
-        let lines: Vec<&str> = entry.lines().collect();
-        assert_eq!(lines[0], "Cog 1:");
-        assert!(lines[1].starts_with("  000: $00010203 $04050607"), "{}", lines[1]);
-        assert_eq!(lines[2], "  020: $20212223 $24252627");
-    }
 
     #[test]
     fn json_strings_escape_controls() {

@@ -7,17 +7,16 @@ use std::time::{Duration, Instant};
 
 use clap::Args;
 use serialport::{SerialPort, TTYPort};
+use sluicegate_p2::io::{DEFAULT_BAUD, Scenario};
 use sluicegate_p2::loader::{RomLoader, RomOutput};
-use sluicegate_p2::source::{DEFAULT_BAUD, Scenario};
 
-use super::ScenarioArg;
 use crate::exit::Failure;
 
 #[derive(Debug, Args)]
 pub struct SimulateArgs {
-    /// What the P2 sends.
-    #[arg(value_enum)]
-    scenario: ScenarioArg,
+    /// What the P2 sends: hsv16, mixed or demo.
+    #[arg(value_parser = super::scenario_parser())]
+    scenario: Scenario,
     /// Send at this baud rate (8N1), with non-blocking writes; without it, as fast as the line takes bytes.
     #[arg(long, value_name = "BAUD", value_parser = clap::value_parser!(u32).range(1..))]
     pace: Option<u32>,
@@ -34,8 +33,8 @@ pub struct SimulateArgs {
     /// Keep the line open this long after the last byte, so the reader can drain it (milliseconds).
     #[arg(long, default_value_t = 500, value_name = "MS")]
     linger_ms: u64,
-    /// Speak the P2 ROM loader first (p2-protocol B.1): answer Prop_Chk, take a Prop_Txt download, reply to `?`,
-    /// and send the scenario only once the downloaded program "runs".
+    /// Speak the P2 ROM loader first (docs/p2-protocol.md B.1): answer Prop_Chk, take a Prop_Txt download, reply
+    /// to `?`, and send the scenario only once the downloaded program "runs".
     #[arg(long)]
     rom_loader: bool,
     /// The letter of the ROM's `Prop_Ver` answer (A, G = silicon; B, E = FPGA; others unsupported).
@@ -54,7 +53,7 @@ pub struct SimulateArgs {
 }
 
 pub fn run(args: SimulateArgs) -> Result<(), Failure> {
-    let stream = Scenario::from(args.scenario).stream();
+    let stream = args.scenario.stream();
     let mut port: Box<dyn SerialPort> = if args.pty {
         let (master, slave) = TTYPort::pair()
             .map_err(|error| Failure::device(anyhow::anyhow!("cannot open a pseudo-terminal: {error}")))?;

@@ -234,11 +234,12 @@ pub fn simulate(data: &[u8], config: &SimConfig) -> SimReport {
         while let Some(n) = sender.poll_transmit(now, &mut buf) {
             forward.handle_send(now, n, Wire::Datagram(buf[..n].to_vec()));
         }
-        if let Some((start, flow)) = &mut competitor {
-            if now >= *start && sender_ended.is_none() {
-                while let Some(segment) = flow.poll_transmit(now) {
-                    forward.handle_send(now, SEGMENT_LEN, Wire::Tcp(segment));
-                }
+        if let Some((start, flow)) = &mut competitor
+            && now >= *start
+            && sender_ended.is_none()
+        {
+            while let Some(segment) = flow.poll_transmit(now) {
+                forward.handle_send(now, SEGMENT_LEN, Wire::Tcp(segment));
             }
         }
         while let Some(item) = forward.poll_deliver(now) {

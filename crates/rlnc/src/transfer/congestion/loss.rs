@@ -259,21 +259,21 @@ impl LossClassifier {
         // loss and the estimate (whose own sample may still be small).
         let p = random.max(NOISE);
         let noise = NOISE.max(3.0 * sqrt(p * (1.0 - p) * (1.0 / n + 1.0 / self.random.sent)));
-        if let Some(bound) = &mut self.bound {
-            if !bound.confirmed {
-                if start + 1 < bound.since_seq {
-                    return Verdict::Quiet; // Sent before the cut: says nothing new.
-                }
-                if end.loss + noise > bound.trigger_loss {
-                    // The loss did not fall with the rate: the link's
-                    // random loss rose. Learn it; undo the cut.
-                    self.random.add(n, lost, 0.1);
-                    self.bound = None;
-                    self.undone += 1;
-                    return Verdict::Quiet;
-                }
-                bound.confirmed = true;
+        if let Some(bound) = &mut self.bound
+            && !bound.confirmed
+        {
+            if start + 1 < bound.since_seq {
+                return Verdict::Quiet; // Sent before the cut: says nothing new.
             }
+            if end.loss + noise > bound.trigger_loss {
+                // The loss did not fall with the rate: the link's
+                // random loss rose. Learn it; undo the cut.
+                self.random.add(n, lost, 0.1);
+                self.bound = None;
+                self.undone += 1;
+                return Verdict::Quiet;
+            }
+            bound.confirmed = true;
         }
         if end.gain < 1.0 {
             // Sent below the delivery rate: what was lost, the link loses anyway.

@@ -329,10 +329,10 @@ impl Controller {
             self.bandwidth.start_round(self.round);
             self.loss.on_round_start(self.round);
         }
-        if let Some((rate, app_limited)) = sample {
-            if !app_limited || rate > self.delivery_rate() {
-                self.bandwidth.update(self.round, rate);
-            }
+        if let Some((rate, app_limited)) = sample
+            && (!app_limited || rate > self.delivery_rate())
+        {
+            self.bandwidth.update(self.round, rate);
         }
         if round_ended {
             self.on_round_end(now, ack);

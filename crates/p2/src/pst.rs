@@ -1,5 +1,15 @@
-//! Parallax Serial Terminal control codes in terminal lines: as ANSI for a terminal, as the reference
-//! logger's tags (B.5) for logs and `--show-controls`, or dropped for a pipe.
+//! Parallax Serial Terminal (PST) control codes in terminal lines (`docs/p2-protocol.md` B.5): shown as ANSI
+//! escapes for a terminal, as the reference logger's tags for the debug log and `--show-controls`, or dropped
+//! for a pipe. Every front end that shows terminal text renders it with [`render`].
+//!
+//! # Examples
+//! ```
+//! use sluicegate_p2::pst::{Controls, render};
+//!
+//! let mut line = String::new();
+//! render(b"\x01\x02\x05\x07hi", Controls::Tags, &mut line);
+//! assert_eq!(line, "<HOME><POS:5,7>hi");
+//! ```
 
 use std::fmt::Write as _;
 

@@ -1,5 +1,6 @@
-//! Where the bytes come from (p2-protocol A.6): a serial port, a capture file, stdin, a TCP socket, or the
-//! built-in simulator. Each is a thin adapter behind [`Source`], read by the pipeline's reader thread.
+//! Where the bytes come from (`docs/p2-protocol.md` A.6): a serial port, a capture file, stdin, a TCP socket, or the
+//! built-in simulator. Each is a thin adapter behind [`Source`], read by the pipeline's reader thread; a front
+//! end opens one from a description with [`SourceSpec::open`](super::SourceSpec::open).
 
 use std::io;
 use std::net::TcpStream;
@@ -477,6 +478,18 @@ pub enum Scenario {
 }
 
 impl Scenario {
+    /// Every scenario, in the order their names are listed.
+    pub const ALL: [Scenario; 3] = [Scenario::Hsv16, Scenario::Mixed, Scenario::Demo];
+
+    /// The scenario's name on a command line or in an options object: `hsv16`, `mixed`, `demo`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Scenario::Hsv16 => "hsv16",
+            Scenario::Mixed => "mixed",
+            Scenario::Demo => "demo",
+        }
+    }
+
     /// The bytes and the messages they must give.
     pub fn stream(self) -> simulate::Stream {
         match self {
@@ -493,6 +506,25 @@ impl Scenario {
             Scenario::Hsv16 | Scenario::Mixed => Pace::Burst,
             Scenario::Demo => Pace::PerMessage(Duration::from_millis(60)),
         }
+    }
+}
+
+/// A scenario name that is not one of [`Scenario::ALL`]'s.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("unknown scenario {given:?}: expected hsv16, mixed or demo")]
+pub struct UnknownScenario {
+    /// The name given.
+    pub given: String,
+}
+
+impl std::str::FromStr for Scenario {
+    type Err = UnknownScenario;
+
+    fn from_str(name: &str) -> Result<Self, Self::Err> {
+        Scenario::ALL
+            .into_iter()
+            .find(|scenario| scenario.name() == name)
+            .ok_or_else(|| UnknownScenario { given: name.to_owned() })
     }
 }
 
@@ -686,6 +718,17 @@ mod tests {
             assert_eq!(source.read(&mut buf).unwrap(), Read::Idle);
             assert!(started.elapsed() >= TTY_WAIT / 2, "an idle read waits");
         }
+    }
+
+    #[test]
+    fn scenarios_are_found_by_name_and_an_unknown_name_is_refused() {
+        for scenario in Scenario::ALL {
+            assert_eq!(scenario.name().parse(), Ok(scenario));
+        }
+        assert_eq!(
+            "HSV16".parse::<Scenario>().unwrap_err().to_string(),
+            r#"unknown scenario "HSV16": expected hsv16, mixed or demo"#
+        );
     }
 
     #[test]

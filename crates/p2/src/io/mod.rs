@@ -1,0 +1,18 @@
+//! The I/O edge of the receive path (`docs/p2-protocol.md` A.5, A.6), behind the default feature `io`: the
+//! [`source`]s (serial port, replay, stdin, TCP, simulator), one way to open them from a description
+//! ([`SourceSpec`]), and the threaded [`pipeline`] (a reader thread, the core byte ring, a supervised
+//! extraction worker) whose outputs a front end routes.
+//!
+//! Everything outside this module is sans-IO: it owns no thread, port or clock. Fuzz targets and front ends
+//! that bring their own I/O depend on `sluicegate-p2` with `default-features = false` and do without
+//! `serialport`.
+
+mod open;
+pub mod pipeline;
+pub mod source;
+
+pub use open::{Opened, Origin, SourceSpec};
+pub use pipeline::{
+    ConsumerWait, Emitted, Next, Pipeline, PipelineConfig, PipelineError, PipelineEvent, PipelineStats, Tap,
+};
+pub use source::{DEFAULT_BAUD, Pace, ResetLine, Scenario, Source, SourceError, Speed};
