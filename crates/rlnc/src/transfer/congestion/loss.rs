@@ -4,16 +4,16 @@
 //! Loss is measured per window of about one round (the datagrams a round's
 //! feedback newly echoes, at least [`MIN_SAMPLE`]). A window sent below the
 //! delivery rate, or within noise of the random-loss estimate with no
-//! standing queue, refines the estimate. Significantly more loss needs a
-//! queue to be congestion — a drop-tail queue drops only when full — so
-//! without one it is the link's random loss changing, and is learnt, or,
-//! in a probe, a queue too shallow to show in the RTT, which ends the
-//! probe. More loss with a standing queue is congestion: the window is cut
-//! to β of what was in flight and regrows along CUBIC's curve
-//! ([`LossBound`]). The cut is then put to the test: if the next window
-//! sent entirely after it, at the lower rate, loses just as much, the loss
-//! did not fall with the rate, and the cut is undone and the new level
-//! learnt.
+//! standing queue, refines the estimate. Significantly more loss with a
+//! standing queue is congestion, and so is such loss in two windows in a
+//! row without one (a queue too shallow to show in the RTT, such as a
+//! receiver's socket buffer); in a probe it just ends the probe. For
+//! congestion the window is cut to β of what was in flight and regrows
+//! along CUBIC's curve ([`LossBound`]). The cut is then put to the test:
+//! if the next window sent entirely after it, at the lower rate, loses just
+//! as much, the loss did not fall with the rate and the cut is undone; a
+//! window then sent below the delivery rate, where nothing overflows, shows
+//! whether the link's random loss rose.
 
 use core::time::Duration;
 
@@ -119,6 +119,9 @@ pub(super) enum Verdict {
     Congestion,
     /// A probe lost more without a visible queue: end the probe.
     ProbeOverflow,
+    /// A cut was undone: the loss did not fall with the rate. Send below
+    /// the rate to measure the link's random loss.
+    Undone,
 }
 
 /// The loss side of the controller.
@@ -131,6 +134,10 @@ pub(super) struct LossClassifier {
     gain_count: usize,
     in_flight_max: [f64; IN_FLIGHT_ROUNDS],
     bound: Option<LossBound>,
+    /// Windows in a row with excess loss.
+    excess_streak: u32,
+    /// A cut was undone: waiting for a window sent below the rate.
+    measuring: bool,
     /// Cuts made.
     pub(super) cuts: u64,
     /// Cuts undone because the loss did not fall with the rate.
@@ -147,6 +154,8 @@ impl LossClassifier {
             gain_count: 0,
             in_flight_max: [0.0; IN_FLIGHT_ROUNDS],
             bound: None,
+            excess_streak: 0,
+            measuring: false,
             cuts: 0,
             undone: 0,
         }
@@ -266,22 +275,30 @@ impl LossClassifier {
                 return Verdict::Quiet; // Sent before the cut: says nothing new.
             }
             if end.loss + noise > bound.trigger_loss {
-                // The loss did not fall with the rate: the link's
-                // random loss rose. Learn it; undo the cut.
-                self.random.add(n, lost, 0.1);
+                // The loss did not fall with the rate: the link's random
+                // loss rose (or the bottleneck slowed further). Undo the
+                // cut; a window sent below the rate tells which.
                 self.bound = None;
                 self.undone += 1;
-                return Verdict::Quiet;
+                self.measuring = true;
+                return Verdict::Undone;
             }
             bound.confirmed = true;
         }
         if end.gain < 1.0 {
-            // Sent below the delivery rate: what was lost, the link loses anyway.
-            self.random.add(n, lost, 0.5);
+            // Sent below the delivery rate: what was lost, the link loses
+            // anyway. Far from the estimate, it moves it most of the way.
+            let keep = if (end.loss - random).abs() > noise { 0.2 } else { 0.5 };
+            self.random.add(n, lost, keep);
+            self.measuring = false;
             return Verdict::Quiet;
+        }
+        if self.measuring {
+            return Verdict::Quiet; // Waiting for a window sent below the rate.
         }
         let excess = end.loss > random + noise;
         if !excess {
+            self.excess_streak = 0;
             // Within noise: refine the estimate, unless a queue may have
             // overflowed (a queue that fills slowly loses little).
             if !queued || startup {
@@ -289,20 +306,24 @@ impl LossClassifier {
             }
             return Verdict::Quiet;
         }
+        let streak = self.excess_streak;
+        self.excess_streak += 1;
         if !queued {
             if end.gain > 1.0 {
                 // Probing into a queue too shallow to show in the RTT.
                 return Verdict::ProbeOverflow;
             }
-            // No queue, so nothing overflowed: the link's random loss
-            // changed (or fluctuated); follow it, faster for a jump.
-            let keep = if end.loss > random + 3.0 * noise { 0.3 } else { 0.8 };
-            self.random.add(n, lost, keep);
-            return Verdict::Quiet;
+            if streak == 0 {
+                // Once, without a queue: a fluctuation, or the link's random
+                // loss changed. A second window in a row puts it to the test.
+                return Verdict::Quiet;
+            }
         }
-        // More loss than the link loses at random, with a standing queue:
-        // the rate is at or over the bottleneck, or a loss-based flow
-        // filled the queue.
+        // More loss than the link loses at random with a standing queue, or
+        // twice in a row at the same rate without one (a queue too shallow
+        // to show, such as a receiver's socket buffer): the rate is at or
+        // over the bottleneck, or a loss-based flow filled the queue. Cut;
+        // the next window tells whether the loss falls with the rate.
         let in_flight = self.in_flight_max.iter().copied().fold(n, f64::max);
         let w_max = match self.bound {
             // Fast convergence: a flow cut again below its last maximum releases more.
@@ -319,6 +340,12 @@ impl LossClassifier {
         });
         self.cuts += 1;
         Verdict::Congestion
+    }
+
+    /// Whether an undone cut waits for a window sent below the delivery
+    /// rate to measure the link's random loss.
+    pub(super) fn measuring(&self) -> bool {
+        self.measuring
     }
 
     /// Datagrams the loss bound allows in flight at `now`, if one is set.
@@ -389,44 +416,52 @@ mod tests {
     }
 
     #[test]
-    fn loss_that_does_not_fall_with_the_rate_is_learnt_as_random() {
+    fn loss_that_does_not_fall_with_the_rate_undoes_the_cut_and_is_measured_below_the_rate() {
         let mut c = learnt();
         // The link starts losing 20 % while a queue stands: first taken for congestion …
         assert_eq!(
             c.classify(MS, 40_000, &window(1000, 0.2, 1.0), true, false, 42_000),
             Verdict::Congestion
         );
-        // … but after the cut it loses just as much: undone and learnt.
-        assert_eq!(
-            c.classify(2 * MS, 42_000, &window(800, 0.21, 1.0), false, false, 44_000),
-            Verdict::Quiet
-        );
+        // … but after the cut it loses just as much: undone …
+        let after = c.classify(2 * MS, 42_000, &window(800, 0.21, 1.0), false, false, 44_000);
+        assert_eq!(after, Verdict::Undone);
         assert!(c.bound.is_none());
         assert_eq!((c.cuts, c.undone), (1, 1));
-        assert!(c.random() > 0.12, "{}", c.random());
-        // A drain round (below the rate) pulls it the rest of the way.
-        c.classify(3 * MS, 44_000, &window(800, 0.2, 0.75), false, false, 46_000);
-        assert!(c.random() > 0.16, "{}", c.random());
+        // … and windows sent below the rate teach the new level.
+        for i in 0..3 {
+            let start = 44_000 + i * 800;
+            c.classify(3 * MS, start, &window(800, 0.2, 0.75), false, false, start + 1000);
+        }
+        assert!(c.random() > 0.17, "{}", c.random());
     }
 
     #[test]
-    fn without_a_queue_more_loss_is_the_link_or_a_shallow_probe() {
+    fn without_a_queue_more_loss_is_tested_before_it_counts() {
         let mut c = learnt();
-        assert_eq!(
-            c.classify(MS, 40_000, &window(1000, 0.05, 1.25), false, false, 41_000),
-            Verdict::ProbeOverflow
-        );
+        let probe = c.classify(MS, 40_000, &window(1000, 0.05, 1.25), false, false, 41_000);
+        assert_eq!(probe, Verdict::ProbeOverflow);
         assert!((c.random() - 0.01).abs() < 1e-9);
-        // Cruising, a jump to 20 % is followed quickly, with no cut.
-        for i in 0..4 {
-            let start = 41_000 + i * 1000;
-            assert_eq!(
-                c.classify(MS, start, &window(1000, 0.2, 1.0), false, false, start + 2000),
-                Verdict::Quiet
-            );
-        }
-        assert!(c.random() > 0.18, "{}", c.random());
-        assert_eq!(c.cuts, 0);
+        c.classify(MS, 40_500, &window(500, 0.01, 1.0), false, false, 41_000);
+        // Cruising, the link starts losing 20 %: once is not enough …
+        let once = c.classify(MS, 41_000, &window(1000, 0.2, 1.0), false, false, 43_000);
+        assert_eq!(once, Verdict::Quiet);
+        // … twice is tested with a cut …
+        let twice = c.classify(MS, 42_000, &window(1000, 0.2, 1.0), false, false, 44_000);
+        assert_eq!(twice, Verdict::Congestion);
+        // … which the next window, as lossy at the lower rate, undoes.
+        let after = c.classify(MS, 44_000, &window(800, 0.2, 1.0), false, false, 46_000);
+        assert_eq!(after, Verdict::Undone);
+        assert_eq!((c.cuts, c.undone), (1, 1));
+        // A receiver's socket buffer overflowing at this rate: the loss
+        // falls after the cut, and the cut stands.
+        let mut c = learnt();
+        c.classify(MS, 41_000, &window(1000, 0.08, 1.0), false, false, 43_000);
+        let twice = c.classify(MS, 42_000, &window(1000, 0.08, 1.0), false, false, 44_000);
+        assert_eq!(twice, Verdict::Congestion);
+        c.classify(MS, 44_000, &window(700, 0.01, 1.0), false, false, 46_000);
+        assert!(c.bound.is_some_and(|b| b.confirmed));
+        assert!((c.random() - 0.01).abs() < 1e-3, "{}", c.random());
     }
 
     #[test]

@@ -242,7 +242,10 @@ impl Controller {
         } else {
             self.gain() * self.offered(bw)
         };
-        rate.min(self.ceiling)
+        // Under a loss bound the rate follows the window too, so that a cut
+        // lowers what is sent even where pacing, not the window, limits.
+        let bounded = self.bound_bytes / self.srtt.unwrap_or(INITIAL_RTT).as_secs_f64();
+        rate.min(self.gain() * bounded).min(self.ceiling)
     }
 
     /// The bandwidth-delay product in bytes offered (0 before samples).
@@ -418,8 +421,10 @@ impl Controller {
             let startup = self.state == State::Startup;
             let verdict = self.loss.classify(now, start, &end, queued, startup, self.next_seq);
             match (verdict, self.state) {
-                (Verdict::Quiet, _) => {}
+                (Verdict::Quiet, _) | (Verdict::Undone, State::Startup) => {}
                 (_, State::Startup) => self.state = State::Drain,
+                // An undone cut drains too: until a window sent below the
+                // rate has shown the link's random loss.
                 (_, State::ProbeBandwidth) if self.phase != DRAIN_PHASE => {
                     self.phase = DRAIN_PHASE;
                     self.phase_start = now;
@@ -482,14 +487,17 @@ impl Controller {
             State::ProbeBandwidth => {
                 let length = self.min_rtt.unwrap_or(INITIAL_RTT).max(MIN_PHASE);
                 let elapsed = now.saturating_sub(self.phase_start);
-                let over = if self.phase == DRAIN_PHASE {
+                let measuring = self.phase == DRAIN_PHASE && self.loss.measuring();
+                let over = if measuring {
+                    elapsed >= length * 4
+                } else if self.phase == DRAIN_PHASE {
                     // Drain on while the RTT still shows a queue (what a
-                    // rate change left behind), up to twice as long.
-                    elapsed >= length * 2 || (elapsed >= length && !self.queued(self.latest_rtt))
+                    // rate change left behind), up to four times as long.
+                    elapsed >= length * 4 || (elapsed >= length && !self.queued(self.latest_rtt))
                 } else {
                     elapsed >= length
                 };
-                let drained = self.phase == DRAIN_PHASE && in_flight <= self.bdp();
+                let drained = self.phase == DRAIN_PHASE && in_flight <= self.bdp() && !measuring;
                 if over || drained {
                     self.phase = (self.phase + 1) % CYCLE.len();
                     self.phase_start = now;
