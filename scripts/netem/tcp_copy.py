@@ -27,7 +27,7 @@ def recv(port, log_path):
     total = 0
     buf = bytearray(1 << 20)
     view = memoryview(buf)
-    log = open(log_path, "w") if log_path else None
+    log = open(log_path, "w", buffering=1) if log_path else None
     next_log = time.time()
     while True:
         n = conn.recv_into(buf)
