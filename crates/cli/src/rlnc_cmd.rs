@@ -9,6 +9,9 @@ use sluicegate_rlnc::speed::{self, SpeedConfig};
 
 use crate::exit::Failure;
 
+mod partial;
+mod recv;
+mod send;
 mod transfer;
 mod verify;
 
@@ -24,9 +27,9 @@ enum RlncCommand {
     /// Single-core encode/decode speed report, like `openssl speed`.
     Bench(BenchArgs),
     /// Send a file or stdin over UDP to `sluicegate rlnc recv`, repairing loss by coding.
-    Send(transfer::SendArgs),
+    Send(send::SendArgs),
     /// Receive one transfer from `sluicegate rlnc send` into a file or stdout.
-    Recv(transfer::RecvArgs),
+    Recv(recv::RecvArgs),
     /// Worker-pool throughput or transfer resilience, as a table or JSON.
     Verify(verify::VerifyArgs),
 }
@@ -72,8 +75,8 @@ impl ModeArg {
 pub fn run(args: RlncArgs) -> Result<(), Failure> {
     match args.command {
         RlncCommand::Bench(b) => bench(b).map_err(Failure::runtime),
-        RlncCommand::Send(a) => transfer::send(a),
-        RlncCommand::Recv(a) => transfer::recv(a),
+        RlncCommand::Send(a) => send::send(a),
+        RlncCommand::Recv(a) => recv::recv(a),
         RlncCommand::Verify(a) => verify::run(a),
     }
 }

@@ -38,7 +38,8 @@
 //!
 //! Features: `std` (default) adds run-time CPU detection for the SIMD
 //! kernels and the `speed` report, the UDP edge of the transfer (`net`:
-//! chunker into pooled buffers, blocking socket loops, SHA-256) and the
+//! connected sockets with batched system calls and segmentation offload,
+//! input and output on threads of their own with SHA-256) and the
 //! supervised encoding worker pool (`workers`); without it the crate is
 //! `no_std` + `alloc` (the codec and `transfer`) and kernels are chosen from
 //! compile-time `target_feature`s.

@@ -155,6 +155,8 @@ pub struct Receiver {
     first_unreported: Duration,
     feedback_now: bool,
     digest: Option<[u8; 32]>,
+    /// Whether a done datagram went out (lingering starts after it).
+    done_sent: bool,
     failure: Option<SessionError>,
     close_reason: CloseReason,
     ranks: Vec<u8>,
@@ -186,6 +188,7 @@ impl Receiver {
             first_unreported: Duration::ZERO,
             feedback_now: false,
             digest: None,
+            done_sent: false,
             failure: None,
             close_reason: CloseReason::NoProgress,
             ranks: Vec::new(),
@@ -502,7 +505,9 @@ impl Receiver {
         }
         let n = match (self.phase, self.digest, self.total_len) {
             (Phase::Complete, Some(digest), Some(total)) => {
-                datagram::write_done(out, session, instance, total, &digest)?
+                let n = datagram::write_done(out, session, instance, total, &digest)?;
+                self.done_sent = true;
+                n
             }
             _ => self.write_feedback(now, session, out)?,
         };
@@ -547,7 +552,7 @@ impl Receiver {
                 let after = self.config.idle_timeout;
                 self.fail(SessionError::NoProgress { after }, CloseReason::NoProgress);
             }
-            Phase::Complete if now.saturating_sub(self.last_arrival) >= self.config.linger => {
+            Phase::Complete if self.done_sent && now.saturating_sub(self.last_arrival) >= self.config.linger => {
                 self.phase = Phase::Closed;
             }
             _ => {}
@@ -562,6 +567,7 @@ impl Receiver {
             Phase::Listening | Phase::Closed => return None,
             Phase::Closing => return Some(Duration::ZERO),
             Phase::Receiving => self.last_progress + self.config.idle_timeout,
+            Phase::Complete if !self.done_sent => Duration::ZERO,
             Phase::Complete => self.last_arrival + self.config.linger,
         };
         Some(feedback.map_or(deadline, |f| f.min(deadline)))

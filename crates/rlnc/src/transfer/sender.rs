@@ -120,6 +120,8 @@ pub struct SenderStats {
 pub struct PathEstimate {
     /// Pacing rate, bytes per second.
     pub pacing_rate: f64,
+    /// Pacing burst, bytes (about a millisecond of sending).
+    pub burst_bytes: f64,
     /// Bottleneck delivery rate at the receiver, bytes per second.
     pub delivery_rate: f64,
     /// Smallest round-trip time seen.
@@ -362,6 +364,7 @@ impl<B: Deref<Target = [u8]>> Sender<B> {
         let c = &self.controller;
         PathEstimate {
             pacing_rate: c.pacing_rate(),
+            burst_bytes: c.burst(),
             delivery_rate: c.delivery_rate(),
             min_rtt: c.min_rtt(),
             smoothed_rtt: c.smoothed_rtt(),
@@ -549,8 +552,6 @@ impl<B: Deref<Target = [u8]>> Sender<B> {
         if !self.bind(receiver) {
             return Ok(());
         }
-        self.last_heard = now;
-        self.probes_unanswered = 0;
         match datagram.body {
             Body::Feedback(feedback) => {
                 self.stats.feedback += 1;
@@ -600,15 +601,22 @@ impl<B: Deref<Target = [u8]>> Sender<B> {
             return; // Echoes a datagram never sent: not from this sender's session.
         }
         if fresh {
+            // Only news holds the probe back: a repeat of old feedback (a
+            // receiver that hears nothing repeats itself) says the datagrams
+            // since were lost, which is what a probe is for.
             self.echo_seq = Some(feedback.echo_seq);
+            self.last_heard = now;
+            self.probes_unanswered = 0;
         }
+        // Only feedback that echoes a newer datagram times a round trip: a
+        // repeat of an older one carries its original delay.
         self.controller.on_ack(
             now,
             &Ack {
                 echo_seq: feedback.echo_seq,
                 received: feedback.received,
                 received_at: Duration::from_micros(feedback.received_at_us),
-                rtt: rtt_sample(now, feedback),
+                rtt: rtt_sample(now, feedback).filter(|_| fresh),
             },
         );
         let window = feedback.window.max(1);
@@ -874,6 +882,28 @@ mod tests {
             "{now:?}"
         );
         assert!(sender.stats().feedback > 150);
+    }
+
+    #[test]
+    fn repeated_stale_feedback_does_not_hold_back_the_probe() {
+        // Everything after datagram 0 is lost; the receiver keeps repeating
+        // its feedback for datagram 0 every 100 ms (as a receiver does when
+        // nothing arrives). The sender must still probe, within a probe
+        // timeout, not wait for the idle timeout.
+        let (mut sender, mut buf) = started();
+        let mut now = MS;
+        sender.handle_datagram(now, &feedback(7, 0, &[1, 0])).unwrap();
+        while sender.poll_transmit(now, &mut buf).is_some() {}
+        let sent = sender.stats().data_sent;
+        let probes = sender.stats().probes;
+        while now < Duration::from_secs(1) {
+            now += 100 * MS;
+            sender.handle_datagram(now, &feedback(7, 0, &[1, 0])).unwrap();
+            sender.handle_timeout(now);
+            while sender.poll_transmit(now, &mut buf).is_some() {}
+        }
+        assert!(sender.stats().probes > probes, "{:?}", sender.stats());
+        assert!(sender.stats().data_sent > sent);
     }
 
     #[test]
