@@ -147,9 +147,9 @@ fn redundancy_sent_ahead_completes_most_generations_without_a_round_trip() {
     assert_exact(&r, &input, "20 %");
     let s = r.sender;
     let first_pass = s.first_pass_complete as f64 / s.generations_done as f64;
-    // One standard deviation of margin: about 84 % at independent loss
-    // (less while the loss estimate converges).
-    assert!(first_pass > 0.75, "{first_pass}: {s:?}");
+    // Half a standard deviation of margin and whole packets: about 80 % at
+    // 20 % independent loss (less while the loss estimate converges).
+    assert!(first_pass > 0.7, "{first_pass}: {s:?}");
     assert!(s.redundant_ahead > 0 && s.boosted < s.redundant_ahead, "{s:?}");
 }
 

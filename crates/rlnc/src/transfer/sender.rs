@@ -41,8 +41,11 @@ pub struct SenderConfig {
     /// long; traffic without progress does not count.
     pub idle_timeout: Duration,
     /// First-pass redundancy margin, in standard deviations of the number
-    /// of packets a generation needs at the measured loss: 1.0 completes
-    /// about 84 % of generations without a feedback round trip.
+    /// of packets a generation needs at the measured loss. The default 0.5
+    /// completes 80–90 % of generations at 5–20 % loss without a feedback
+    /// round trip (rounding up to whole packets adds to it); 1.0 completes
+    /// a few more but cost 3–4 % of goodput in the simulator at 100 Mbit/s,
+    /// 100 ms RTT, 5 and 20 % loss.
     pub redundancy_margin: f64,
 }
 
@@ -60,7 +63,7 @@ impl SenderConfig {
             rate: 0,
             probe_interval: Duration::from_millis(10),
             idle_timeout: Duration::from_secs(10),
-            redundancy_margin: 1.0,
+            redundancy_margin: 0.5,
         }
     }
 
@@ -610,12 +613,14 @@ impl<B: Deref<Target = [u8]>> Sender<B> {
         }
         // Only feedback that echoes a newer datagram times a round trip: a
         // repeat of an older one carries its original delay.
+        let since_sent = (micros(now) as u32).wrapping_sub(feedback.echo_timestamp_us);
         self.controller.on_ack(
             now,
             &Ack {
                 echo_seq: feedback.echo_seq,
                 received: feedback.received,
                 received_at: Duration::from_micros(feedback.received_at_us),
+                echo_sent_at: now.saturating_sub(Duration::from_micros(u64::from(since_sent))),
                 rtt: rtt_sample(now, feedback).filter(|_| fresh),
             },
         );

@@ -1,9 +1,15 @@
 //! The bottleneck delivery rate: how fast datagrams arrived at the
 //! receiver, on the receiver's clock (so that feedback lost or bunched on
 //! the way back does not distort it), over about one min-RTT, and the
-//! largest such rate of the last rounds.
+//! largest such rate of the last rounds. As BBR does against ACK
+//! compression, a sample's interval is the longer of the arrival interval
+//! and the interval over which those datagrams were sent: a receiver that
+//! stalls and then reads a backlog at once reports a burst of arrivals
+//! that no link delivered.
 
 use core::time::Duration;
+
+use super::Ack;
 
 /// Arrival-curve points kept, one per quarter min-RTT.
 const MARKS: usize = 16;
@@ -16,6 +22,7 @@ struct Mark {
     received_at: Duration,
     received: u64,
     echo_seq: u64,
+    echo_sent_at: Duration,
 }
 
 /// Delivery-rate samples from the receiver's cumulative counts.
@@ -43,20 +50,14 @@ impl DeliverySampler {
 
     /// Bytes per second over about `span` of the receiver's clock ending at
     /// this feedback, and whether the sender was app-limited meanwhile.
-    pub(super) fn sample(
-        &mut self,
-        echo_seq: u64,
-        received: u64,
-        received_at: Duration,
-        span: Duration,
-        datagram_len: f64,
-    ) -> Option<(f64, bool)> {
+    pub(super) fn sample(&mut self, ack: &Ack, span: Duration, datagram_len: f64) -> Option<(f64, bool)> {
         let newest = self.count.checked_sub(1).map(|i| self.marks[i % MARKS]);
-        if newest.is_none_or(|m| received_at >= m.received_at + span / 4) {
+        if newest.is_none_or(|m| ack.received_at >= m.received_at + span / 4) {
             self.marks[self.count % MARKS] = Mark {
-                received_at,
-                received,
-                echo_seq,
+                received_at: ack.received_at,
+                received: ack.received,
+                echo_seq: ack.echo_seq,
+                echo_sent_at: ack.echo_sent_at,
             };
             self.count += 1;
         }
@@ -65,14 +66,15 @@ impl DeliverySampler {
         let base = (oldest..self.count)
             .rev()
             .map(|i| self.marks[i % MARKS])
-            .find(|m| m.received_at + span <= received_at)
+            .find(|m| m.received_at + span <= ack.received_at)
             .unwrap_or(self.marks[oldest % MARKS]);
-        let elapsed = received_at.checked_sub(base.received_at)?;
-        let delivered = received.checked_sub(base.received)?;
-        if elapsed < span / 2 || delivered < 4 {
+        let arrived = ack.received_at.checked_sub(base.received_at)?;
+        let delivered = ack.received.checked_sub(base.received)?;
+        if arrived < span / 2 || delivered < 4 {
             return None;
         }
-        let rate = delivered as f64 * datagram_len / elapsed.as_secs_f64();
+        let sent = ack.echo_sent_at.saturating_sub(base.echo_sent_at);
+        let rate = delivered as f64 * datagram_len / arrived.max(sent).as_secs_f64();
         Some((rate, self.app_limited_until > base.echo_seq))
     }
 }
@@ -113,19 +115,45 @@ mod tests {
     fn rate_is_measured_on_the_receiver_clock_over_a_span() {
         let mut sampler = DeliverySampler::new();
         let span = Duration::from_millis(40);
-        // 1000 datagrams of 1000 bytes a second: one per millisecond.
+        // 1000 datagrams of 1000 bytes a second: one per millisecond,
+        // sent 10 ms before they arrive.
+        let ack = |ms: u64| Ack {
+            echo_seq: ms,
+            received: ms,
+            received_at: Duration::from_millis(ms),
+            echo_sent_at: Duration::from_millis(ms.saturating_sub(10)),
+            rtt: None,
+        };
         let mut last = None;
         for ms in (0..200u64).step_by(4) {
-            last = sampler.sample(ms, ms, Duration::from_millis(ms), span, 1000.0);
+            last = sampler.sample(&ack(ms), span, 1000.0);
         }
         let (rate, app_limited) = last.unwrap();
         assert!((rate - 1e6).abs() < 1.0, "{rate}");
         assert!(!app_limited);
         sampler.on_app_limited(200);
-        let (_, app_limited) = sampler
-            .sample(204, 204, Duration::from_millis(204), span, 1000.0)
-            .unwrap();
+        let (_, app_limited) = sampler.sample(&ack(204), span, 1000.0).unwrap();
         assert!(app_limited);
+    }
+
+    #[test]
+    fn a_backlog_read_at_once_is_not_a_faster_link() {
+        let mut sampler = DeliverySampler::new();
+        let span = Duration::from_millis(40);
+        // Sent one per millisecond; the receiver stalls 30 ms, then reads
+        // the 30 queued at once: arrivals say 70 in 40 ms.
+        let ack = |seq: u64, at: u64| Ack {
+            echo_seq: seq,
+            received: seq,
+            received_at: Duration::from_millis(at),
+            echo_sent_at: Duration::from_millis(seq),
+            rtt: None,
+        };
+        for ms in (0..=60u64).step_by(4) {
+            sampler.sample(&ack(ms, ms), span, 1000.0);
+        }
+        let (rate, _) = sampler.sample(&ack(100, 90), span, 1000.0).unwrap();
+        assert!(rate <= 1e6 + 1.0, "{rate}");
     }
 
     #[test]

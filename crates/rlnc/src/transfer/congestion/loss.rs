@@ -265,8 +265,9 @@ impl LossClassifier {
             return Verdict::Quiet;
         };
         // Three standard errors of the difference between this window's
-        // loss and the estimate (whose own sample may still be small).
-        let p = random.max(NOISE);
+        // loss and the estimate (whose own sample may still be small, and
+        // cannot tell rates below one in its sample size apart from zero).
+        let p = random.max(NOISE).max(1.0 / self.random.sent);
         let noise = NOISE.max(3.0 * sqrt(p * (1.0 - p) * (1.0 / n + 1.0 / self.random.sent)));
         if let Some(bound) = &mut self.bound
             && !bound.confirmed
@@ -298,24 +299,25 @@ impl LossClassifier {
         }
         let excess = end.loss > random + noise;
         if !excess {
+            // Within noise: random loss. Every window that is not congestion
+            // teaches the estimate; leaving out the high ones would bias it
+            // low, and a low estimate makes the next window look excess.
             self.excess_streak = 0;
-            // Within noise: refine the estimate, unless a queue may have
-            // overflowed (a queue that fills slowly loses little).
-            if !queued || startup {
-                self.random.add(n, lost, 0.8);
-            }
+            self.random.add(n, lost, 0.9);
             return Verdict::Quiet;
         }
         let streak = self.excess_streak;
         self.excess_streak += 1;
         if !queued {
-            if end.gain > 1.0 {
+            if end.gain > 1.0 && !startup {
                 // Probing into a queue too shallow to show in the RTT.
                 return Verdict::ProbeOverflow;
             }
             if streak == 0 {
                 // Once, without a queue: a fluctuation, or the link's random
-                // loss changed. A second window in a row puts it to the test.
+                // loss changed; it teaches the estimate a little. A second
+                // window in a row puts it to the test.
+                self.random.add(n, lost, 0.95);
                 return Verdict::Quiet;
             }
         }
@@ -461,7 +463,8 @@ mod tests {
         assert_eq!(twice, Verdict::Congestion);
         c.classify(MS, 44_000, &window(700, 0.01, 1.0), false, false, 46_000);
         assert!(c.bound.is_some_and(|b| b.confirmed));
-        assert!((c.random() - 0.01).abs() < 1e-3, "{}", c.random());
+        // The overflow moved the estimate a little, not to its 8 %.
+        assert!(c.random() < 0.025, "{}", c.random());
     }
 
     #[test]

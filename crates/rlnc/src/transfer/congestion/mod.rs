@@ -92,6 +92,8 @@ pub struct Ack {
     pub received: u64,
     /// Its clock at the latest arrival.
     pub received_at: Duration,
+    /// When `echo_seq` was sent, on the sender's clock.
+    pub echo_sent_at: Duration,
     /// Round-trip time of `echo_seq`, without the receiver's delay.
     pub rtt: Option<Duration>,
 }
@@ -234,6 +236,14 @@ impl Controller {
 
     /// Pacing rate, bytes per second.
     pub fn pacing_rate(&self) -> f64 {
+        // Under a loss bound the rate follows the window too, so that a cut
+        // lowers what is sent even where pacing, not the window, limits.
+        let bounded = self.effective_bound() / self.srtt.unwrap_or(INITIAL_RTT).as_secs_f64();
+        self.model_rate().min(self.gain() * bounded)
+    }
+
+    /// The pacing rate the path model asks for, before any loss bound.
+    fn model_rate(&self) -> f64 {
         let bw = self.delivery_rate();
         let rate = if bw == 0.0 {
             // Before any sample: the initial window per RTT, at the startup gain.
@@ -242,10 +252,7 @@ impl Controller {
         } else {
             self.gain() * self.offered(bw)
         };
-        // Under a loss bound the rate follows the window too, so that a cut
-        // lowers what is sent even where pacing, not the window, limits.
-        let bounded = self.bound_bytes / self.srtt.unwrap_or(INITIAL_RTT).as_secs_f64();
-        rate.min(self.gain() * bounded).min(self.ceiling)
+        rate.min(self.ceiling)
     }
 
     /// The bandwidth-delay product in bytes offered (0 before samples).
@@ -264,17 +271,28 @@ impl Controller {
             State::ProbeRtt => bdp / 2.0,
             _ => WINDOW_GAIN * bdp,
         };
+        // A few pacing bursts on top absorb feedback batching.
+        (target + 4.0 * self.burst())
+            .min(self.effective_bound())
+            .max(4.0 * self.datagram_len)
+    }
+
+    /// The loss bound in bytes as it limits the window now: with headroom
+    /// when cruising, never below one BDP (and two bursts), since what it
+    /// takes below the pipe lowers the delivery rate it is measured
+    /// against, and a cut for a loss spike that was no congestion would
+    /// then cost a spiral rather than a dent.
+    fn effective_bound(&self) -> f64 {
         let bound = match self.state {
             State::ProbeBandwidth if CYCLE[self.phase] <= 1.0 => CRUISE_HEADROOM * self.bound_bytes,
             _ => self.bound_bytes,
         };
-        // A few pacing bursts on top absorb feedback batching.
-        (target + 4.0 * self.burst()).min(bound).max(4.0 * self.datagram_len)
+        bound.max(self.bdp() + 2.0 * self.burst())
     }
 
     /// Pacing burst: about a millisecond of sending, 2 to 48 datagrams.
     pub fn burst(&self) -> f64 {
-        (self.pacing_rate() / 1000.0).clamp(2.0 * self.datagram_len, 48.0 * self.datagram_len)
+        (self.model_rate() / 1000.0).clamp(2.0 * self.datagram_len, 48.0 * self.datagram_len)
     }
 
     /// Probe timeout: how long to wait for feedback before sending a probe.
@@ -322,9 +340,7 @@ impl Controller {
             self.on_rtt(now, rtt);
         }
         let span = self.min_rtt.unwrap_or(INITIAL_RTT).max(Duration::from_millis(1));
-        let sample = self
-            .delivery
-            .sample(ack.echo_seq, ack.received, ack.received_at, span, self.datagram_len);
+        let sample = self.delivery.sample(ack, span, self.datagram_len);
         let round_ended = ack.echo_seq >= self.round_end_seq;
         if round_ended {
             self.round += 1;
@@ -457,16 +473,14 @@ impl Controller {
         }
     }
 
-    /// Re-evaluates the loss bound (never below half a BDP: what it takes
-    /// away lowers the delivery rate it is measured against); drops it once
-    /// it no longer binds.
+    /// Re-evaluates the loss bound; drops it once it no longer binds.
     fn update_bound(&mut self, now: Duration) {
         let rtt = self.srtt.unwrap_or(INITIAL_RTT);
         let Some(datagrams) = self.loss.bound(now, rtt) else {
             self.bound_bytes = f64::INFINITY;
             return;
         };
-        self.bound_bytes = (datagrams * self.datagram_len).max(self.bdp() / 2.0);
+        self.bound_bytes = datagrams * self.datagram_len;
         if self.bound_bytes > WINDOW_GAIN * self.bdp() && self.state == State::ProbeBandwidth {
             self.loss.release_bound();
         }
@@ -569,6 +583,7 @@ mod tests {
                     echo_seq: echo,
                     received: got,
                     received_at: arrival,
+                    echo_sent_at: sent_at,
                     rtt: Some(now - sent_at),
                 };
                 c.on_ack(now, &sample);
