@@ -21,7 +21,8 @@ step "tests"
 cargo test --workspace --locked
 
 step "loom models"
-# The core's lock-free parts, model-checked (separate target dir: --cfg loom rebuilds every crate).
+# The core's lock-free parts and wake-up handshakes, model-checked (separate target dir: --cfg loom rebuilds
+# every crate).
 RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR=target/loom cargo test -p sluicegate-core --test loom --release --locked
 
 step "Node.js binding"

@@ -6,7 +6,8 @@
 # run goodput (input bytes over the sender's wall time), packets sent over the minimum, datagrams dropped in
 # the receiver's socket, and CPU seconds per GB (user + system, all threads) of the sender and the receiver.
 # Extra `rlnc send` flags per configuration come from CONFIGS (";"-separated), default: the defaults, and
-# unpaced with a 64-generation window.
+# unpaced with a 64-generation window. Each configuration runs sealed (both ends given one key file: the
+# ChaCha20-Poly1305 channel) and in the clear (`--insecure`), side by side in the same round.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,12 +20,14 @@ bin=$PWD/target/release/sluicegate
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 head -c "$((size_mb * 1000000))" /dev/urandom > "$work/in.bin"
+head -c 32 /dev/urandom > "$work/key"
 
 # One transfer: prints "goodput_mb_s overhead socket_drops sender_cpu_per_gb receiver_cpu_per_gb".
 rlnc_run() {
-    local flags=$1 addr
-    rm -f "$work/out.bin"
-    "$bin" rlnc recv --listen 127.0.0.1:0 --out "$work/out.bin" --json --linger-ms 100 \
+    local flags=$1 security=$2 addr
+    rm -f "$work/out.bin" "$work/recv.err"
+    # shellcheck disable=SC2086 # security is words
+    "$bin" rlnc recv --listen 127.0.0.1:0 --out "$work/out.bin" --json --linger-ms 100 $security \
         > "$work/recv.json" 2> "$work/recv.err" &
     local receiver=$!
     for _ in $(seq 100); do
@@ -33,7 +36,7 @@ rlnc_run() {
         sleep 0.05
     done
     # shellcheck disable=SC2086 # flags are words
-    "$bin" rlnc send "$work/in.bin" --to "$addr" --json $flags > "$work/send.json"
+    "$bin" rlnc send "$work/in.bin" --to "$addr" --json $flags $security > "$work/send.json" 2> "$work/send.err"
     wait "$receiver"
     cmp -s "$work/in.bin" "$work/out.bin" || { echo "output differs" >&2; exit 1; }
     python3 - "$work/send.json" "$work/recv.json" <<'EOF'
@@ -79,12 +82,15 @@ EOF
 
 echo "# $(date -u +%FT%TZ), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) vCPUs, load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "# ${size_mb} MB, loopback, no injected loss; rmem_max $(cat /proc/sys/net/core/rmem_max), wmem_max $(cat /proc/sys/net/core/wmem_max)"
-printf '%-4s %-28s %9s %9s %6s %12s %12s\n' run config "MB/s" overhead drops "send s/GB" "recv s/GB"
+printf '%-4s %-40s %9s %9s %6s %12s %12s\n' run config "MB/s" overhead drops "send s/GB" "recv s/GB"
 for run in $(seq "$runs"); do
     for flags in "${configs[@]}"; do
-        read -r mbs overhead drops send_cpu recv_cpu <<< "$(rlnc_run "$flags")"
-        printf '%-4s %-28s %9s %9s %6s %12s %12s\n' "$run" "rlnc ${flags:-(defaults)}" "$mbs" "$overhead" "$drops" "$send_cpu" "$recv_cpu"
+        for security in "--key-file $work/key" "--insecure"; do
+            read -r mbs overhead drops send_cpu recv_cpu <<< "$(rlnc_run "$flags" "$security")"
+            label="rlnc ${flags:-(defaults)} ${security%% *}"
+            printf '%-4s %-40s %9s %9s %6s %12s %12s\n' "$run" "$label" "$mbs" "$overhead" "$drops" "$send_cpu" "$recv_cpu"
+        done
     done
-    printf '%-4s %-28s %9s\n' "$run" "tcp copy" "$(tcp_run 0)"
-    printf '%-4s %-28s %9s\n' "$run" "tcp copy + sha256 both ends" "$(tcp_run 1)"
+    printf '%-4s %-40s %9s\n' "$run" "tcp copy" "$(tcp_run 0)"
+    printf '%-4s %-40s %9s\n' "$run" "tcp copy + sha256 both ends" "$(tcp_run 1)"
 done

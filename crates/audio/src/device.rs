@@ -22,6 +22,7 @@ use pulse::stream::{self, PeekResult, Stream};
 
 use crate::event::{Application, CaptureError, Device, DeviceKind, Devices, Event};
 use crate::format::{SampleFormat, StreamSpec};
+use crate::target::Target;
 
 /// How long connecting and each setup query may take before the server is deemed unresponsive.
 const SETUP_TIMEOUT: Duration = Duration::from_secs(5);
@@ -225,12 +226,7 @@ impl Session {
 
     /// Finds the source to record: a named source, one application's stream, or the default output's
     /// monitor, from a [`devices`](Self::devices) snapshot.
-    pub(crate) fn resolve(
-        &mut self,
-        devices: &Devices,
-        target: &crate::capture::Target,
-    ) -> Result<RecordTarget, CaptureError> {
-        use crate::capture::Target;
+    pub(crate) fn resolve(&mut self, devices: &Devices, target: &Target) -> Result<RecordTarget, CaptureError> {
         let monitor_of_sink = |sink_index: u32| {
             devices
                 .sources

@@ -41,14 +41,16 @@ mod device;
 mod event;
 mod format;
 mod meter;
+mod target;
 #[cfg(feature = "test-support")]
 #[doc(hidden)]
 pub mod test_support;
 mod wav;
 
-pub use capture::{Capture, CaptureConfig, Message, StopHandle, Target, list_devices};
+pub use capture::{Capture, CaptureConfig, Message, StopHandle, list_devices};
 pub use chunk::ChunkAssembler;
 pub use event::{Application, CaptureError, Device, DeviceKind, Devices, Event};
 pub use format::{MAX_CHANNELS, MAX_RATE, SampleFormat, SpecError, StreamSpec, decode_samples};
 pub use meter::{Goertzel, Level, LevelMeter};
+pub use target::Target;
 pub use wav::{WavError, WavWriter};

@@ -14,8 +14,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use crate::capture::Target;
 use crate::event::Application;
+use crate::target::Target;
 
 /// The null sink every test server has, and its default output.
 pub const NULL_SINK: &str = "sg_test";

@@ -5,7 +5,6 @@ use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::ops::ControlFlow;
 use std::path::PathBuf;
-use std::process::ExitCode;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -17,10 +16,7 @@ use sluicegate_audio::{
 };
 use sluicegate_core::Sizing;
 
-/// Exit code for a capture that failed after starting (server lost, device removed) or could not connect.
-const EXIT_FAILURE: u8 = 1;
-/// Exit code for bad arguments, including a source or application that does not exist (as clap uses).
-const EXIT_USAGE: u8 = 2;
+use crate::exit::Failure;
 
 /// Audio capture from PulseAudio or PipeWire's pulse server.
 #[derive(Debug, Args)]
@@ -126,31 +122,18 @@ fn parse_pool(text: &str) -> Result<Sizing, String> {
     }
 }
 
-/// Runs an `audio` subcommand and returns the process's exit code; errors are printed on stderr.
-pub fn run(args: AudioArgs) -> ExitCode {
-    let result = match args.command {
+/// Runs an `audio` subcommand. The exit codes are the CLI's ([`Failure`]): a server that cannot be reached, a
+/// source or application that does not exist, or one lost while capturing is a device that cannot be used
+/// (4); option values no stream can take are bad usage (2); an output that cannot be written is a failure
+/// while running (1).
+pub fn run(args: AudioArgs) -> Result<(), Failure> {
+    match args.command {
         AudioCommand::Devices { server } => print_devices(server.as_deref()),
         AudioCommand::Capture(args) => capture(args),
-    };
-    match result {
-        Ok(code) => code,
-        Err(error) => {
-            eprintln!("error: {error:#}");
-            let usage = error.downcast_ref::<CaptureError>().is_some_and(|error| {
-                matches!(
-                    error,
-                    CaptureError::Spec(_)
-                        | CaptureError::Config(_)
-                        | CaptureError::SourceNotFound(_)
-                        | CaptureError::ApplicationNotFound(_)
-                )
-            });
-            ExitCode::from(if usage { EXIT_USAGE } else { EXIT_FAILURE })
-        }
     }
 }
 
-fn print_devices(server: Option<&str>) -> anyhow::Result<ExitCode> {
+fn print_devices(server: Option<&str>) -> Result<(), Failure> {
     let Devices {
         default_sink,
         default_source,
@@ -198,10 +181,12 @@ fn print_devices(server: Option<&str>) -> anyhow::Result<ExitCode> {
 }
 
 /// A closed stdout (`| head`) is not a failure.
-fn finish_output(result: io::Result<()>) -> anyhow::Result<ExitCode> {
+fn finish_output(result: io::Result<()>) -> Result<(), Failure> {
     match result {
-        Err(error) if error.kind() != io::ErrorKind::BrokenPipe => Err(error.into()),
-        _ => Ok(ExitCode::SUCCESS),
+        Err(error) if error.kind() != io::ErrorKind::BrokenPipe => {
+            Err(Failure::runtime(anyhow::Error::new(error).context("writing to stdout")))
+        }
+        _ => Ok(()),
     }
 }
 
@@ -252,7 +237,7 @@ impl Output {
     }
 }
 
-fn capture(args: CaptureArgs) -> anyhow::Result<ExitCode> {
+fn capture(args: CaptureArgs) -> Result<(), Failure> {
     let target = match (&args.source, &args.app, args.pid) {
         (Some(source), _, _) => Target::Source(source.clone()),
         (_, Some(app), _) => Target::ApplicationName(app.clone()),
@@ -307,7 +292,8 @@ fn capture(args: CaptureArgs) -> anyhow::Result<ExitCode> {
     })?;
     let stop = capture.stop_handle();
     let mut signals = signal_hook::iterator::Signals::new([signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM])
-        .context("installing the Ctrl-C handler")?;
+        .context("installing the Ctrl-C handler")
+        .map_err(Failure::runtime)?;
     std::thread::spawn(move || {
         if signals.forever().next().is_some() {
             stop.stop();
@@ -326,28 +312,29 @@ fn capture(args: CaptureArgs) -> anyhow::Result<ExitCode> {
         ..
     } = &mut *recorder;
     if let Some(error) = error.take() {
-        return Err(error);
+        return Err(Failure::runtime(error));
     }
     if let Some(output) = output.take() {
-        output.finish()?;
+        output.finish().map_err(Failure::runtime)?;
     }
     let seconds = *written as f64 / spec.bytes_per_second() as f64;
     if let Some(soak) = soak {
-        soak.report(&capture, seconds)?;
+        soak.report(&capture, seconds).map_err(Failure::runtime)?;
     }
     if args.stats || args.soak.is_some() {
-        print_stats(&capture, meter, seconds)?;
+        print_stats(&capture, meter, seconds).map_err(Failure::runtime)?;
     }
     match failure.take() {
         Some(error) => {
             let saved = args.out.as_ref().filter(|path| path.as_os_str() != "-");
-            let saved = saved
-                .map(|path| format!("; {seconds:.2} s saved in {}", path.display()))
-                .unwrap_or_default();
-            eprintln!("error: {error}{saved}");
-            Ok(ExitCode::from(EXIT_FAILURE))
+            let saved = saved.map(|path| format!("{seconds:.2} s saved in {}", path.display()));
+            let failure = Failure::from(error);
+            Err(match saved {
+                Some(saved) => failure.with_note(&saved),
+                None => failure,
+            })
         }
-        None => Ok(ExitCode::SUCCESS),
+        None => Ok(()),
     }
 }
 
@@ -624,10 +611,37 @@ mod tests {
         }
     }
 
+    /// The parsed fields follow what the process does: touching 64 MiB raises the resident size by about that
+    /// much, and spinning raises the CPU time (fields read from the wrong place of `/proc` would not).
     #[test]
-    fn procfs_usage_reads_this_process() {
-        let usage = process_usage().unwrap();
-        assert!(usage.rss_kib > 0);
-        assert!(usage.cpu_seconds >= 0.0);
+    fn procfs_usage_follows_this_process_memory_and_cpu() {
+        let before = process_usage().unwrap();
+        let touched = vec![1u8; 64 << 20];
+        let grown = process_usage().unwrap();
+        assert!(
+            grown.rss_kib >= before.rss_kib + 48 * 1024,
+            "RSS {} KiB -> {} KiB after touching 64 MiB",
+            before.rss_kib,
+            grown.rss_kib
+        );
+        drop(std::hint::black_box(touched));
+
+        // USER_HZ ticks are 10 ms: spin until a tenth of a second of CPU shows, with a deadline.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let mut spins = 0u64;
+        loop {
+            for _ in 0..1_000_000 {
+                spins = std::hint::black_box(spins.wrapping_add(1));
+            }
+            let now = process_usage().unwrap();
+            if now.cpu_seconds >= before.cpu_seconds + 0.1 {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "CPU time stayed at {} s while this thread spun",
+                now.cpu_seconds
+            );
+        }
     }
 }

@@ -36,6 +36,15 @@ impl Failure {
         }
     }
 
+    /// The same failure, its message followed by `; note` (what was saved before it, say).
+    #[must_use]
+    pub fn with_note(self, note: &str) -> Self {
+        Self {
+            code: self.code,
+            error: anyhow::anyhow!("{}; {note}", one_line(&self.error)),
+        }
+    }
+
     /// Prints the one-line error and gives the exit code.
     pub fn report(self) -> ExitCode {
         eprintln!("sluicegate: {}", one_line(&self.error));
@@ -66,6 +75,24 @@ impl fmt::Debug for Failure {
 impl From<anyhow::Error> for Failure {
     fn from(error: anyhow::Error) -> Self {
         Self::runtime(error)
+    }
+}
+
+/// A capture that cannot start or ended early: no sound server, no such source or application, or one lost
+/// while capturing is a device or peer that cannot be used (4); a stream no server could give is bad usage (2).
+impl From<sluicegate_audio::CaptureError> for Failure {
+    fn from(error: sluicegate_audio::CaptureError) -> Self {
+        use sluicegate_audio::CaptureError;
+        match error {
+            CaptureError::Spec(_) | CaptureError::Config(_) => Failure::usage(error),
+            CaptureError::Connect { .. }
+            | CaptureError::ServerGone(_)
+            | CaptureError::SourceNotFound(_)
+            | CaptureError::ApplicationNotFound(_)
+            | CaptureError::DeviceRemoved(_)
+            | CaptureError::Stream(_) => Failure::device(error),
+            _ => Failure::runtime(error),
+        }
     }
 }
 

@@ -40,15 +40,13 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .with_env_filter(tracing_subscriber::EnvFilter::from_env("SLUICEGATE_LOG"))
         .init();
-    match Cli::parse().command {
-        Command::P2(args) => match p2_cmd::run(args) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(failure) => failure.report(),
-        },
-        Command::Rlnc(args) => match rlnc_cmd::run(args) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(failure) => failure.report(),
-        },
+    let result = match Cli::parse().command {
+        Command::P2(args) => p2_cmd::run(args),
+        Command::Rlnc(args) => rlnc_cmd::run(args),
         Command::Audio(args) => audio_cmd::run(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => failure.report(),
     }
 }

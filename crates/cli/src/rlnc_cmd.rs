@@ -11,6 +11,8 @@ use crate::exit::Failure;
 
 mod partial;
 mod recv;
+mod relay;
+mod security;
 mod send;
 mod transfer;
 mod verify;
@@ -30,6 +32,8 @@ enum RlncCommand {
     Send(send::SendArgs),
     /// Receive one transfer from `sluicegate rlnc send` into a file or stdout.
     Recv(recv::RecvArgs),
+    /// Relay a transfer from a sender to a receiver, recoding on the way so each hop repairs its own loss.
+    Relay(relay::RelayArgs),
     /// Worker-pool throughput or transfer resilience, as a table or JSON.
     Verify(verify::VerifyArgs),
 }
@@ -77,6 +81,7 @@ pub fn run(args: RlncArgs) -> Result<(), Failure> {
         RlncCommand::Bench(b) => bench(b).map_err(Failure::runtime),
         RlncCommand::Send(a) => send::send(a),
         RlncCommand::Recv(a) => recv::recv(a),
+        RlncCommand::Relay(a) => relay::run(a),
         RlncCommand::Verify(a) => verify::run(a),
     }
 }

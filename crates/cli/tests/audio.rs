@@ -130,9 +130,13 @@ fn a_killed_server_leaves_a_finished_wav_and_a_clear_error() {
     server.kill();
     let output = wait_with_timeout(child);
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert_eq!(
+        output.status.code(),
+        Some(4),
+        "the server is a peer that can no longer be used: {stderr}"
+    );
     assert!(
-        stderr.contains("error: lost the sound server") && stderr.contains("saved in"),
+        stderr.contains("sluicegate: lost the sound server") && stderr.contains("s saved in"),
         "{stderr}"
     );
     let file_len = std::fs::metadata(&wav).unwrap().len();
@@ -190,7 +194,7 @@ fn bad_arguments_are_refused_with_usage_errors() {
     let server = PulseServer::start();
     let out = server.scratch_dir().join("never.wav");
     let out = out.to_str().unwrap();
-    let cases: [(&[&str], &str); 8] = [
+    let cases: [(&[&str], &str); 6] = [
         (&["capture", "--chunk-ms", "0", "--out", out], "not a positive duration"),
         (&["capture", "--channels", "0", "--out", out], "channel count 0"),
         (&["capture", "--format", "f64le", "--out", out], "unknown sample format"),
@@ -200,14 +204,6 @@ fn bad_arguments_are_refused_with_usage_errors() {
         ),
         (&["capture", "--pool", "fixed:0", "--out", out], "at least one buffer"),
         (&["capture", "--duration=-1", "--out", out], "not a positive duration"),
-        (
-            &["capture", "--source", "no-such-source", "--out", out],
-            "no source named \"no-such-source\"",
-        ),
-        (
-            &["capture", "--pid", "999999", "--out", out],
-            "no application with process id 999999",
-        ),
     ];
     for (args, message) in cases {
         let (code, _, stderr) = run(&mut sluicegate(Some(&server), args));
@@ -218,13 +214,41 @@ fn bad_arguments_are_refused_with_usage_errors() {
         !Path::new(out).exists(),
         "no file is created for a capture that never started"
     );
-    let (code, _, stderr) = run(&mut sluicegate(
-        None,
-        &["devices", "--server", "unix:/nonexistent/native"],
-    ));
-    assert_eq!(code, Some(1));
-    assert!(
-        stderr.contains("cannot connect to the sound server unix:/nonexistent/native"),
-        "{stderr}"
-    );
+}
+
+/// A server that cannot be reached, and a source or application that does not exist, are a device or peer
+/// that cannot be used: exit 4, as for a missing serial port, with the cause named.
+#[test]
+fn a_missing_server_source_or_application_exits_4() {
+    let server = PulseServer::start();
+    let out = server.scratch_dir().join("never.wav");
+    let out = out.to_str().unwrap();
+    let missing: [(&[&str], &str); 2] = [
+        (
+            &["capture", "--source", "no-such-source", "--out", out],
+            "sluicegate: no source named \"no-such-source\"",
+        ),
+        (
+            &["capture", "--pid", "999999", "--out", out],
+            "sluicegate: no application with process id 999999 is playing",
+        ),
+    ];
+    for (args, message) in missing {
+        let (code, _, stderr) = run(&mut sluicegate(Some(&server), args));
+        assert_eq!(code, Some(4), "{args:?}: {stderr}");
+        assert!(stderr.contains(message), "{args:?}: {stderr}");
+    }
+    assert!(!Path::new(out).exists(), "no file for a capture that never started");
+    let unreachable = "unix:/nonexistent/native";
+    for args in [
+        &["devices", "--server", unreachable][..],
+        &["capture", "--server", unreachable, "--out", out][..],
+    ] {
+        let (code, _, stderr) = run(&mut sluicegate(None, args));
+        assert_eq!(code, Some(4), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("cannot connect to the sound server unix:/nonexistent/native"),
+            "{args:?}: {stderr}"
+        );
+    }
 }

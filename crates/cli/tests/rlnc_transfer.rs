@@ -43,7 +43,7 @@ impl Receiver {
     /// Starts `rlnc recv --listen 127.0.0.1:0 ARGS` and reads its `listening on` line.
     fn start(args: &[&str]) -> Receiver {
         let mut child = sluicegate()
-            .args(["rlnc", "recv", "--listen", "127.0.0.1:0"])
+            .args(["rlnc", "recv", "--listen", "127.0.0.1:0", "--insecure"])
             .args(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -93,7 +93,7 @@ impl Receiver {
 
 fn send(input: &Path, to: SocketAddr, args: &[&str]) -> Child {
     sluicegate()
-        .args(["rlnc", "send", "--to", &to.to_string()])
+        .args(["rlnc", "send", "--to", &to.to_string(), "--insecure"])
         .args(args)
         .arg(input)
         .stdout(Stdio::piped())
@@ -179,7 +179,7 @@ fn stdin_streams_to_stdout() {
     let bytes = data(700_001);
     let receiver = Receiver::start(&["--linger-ms", "100", "--out", "-"]);
     let mut sender = sluicegate()
-        .args(["rlnc", "send", "--to", &receiver.addr.to_string(), "-"])
+        .args(["rlnc", "send", "--to", &receiver.addr.to_string(), "--insecure", "-"])
         .stdin(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -207,7 +207,7 @@ fn a_reader_that_stops_reading_stdout_ends_the_receiver_with_exit_0() {
     let dir = tempfile::tempdir().unwrap();
     let (input, _, bytes) = input_file(dir.path(), 4_000_000);
     let mut receiver = sluicegate()
-        .args(["rlnc", "recv", "--listen", "127.0.0.1:0", "--out", "-"])
+        .args(["rlnc", "recv", "--listen", "127.0.0.1:0", "--insecure", "--out", "-"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -322,7 +322,7 @@ fn a_sender_that_goes_away_ends_the_receiver_with_exit_4_and_no_file() {
 /// Starts `rlnc recv` on a given address (a restart on the port just freed).
 fn restart_receiver(addr: SocketAddr, args: &[&str]) -> Child {
     sluicegate()
-        .args(["rlnc", "recv", "--listen", &addr.to_string()])
+        .args(["rlnc", "recv", "--listen", &addr.to_string(), "--insecure"])
         .args(args)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -380,7 +380,7 @@ fn a_full_disk_is_exit_1_and_leaves_no_partial_file() {
     // The receiver runs in a mount namespace of its own over a 1 MiB tmpfs;
     // the shell lists the tmpfs after it exits (the mount ends with the namespace).
     let script = format!(
-        "mount -t tmpfs -o size=1m sluicegate-test {d} && {bin} rlnc recv --listen 127.0.0.1:0 --out {d}/out.bin; code=$?; echo left: $(ls -A {d}) >&2; exit $code",
+        "mount -t tmpfs -o size=1m sluicegate-test {d} && {bin} rlnc recv --listen 127.0.0.1:0 --insecure --out {d}/out.bin; code=$?; echo left: $(ls -A {d}) >&2; exit $code",
         d = disk.display(),
         bin = env!("CARGO_BIN_EXE_sluicegate"),
     );

@@ -10,9 +10,10 @@
 //! core (48 kHz stereo f32, 10 ms chunks; BENCHMARKS.md). Consumers that `select!` on the [`Receiver`]
 //! itself keep crossbeam's waiting, which the channel still provides.
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering, fence};
-use std::sync::{Arc, Condvar, Mutex, PoisonError};
+use std::sync::PoisonError;
 use std::time::{Duration, Instant};
+
+use crate::sync::{Arc, AtomicBool, AtomicUsize, Condvar, Mutex, Ordering, fence};
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, SendError, SendTimeoutError, Sender, TryRecvError, TrySendError};
 
@@ -169,7 +170,14 @@ impl<T> Consumer<T> {
 
     /// Whether a nudge ends this wait (`recv_timeout` only: a `recv` waits for a message or the end).
     fn take_nudge(&self, deadline: Option<Instant>) -> bool {
-        deadline.is_some() && self.doorbell.nudged.swap(false, Ordering::Relaxed)
+        // A compare-exchange rather than a swap: the same here, and loom 0.7 models it faithfully (its swap
+        // lets another thread's store land between the swap's read and write, a false deadlock).
+        deadline.is_some()
+            && self
+                .doorbell
+                .nudged
+                .compare_exchange(true, false, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
     }
 
     fn recv_until(&self, deadline: Option<Instant>) -> Result<T, RecvTimeoutError> {
@@ -229,7 +237,7 @@ impl Nudger {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
 

@@ -6,9 +6,10 @@
 //! likes, and frees space only when it [commits](Readable::commit) — so bytes it has not handed on survive
 //! a panic of the code that reads them (see [`crate::supervisor`]).
 
-use std::thread::Thread;
+use std::cell::Cell;
 use std::time::{Duration, Instant};
 
+use crate::sync::thread::{self, Thread, ThreadId};
 use crate::sync::{Arc, AtomicBool, AtomicU64, AtomicUsize, Mutex, Ordering, fence};
 
 /// The capacity [`ring`] callers use when they have no reason to choose another: 2 MiB holds eight
@@ -51,6 +52,7 @@ pub fn ring(capacity: usize) -> (RingProducer, RingConsumer) {
         RingConsumer {
             inner: consumer,
             shared,
+            registered: Cell::new(None),
         },
     )
 }
@@ -222,6 +224,9 @@ impl Drop for RingProducer {
 pub struct RingConsumer {
     inner: rtrb::Consumer<u8>,
     shared: Arc<RingShared>,
+    /// The thread last registered as the one to unpark: the lock is taken again only when the consumer has
+    /// moved to another thread (a restarted worker), not at every wait.
+    registered: Cell<Option<ThreadId>>,
 }
 
 impl RingConsumer {
@@ -262,22 +267,26 @@ impl RingConsumer {
         if self.inner.slots() >= len {
             return true;
         }
-        {
-            let mut thread = self
+        let current = thread::current();
+        if self.registered.get() != Some(current.id()) {
+            self.registered.set(Some(current.id()));
+            *self
                 .shared
                 .consumer_thread
                 .lock()
-                .unwrap_or_else(|poison| poison.into_inner());
-            let current = std::thread::current();
-            if thread.as_ref().map(Thread::id) != Some(current.id()) {
-                *thread = Some(current);
-            }
+                .unwrap_or_else(|poison| poison.into_inner()) = Some(current);
         }
         self.shared.consumer_sleeping.store(true, Ordering::Relaxed);
         fence(Ordering::SeqCst);
-        if self.inner.slots() < len && !self.is_producer_closed() && !self.shared.nudged.swap(false, Ordering::Relaxed)
-        {
-            std::thread::park_timeout(timeout);
+        // The nudge is taken with a compare-exchange, as in `handover`: loom models its atomicity faithfully.
+        let nudged = || {
+            self.shared
+                .nudged
+                .compare_exchange(true, false, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+        };
+        if self.inner.slots() < len && !self.is_producer_closed() && !nudged() {
+            thread::park_timeout(timeout);
             self.shared.nudged.store(false, Ordering::Relaxed);
         }
         self.shared.consumer_sleeping.store(false, Ordering::Relaxed);

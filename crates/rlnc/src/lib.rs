@@ -57,6 +57,8 @@ pub mod net;
 pub mod packet;
 pub mod recoder;
 #[cfg(feature = "std")]
+pub mod secure;
+#[cfg(feature = "std")]
 pub mod speed;
 pub mod transfer;
 #[cfg(feature = "std")]

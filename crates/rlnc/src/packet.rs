@@ -458,6 +458,98 @@ mod tests {
         out
     }
 
+    /// Known-answer packets, written out byte by byte from the layout table in the module docs (the CRC-32C
+    /// computed apart from this crate): a change of field order, width or byte order fails here even when
+    /// writer and parser change together and still round-trip.
+    #[test]
+    fn known_answer_packets_pin_the_v1_layout() {
+        #[rustfmt::skip]
+        let seeded: [u8; 32] = [
+            0x01, 0x00,                                     // version 1, flags: seeded
+            0x01, 0x02, 0x03, 0x04,                         // generation 0x0403_0201
+            0x04,                                           // K = 4
+            0x05, 0x00,                                     // S = 5
+            0x0A, 0x00, 0x00, 0x00,                         // data length 10
+            0x88, 0x77, 0x66, 0x55, 0x44, 0x33, 0x22, 0x11, // seed 0x1122_3344_5566_7788
+            0x05, 0x00,                                     // payload length 5
+            0x01, 0x02, 0x03, 0x04, 0x05,                   // payload
+            0x59, 0x1A, 0xB0, 0x09,                         // CRC-32C 0x09B0_1A59
+        ];
+        #[rustfmt::skip]
+        let systematic: [u8; 32] = [
+            0x01, 0x02, 0x01, 0x02, 0x03, 0x04, 0x04, 0x05, 0x00, 0x0A, 0x00, 0x00, 0x00,
+            0x03, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, // symbol index 3
+            0x05, 0x00, 0x01, 0x02, 0x03, 0x04, 0x05,
+            0x94, 0x89, 0x2F, 0x12,
+        ];
+        #[rustfmt::skip]
+        let explicit: [u8; 36] = [
+            0x01, 0x01, 0x01, 0x02, 0x03, 0x04, 0x04, 0x05, 0x00, 0x0A, 0x00, 0x00, 0x00,
+            0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, // no seed
+            0x05, 0x00,
+            0x09, 0x00, 0x01, 0xFF,                         // the K coefficients
+            0x01, 0x02, 0x03, 0x04, 0x05,
+            0x66, 0xE5, 0x5D, 0x87,
+        ];
+        let payload = [1, 2, 3, 4, 5];
+        let cases: [(&[u8], Coefficients<'_>); 3] = [
+            (&seeded, Coefficients::Seeded(0x1122_3344_5566_7788)),
+            (&systematic, Coefficients::Systematic(3)),
+            (&explicit, Coefficients::Explicit(&[9, 0, 1, 255])),
+        ];
+        for (bytes, coefficients) in cases {
+            let packet = Packet {
+                version: VERSION,
+                generation: 0x0403_0201,
+                k: 4,
+                symbol_size: 5,
+                data_len: 10,
+                coefficients,
+                payload: &payload,
+            };
+            let mut out = vec![0; packet.wire_len()];
+            assert_eq!(packet.write_to(&mut out), Ok(bytes.len()));
+            assert_eq!(out, bytes, "{coefficients:?} written");
+            assert_eq!(
+                Packet::parse(bytes, &ParseOptions::default()),
+                Ok(packet),
+                "{coefficients:?} parsed"
+            );
+        }
+    }
+
+    /// Known-answer legacy packets: `0x00`, generation (u32 LE), index (u16 LE), payload.
+    #[test]
+    fn known_answer_legacy_packets() {
+        let options = ParseOptions {
+            legacy: Some(LegacyFallback {
+                k: 4,
+                symbol_size: 3,
+                mode: Mode::Systematic,
+                session: 0x0123_4567_89AB_CDEF,
+            }),
+        };
+        let original = [0x00, 0x01, 0x02, 0x03, 0x04, 0x02, 0x00, 0xAA, 0xBB, 0xCC];
+        let packet = Packet::parse(&original, &options).unwrap();
+        assert_eq!(
+            (packet.version, packet.generation, packet.coefficients, packet.payload),
+            (
+                LEGACY_VERSION,
+                0x0403_0201,
+                Coefficients::Systematic(2),
+                &[0xAA, 0xBB, 0xCC][..]
+            )
+        );
+        assert_eq!(packet.data_len, 12, "a legacy generation is taken as full");
+        // Index 0x0105 = 261 is past K: a repair packet, its seed derived from the session.
+        let repair = [0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x01, 0xAA, 0xBB, 0xCC];
+        let packet = Packet::parse(&repair, &options).unwrap();
+        assert_eq!(
+            packet.coefficients,
+            Coefficients::Seeded(packet_seed(0x0123_4567_89AB_CDEF, 0x0403_0201, 261))
+        );
+    }
+
     #[test]
     fn round_trips_every_coefficient_kind() {
         let payload = [1, 2, 3, 4, 5];

@@ -11,6 +11,7 @@ use sluicegate_rlnc::net::{self, NetError, ReceiveOptions, Socket, SocketOptions
 use sluicegate_rlnc::transfer::ReceiverConfig;
 
 use super::partial::PartialFile;
+use super::security::{self, SecurityArgs};
 use super::transfer::{Bar, LossArgs, cancel_on_signals, cpu_seconds, hex, net_failure, note_capped_buffers};
 use crate::exit::Failure;
 
@@ -43,6 +44,8 @@ pub struct RecvArgs {
     /// and says so); 32 MiB holds 30 ms of 1 GB/s.
     #[arg(long, default_value_t = 32)]
     socket_buffer_mib: usize,
+    #[command(flatten)]
+    security: SecurityArgs,
     #[command(flatten)]
     loss: LossArgs,
     /// One JSON object instead of the summary (on stderr when --out is stdout), no progress bar.
@@ -83,6 +86,7 @@ impl Destination {
 
 /// `sluicegate rlnc recv`.
 pub fn recv(args: RecvArgs) -> Result<(), Failure> {
+    let resolved = args.security.for_listener("rlnc recv")?;
     let to_stdout = args.out.as_os_str() == "-";
     if args.out.is_dir() {
         return Err(Failure::usage(anyhow::anyhow!(
@@ -109,6 +113,7 @@ pub fn recv(args: RecvArgs) -> Result<(), Failure> {
     };
     let local = socket.local_addr().map_err(Failure::device)?;
     eprintln!("listening on {local}");
+    resolved.warn();
     note_capped_buffers(socket.tuning());
     let options = ReceiveOptions {
         config: ReceiverConfig {
@@ -121,6 +126,9 @@ pub fn recv(args: RecvArgs) -> Result<(), Failure> {
         first_timeout: args.wait.map(Duration::from_secs),
         linger: Duration::from_millis(args.linger_ms),
         cancel: Some(cancel),
+        security: resolved.security(),
+        // The sender's handshake is its first datagram: waited for as long.
+        handshake: security::handshake(args.wait.map(Duration::from_secs)),
     };
     let bar = Bar::new(args.json, None);
     let cpu_before = cpu_seconds();
@@ -167,6 +175,7 @@ pub fn recv(args: RecvArgs) -> Result<(), Failure> {
             "cpu_seconds": cpu,
             "cpu_seconds_per_gb": cpu / (report.bytes.max(1) as f64 / 1e9),
             "stats": s,
+            "secure": report.secure,
         });
         if to_stdout {
             eprintln!("{line}");
@@ -184,6 +193,13 @@ pub fn recv(args: RecvArgs) -> Result<(), Failure> {
             s.malformed,
             s.foreign,
             report.socket_drops
+        );
+        let refused = report.secure.channel;
+        eprintln!(
+            "refused before decoding: {} not authentic (tampered or foreign), {} replayed, {} malformed",
+            refused.unauthenticated,
+            refused.replayed,
+            refused.malformed + report.secure.handshake_ignored + report.secure.before_keys
         );
         eprintln!("sha256 {}", hex(&report.digest));
     }

@@ -12,6 +12,7 @@ use sluicegate_rlnc::net::{self, SendOptions, Socket, SocketOptions};
 use sluicegate_rlnc::transfer::SenderConfig;
 
 use super::ModeArg;
+use super::security::{self, Resolved, SecurityArgs};
 use super::transfer::{Bar, LossArgs, cancel_on_signals, cpu_seconds, hex, net_failure, note_capped_buffers};
 use crate::exit::Failure;
 
@@ -47,6 +48,12 @@ pub struct SendArgs {
     #[arg(long, default_value_t = 10)]
     timeout: u64,
     #[command(flatten)]
+    security: SecurityArgs,
+    /// Give up if the receiver has not answered the handshake within this many seconds (time to
+    /// start it and type the code). With a printed code a closed port is waited out until then.
+    #[arg(long, default_value_t = 120)]
+    handshake_timeout: u64,
+    #[command(flatten)]
     loss: LossArgs,
     /// One JSON object on stdout instead of the summary (and no progress bar).
     #[arg(long)]
@@ -75,6 +82,8 @@ fn open_input(path: &PathBuf) -> Result<(Box<dyn Read + Send>, Option<u64>), Fai
 /// `sluicegate rlnc send`.
 pub fn send(args: SendArgs) -> Result<(), Failure> {
     let (input, len) = open_input(&args.file)?;
+    let resolved = args.security.for_sender()?;
+    resolved.warn();
     let mut config = SenderConfig::new(args.session.unwrap_or_else(random_session));
     config.k = args.k;
     config.symbol_size = args.symbol_size;
@@ -90,8 +99,14 @@ pub fn send(args: SendArgs) -> Result<(), Failure> {
         seed: args.loss.seed,
         timeout: Duration::from_secs(args.timeout),
         cancel: Some(cancel_on_signals()?),
+        security: resolved.security(),
+        handshake: security::handshake(Some(Duration::from_secs(args.handshake_timeout))),
+        await_receiver: matches!(resolved, Resolved::Printed(_)),
         ..SendOptions::new(config)
     };
+    if let Resolved::Printed(code) = &resolved {
+        security::print_code(code);
+    }
     let bar = Bar::new(args.json, len);
     let cpu_before = cpu_seconds();
     let report = net::send(&mut socket, input, &options, &mut |p| bar.update(p)).map_err(net_failure)?;
@@ -122,6 +137,7 @@ pub fn send(args: SendArgs) -> Result<(), Failure> {
             "receiver_sha256": hex(&receiver_digest),
             "receiver_bytes": receiver_len,
             "verified": report.verified(),
+            "secure": report.secure,
         });
         println!("{line}");
     } else {

@@ -15,4 +15,4 @@ pub use open::{Opened, Origin, SourceSpec};
 pub use pipeline::{
     ConsumerWait, Emitted, Next, Pipeline, PipelineConfig, PipelineError, PipelineEvent, PipelineStats, Tap,
 };
-pub use source::{DEFAULT_BAUD, Pace, ResetLine, Scenario, Source, SourceError, Speed};
+pub use source::{DEFAULT_BAUD, Pace, ResetLine, Scenario, Source, SourceError, Speed, UnknownScenario};

@@ -240,7 +240,8 @@ impl Inbox {
     }
 
     /// Takes what is pending without waiting; returns the number of
-    /// messages read (0: nothing pending). Read them with [`datagrams`](Self::datagrams).
+    /// messages read (0: nothing pending). Read them with
+    /// [`for_each_datagram_mut`](Self::for_each_datagram_mut).
     ///
     /// # Errors
     /// A socket error, e.g. `ConnectionRefused` for a closed peer port (an
@@ -311,24 +312,20 @@ impl Inbox {
         Ok(())
     }
 
-    /// The datagrams of the last [`receive`](Self::receive), GRO runs cut
-    /// at their segment size, each with its sender's address.
-    pub(crate) fn datagrams(&self) -> impl Iterator<Item = (Option<SocketAddr>, &[u8])> + '_ {
-        self.messages
-            .iter()
-            .zip(self.buf.chunks_exact(SLOT_LEN))
-            .flat_map(|(m, slot)| {
-                let data = &slot[..m.len.min(SLOT_LEN)];
-                let segment = m.segment.max(1);
-                // An empty datagram is a datagram too (and malformed).
-                let count = data.len().div_ceil(segment).max(1);
-                (0..count).map(move |i| {
-                    (
-                        m.from,
-                        &data[(i * segment).min(data.len())..((i + 1) * segment).min(data.len())],
-                    )
-                })
-            })
+    /// Hands each datagram of the last [`receive`](Self::receive) to `f`,
+    /// GRO runs cut at their segment size, with its sender's address;
+    /// writable, so that it can be opened in place. An empty datagram is a
+    /// datagram too (and malformed).
+    pub(crate) fn for_each_datagram_mut(&mut self, mut f: impl FnMut(Option<SocketAddr>, &mut [u8])) {
+        for (m, slot) in self.messages.iter().zip(self.buf.chunks_exact_mut(SLOT_LEN)) {
+            let data = &mut slot[..m.len.min(SLOT_LEN)];
+            if data.is_empty() {
+                f(m.from, data);
+            }
+            for datagram in data.chunks_mut(m.segment.max(1)) {
+                f(m.from, datagram);
+            }
+        }
     }
 }
 
@@ -368,12 +365,13 @@ mod tests {
         while got.len() < count {
             assert!(receiver.wait_readable(Some(std::time::Duration::from_secs(5))).unwrap());
             inbox.receive(&receiver).unwrap();
-            for (from, d) in inbox.datagrams() {
-                assert_eq!(from.map(|a| a.port()), Some(sender.local_addr().unwrap().port()));
+            let port = sender.local_addr().unwrap().port();
+            inbox.for_each_datagram_mut(|from, d| {
+                assert_eq!(from.map(|a| a.port()), Some(port));
                 assert_eq!(d.len(), len);
                 assert!(d.iter().all(|&b| b == d[0]));
                 got.push(d[0]);
-            }
+            });
         }
         let expected: Vec<u8> = (0..count).map(|i| i as u8).collect();
         assert_eq!(got, expected, "offload {offload}");

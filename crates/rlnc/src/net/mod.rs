@@ -45,6 +45,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use crate::encoder::ConfigError;
+use crate::secure::HandshakeError;
 use crate::transfer::SessionError;
 
 mod batch;
@@ -52,6 +53,8 @@ mod chunker;
 mod input;
 mod output;
 mod receive;
+pub mod relay;
+pub mod secure;
 mod send;
 pub mod socket;
 
@@ -117,6 +120,10 @@ pub enum NetError {
     /// closed it (docs/rlnc-transfer.md T.3).
     #[error(transparent)]
     Session(SessionError),
+    /// The secure handshake failed: a wrong code or key file, a mode
+    /// mismatch, no answer.
+    #[error(transparent)]
+    Handshake(#[from] HandshakeError),
 }
 
 /// Progress callback argument: bytes so far and the total once known.

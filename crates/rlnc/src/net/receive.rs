@@ -9,8 +9,10 @@ use std::time::{Duration, Instant};
 
 use super::batch::Inbox;
 use super::output::Output;
+use super::secure::{self, Security};
 use super::socket::{Socket, Tuning};
 use super::{MAX_WAIT, NetError, PROGRESS_EVERY, Progress};
+use crate::secure::{Connection, ConnectionStats, HandshakeConfig, OVERHEAD};
 use crate::transfer::link::{Loss, LossModel};
 use crate::transfer::{CloseReason, Handled, Receiver, ReceiverConfig, ReceiverStats, SessionError};
 
@@ -36,6 +38,11 @@ pub struct ReceiveOptions {
     pub linger: Duration,
     /// Stops the transfer when raised (Ctrl-C, SIGTERM).
     pub cancel: Option<Arc<AtomicBool>>,
+    /// Sealed with keys agreed from a secret, or in the clear.
+    pub security: Security,
+    /// Handshake timing; its timeout is the wait for the sender's first
+    /// handshake message.
+    pub handshake: HandshakeConfig,
 }
 
 /// A random receiver instance id, so that a sender recognises a restarted
@@ -48,8 +55,7 @@ pub fn random_instance() -> u32 {
 }
 
 impl Default for ReceiveOptions {
-    /// A random instance, any session, a 10 s timeout once started, no
-    /// limit before, 1 s linger.
+    /// Any session, a 10 s timeout once started, no limit before, 1 s linger.
     fn default() -> ReceiveOptions {
         ReceiveOptions {
             config: ReceiverConfig::new(random_instance()),
@@ -59,6 +65,11 @@ impl Default for ReceiveOptions {
             first_timeout: None,
             linger: Duration::from_secs(1),
             cancel: None,
+            security: Security::Insecure,
+            handshake: HandshakeConfig {
+                timeout: Duration::MAX,
+                ..HandshakeConfig::default()
+            },
         }
     }
 }
@@ -82,6 +93,9 @@ pub struct ReceiveReport {
     pub receive_calls: u64,
     /// Feedback datagrams dropped by injection.
     pub injected_losses: u64,
+    /// The secure connection's counters (datagrams refused before the
+    /// transfer saw them among them).
+    pub secure: ConnectionStats,
     /// How the socket was set up.
     pub tuning: Tuning,
     /// Wall time from the first datagram to the output committed.
@@ -118,7 +132,7 @@ pub fn receive_and_commit<W: Write + Send>(
 ) -> Result<ReceiveReport, NetError> {
     std::thread::scope(|scope| {
         let output = Output::spawn(scope, output).map_err(NetError::Output)?;
-        Session::new(socket, options).run(output, commit, progress)
+        Session::new(socket, options)?.run(output, commit, progress)
     })
 }
 
@@ -127,10 +141,15 @@ struct Session<'a> {
     socket: &'a mut Socket,
     options: &'a ReceiveOptions,
     receiver: Receiver,
+    connection: Connection,
     inbox: Inbox,
     loss: Loss,
+    /// The last feedback in the clear, at the connection's header length.
     feedback: Vec<u8>,
     feedback_len: usize,
+    /// Where it is sealed for each transmission (a repeat needs a fresh
+    /// counter: the sender's replay window refuses the same datagram twice).
+    sealed: Vec<u8>,
     clock: Instant,
     started: Option<Duration>,
     completed: Option<Duration>,
@@ -147,8 +166,12 @@ struct Session<'a> {
 const NUDGE_AFTER: Duration = Duration::from_millis(100);
 
 impl<'a> Session<'a> {
-    fn new(socket: &'a mut Socket, options: &'a ReceiveOptions) -> Session<'a> {
-        Session {
+    fn new(socket: &'a mut Socket, options: &'a ReceiveOptions) -> Result<Session<'a>, NetError> {
+        let connection = options
+            .security
+            .connect(false, options.handshake, Duration::ZERO)
+            .map_err(NetError::Socket)?;
+        Ok(Session {
             inbox: Inbox::new(socket, 16),
             socket,
             options,
@@ -157,9 +180,11 @@ impl<'a> Session<'a> {
                 linger: options.linger,
                 ..options.config
             }),
+            connection,
             loss: Loss::new(options.loss, options.seed),
-            feedback: vec![0; 2048],
+            feedback: vec![0; 2048 + OVERHEAD],
             feedback_len: 0,
+            sealed: vec![0; 2048 + OVERHEAD],
             clock: Instant::now(),
             started: None,
             completed: None,
@@ -167,7 +192,7 @@ impl<'a> Session<'a> {
             last_nudge: Duration::ZERO,
             injected: 0,
             receive_calls: 0,
-        }
+        })
     }
 
     fn run<'scope, W: Write + Send + 'scope>(
@@ -180,6 +205,9 @@ impl<'a> Session<'a> {
         let mut output = Some(output);
         let mut commit = Some(commit);
         let mut written: Option<(u64, [u8; 32])> = None;
+        secure::handshake(self.socket, &mut self.connection, None, self.options.cancel.as_deref())?;
+        // A handshake waited for the sender; its silence counts from now.
+        self.last_data = self.clock.elapsed();
         loop {
             if self.options.cancel.as_ref().is_some_and(|c| c.load(Ordering::Relaxed)) {
                 return Err(self.close(CloseReason::Cancelled, NetError::Interrupted));
@@ -265,18 +293,32 @@ impl<'a> Session<'a> {
             self.receive_calls += 1;
             let now = self.clock.elapsed();
             let mut adopt = None;
-            for (from, datagram) in self.inbox.datagrams() {
-                let before = self.receiver.stats().data;
-                let handled = self.receiver.handle_datagram(now, datagram);
-                if self.receiver.stats().data > before {
-                    self.last_data = now;
-                    self.started.get_or_insert(now);
+            let mut failed = None;
+            let (receiver, connection) = (&mut self.receiver, &mut self.connection);
+            let (started, last_data) = (&mut self.started, &mut self.last_data);
+            self.inbox.for_each_datagram_mut(|from, datagram| {
+                let plain = match secure::open(connection, now, datagram) {
+                    Ok(Some(plain)) => plain,
+                    Ok(None) => return,
+                    Err(e) => {
+                        failed = Some(e);
+                        return;
+                    }
+                };
+                let before = receiver.stats().data;
+                let handled = receiver.handle_datagram(now, plain);
+                if receiver.stats().data > before {
+                    *last_data = now;
+                    started.get_or_insert(now);
                 }
                 // Answers go to the sender: data of the session, or a sender
                 // that must be told this receiver cannot join its transfer.
                 if handled == Ok(Handled::Peer) && adopt.is_none() {
                     adopt = from;
                 }
+            });
+            if let Some(e) = failed {
+                return Err(e.into());
             }
             if let Some(peer) = adopt.filter(|_| self.socket.peer().is_none()) {
                 self.socket.adopt_peer(peer).map_err(NetError::Socket)?;
@@ -291,8 +333,11 @@ impl<'a> Session<'a> {
         if self.socket.peer().is_none() {
             return Ok(false);
         }
+        // A repeated Hello (our Reply was lost) is answered here.
+        secure::flush(self.socket, &mut self.connection, now, &mut self.sealed)?;
         let mut refused = false;
-        while let Some(n) = self.receiver.poll_transmit(now, &mut self.feedback) {
+        let h = self.connection.header_len();
+        while let Some(n) = self.receiver.poll_transmit(now, &mut self.feedback[h..]) {
             self.feedback_len = n;
             self.last_nudge = now;
             refused |= self.transmit_feedback()?;
@@ -313,7 +358,14 @@ impl<'a> Session<'a> {
             self.injected += 1;
             return Ok(false);
         }
-        match self.socket.udp().send(&self.feedback[..self.feedback_len]) {
+        let h = self.connection.header_len();
+        let clear = &self.feedback[..h + self.feedback_len];
+        self.sealed[..clear.len()].copy_from_slice(clear);
+        let n = self
+            .connection
+            .seal(&mut self.sealed, self.feedback_len)
+            .expect("keys agreed and room for the tag");
+        match self.socket.udp().send(&self.sealed[..n]) {
             Ok(_) => Ok(false),
             Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => Ok(true),
             // A full queue: a lost datagram.
@@ -336,10 +388,12 @@ impl<'a> Session<'a> {
     fn close(&mut self, reason: CloseReason, error: NetError) -> NetError {
         self.receiver.close(reason);
         let now = self.clock.elapsed();
+        let h = self.connection.header_len();
         if self.socket.peer().is_some()
-            && let Some(n) = self.receiver.poll_transmit(now, &mut self.feedback)
+            && let Some(n) = self.receiver.poll_transmit(now, &mut self.feedback[h..])
         {
-            let _ = self.socket.udp().send(&self.feedback[..n]);
+            self.feedback_len = n;
+            let _ = self.transmit_feedback();
         }
         error
     }
@@ -365,6 +419,7 @@ impl<'a> Session<'a> {
             socket_drops: u64::from(self.inbox.dropped()),
             receive_calls: self.receive_calls,
             injected_losses: self.injected,
+            secure: self.connection.stats(),
             tuning: *self.socket.tuning(),
             elapsed: match (self.started, self.completed) {
                 (Some(start), Some(end)) => end.saturating_sub(start),

@@ -10,8 +10,10 @@ use sluicegate_core::pool::{PoolBytes, PoolStats};
 
 use super::batch::{Inbox, Outbox};
 use super::input::Input;
+use super::secure::{self, Security};
 use super::socket::{Socket, Tuning};
 use super::{MAX_WAIT, NetError, PROGRESS_EVERY, Progress};
+use crate::secure::{Connection, ConnectionStats, HandshakeConfig};
 use crate::transfer::link::{Loss, LossModel};
 use crate::transfer::{CloseReason, PathEstimate, Sender, SenderConfig, SenderStats, SessionError};
 
@@ -34,10 +36,18 @@ pub struct SendOptions {
     pub refusals: u32,
     /// Stops the transfer when raised (Ctrl-C, SIGTERM).
     pub cancel: Option<Arc<AtomicBool>>,
+    /// Sealed with keys agreed from a secret, or in the clear.
+    pub security: Security,
+    /// Handshake timing.
+    pub handshake: HandshakeConfig,
+    /// The receiver cannot be listening yet (this sender just printed the
+    /// code): refusals during the handshake are waited out.
+    pub await_receiver: bool,
 }
 
 impl SendOptions {
-    /// `config`, no injected loss, a 10 s timeout, 3 refusals.
+    /// `config`, no injected loss, a 10 s timeout, 3 refusals, in the clear
+    /// (set [`security`](Self::security) to seal).
     pub fn new(config: SenderConfig) -> SendOptions {
         SendOptions {
             config,
@@ -46,6 +56,9 @@ impl SendOptions {
             timeout: Duration::from_secs(10),
             refusals: 3,
             cancel: None,
+            security: Security::Insecure,
+            handshake: HandshakeConfig::default(),
+            await_receiver: false,
         }
     }
 }
@@ -65,6 +78,8 @@ pub struct SendReport {
     pub path: PathEstimate,
     /// Datagrams dropped by injection.
     pub injected_losses: u64,
+    /// The secure connection's counters (datagrams refused among them).
+    pub secure: ConnectionStats,
     /// Send system calls made (each carries one or more datagrams).
     pub send_calls: u64,
     /// How the socket was set up (GSO may have been turned off on the way).
@@ -144,6 +159,24 @@ fn session_error(error: SessionError, peer: std::net::SocketAddr) -> NetError {
     }
 }
 
+/// Ends the session with `reason`: the close datagram goes out (sealed),
+/// and `error` is returned.
+fn close(
+    sender: &mut Sender<PoolBytes>,
+    connection: &mut Connection,
+    socket: &Socket,
+    now: Duration,
+    reason: CloseReason,
+    error: NetError,
+) -> NetError {
+    sender.close(reason);
+    let mut datagram = vec![0u8; 64 + connection.overhead()];
+    if let Some(n) = secure::seal_into(connection, &mut datagram, |plain| sender.poll_transmit(now, plain)) {
+        let _ = socket.udp().send(&datagram[..n]);
+    }
+    error
+}
+
 /// Sends `input` on `socket` (connected to the receiver, see
 /// [`Socket::connect`]) until the receiver confirms it wrote everything.
 ///
@@ -165,7 +198,18 @@ pub fn send<R: Read + Send + 'static>(
         ..options.config
     };
     let mut sender: Sender<PoolBytes> = Sender::new(config)?;
-    let mut outbox = Outbox::new(socket, sender.datagram_len());
+    let mut connection = options
+        .security
+        .connect(true, options.handshake, Duration::ZERO)
+        .map_err(NetError::Socket)?;
+    let refusals_in_handshake = (!options.await_receiver).then_some(options.refusals);
+    secure::handshake(
+        socket,
+        &mut connection,
+        refusals_in_handshake,
+        options.cancel.as_deref(),
+    )?;
+    let mut outbox = Outbox::new(socket, sender.datagram_len() + connection.overhead());
     let mut inbox = Inbox::new(socket, 4);
     let input =
         Input::spawn(input, config.generation_bytes(), usize::from(config.window.max(1))).map_err(NetError::Input)?;
@@ -180,21 +224,16 @@ pub fn send<R: Read + Send + 'static>(
     let start = Instant::now();
     let mut last_progress = Duration::ZERO;
     let mut input_done = false;
-    // Ends the session with `reason`: the close datagram goes out, then `error`.
-    let close = |sender: &mut Sender<PoolBytes>, socket: &mut Socket, reason, error| {
-        sender.close(reason);
-        let mut datagram = vec![0u8; 64];
-        if let Some(n) = sender.poll_transmit(start.elapsed(), &mut datagram) {
-            let _ = socket.udp().send(&datagram[..n]);
-        }
-        error
-    };
     while !sender.is_closed() {
         if options.cancel.as_ref().is_some_and(|c| c.load(Ordering::Relaxed)) {
+            let now = start.elapsed();
+            let reason = CloseReason::Cancelled;
             return Err(close(
                 &mut sender,
+                &mut connection,
                 socket,
-                CloseReason::Cancelled,
+                now,
+                reason,
                 NetError::Interrupted,
             ));
         }
@@ -202,7 +241,17 @@ pub fn send<R: Read + Send + 'static>(
             let chunk = match input.try_next() {
                 Ok(Some(chunk)) => chunk,
                 Ok(None) => break,
-                Err(e) => return Err(close(&mut sender, socket, CloseReason::InputFailed, NetError::Input(e))),
+                Err(e) => {
+                    let (now, reason) = (start.elapsed(), CloseReason::InputFailed);
+                    return Err(close(
+                        &mut sender,
+                        &mut connection,
+                        socket,
+                        now,
+                        reason,
+                        NetError::Input(e),
+                    ));
+                }
             };
             input_done = chunk.last;
             sender
@@ -214,14 +263,26 @@ pub fn send<R: Read + Send + 'static>(
                 Ok(0) => break,
                 Ok(_) => {
                     let now = start.elapsed();
-                    for (_, datagram) in inbox.datagrams() {
+                    let mut failed = None;
+                    inbox.for_each_datagram_mut(|_, datagram| {
+                        let plain = match secure::open(&mut connection, now, datagram) {
+                            Ok(Some(plain)) => plain,
+                            Ok(None) => return,
+                            Err(e) => {
+                                failed = Some(e);
+                                return;
+                            }
+                        };
                         let before = sender.stats();
-                        if sender.handle_datagram(now, datagram).is_err() {
-                            continue;
+                        if sender.handle_datagram(now, plain).is_err() {
+                            return;
                         }
                         if sender.stats().feedback > before.feedback || sender.is_finished() {
                             refusals.answered();
                         }
+                    });
+                    if let Some(e) = failed {
+                        return Err(e.into());
                     }
                 }
                 Err(e) => {
@@ -239,7 +300,7 @@ pub fn send<R: Read + Send + 'static>(
                 refusals.check(outbox.flush(socket))?;
             }
             let pushed = outbox.push(|slot| {
-                let n = sender.poll_transmit(now, slot)?;
+                let n = secure::seal_into(&mut connection, slot, |plain| sender.poll_transmit(now, plain))?;
                 if loss.drop_next() {
                     injected += 1;
                     return Some(0);
@@ -294,6 +355,7 @@ pub fn send<R: Read + Send + 'static>(
         stats: sender.stats(),
         path: sender.path(),
         injected_losses: injected,
+        secure: connection.stats(),
         send_calls,
         tuning: *socket.tuning(),
         pool: summary.pool,

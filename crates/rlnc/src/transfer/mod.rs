@@ -33,11 +33,13 @@ pub mod datagram;
 pub mod link;
 pub mod pacing;
 pub mod receiver;
+pub mod relay;
 pub mod sender;
 pub mod sim;
 
 pub use datagram::{Body, CloseReason, Datagram, DatagramError, DatagramErrorKind};
 pub use receiver::{Handled, Receiver, ReceiverConfig, ReceiverStats};
+pub use relay::{Relay, RelayConfig, RelayStats};
 pub use sender::{PathEstimate, PushError, Sender, SenderConfig, SenderStats};
 
 use core::time::Duration;

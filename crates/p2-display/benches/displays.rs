@@ -1,0 +1,130 @@
+//! The HSV16 burst (docs/p2-displays.md D2, p2-protocol A.7) applied to the display models: three 256×256
+//! BITMAPs, 65,536 feed messages `` `j k l $v ``, 196,608 pixels, with every RATE refresh (one per column) and
+//! one frame taken per display per column, as a UI at full speed would.
+//!
+//! - `apply`: the message bytes as the deframer hands them out, straight into [`Displays::handle_line`].
+//! - `deframe+apply`: the same from the raw byte stream through the p2 deframer, the whole consumer side.
+//!
+//! The reference is the wire: 917,573 bytes at 2 Mbaud (10 bits a byte) take 4.59 s; the goal is 100× faster,
+//! ≤ 46 ms of CPU. Measured in this thread's CPU time (the machine is shared; wall time would measure the
+//! neighbours).
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use criterion::measurement::{Measurement, ValueFormatter, WallTime};
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use sluicegate_p2::{Config, Deframer, simulate};
+use sluicegate_p2_display::{DisplayId, Displays, Event};
+
+/// This thread's CPU time, as a criterion measurement.
+struct ThreadCpuTime;
+
+static WALL_TIME: WallTime = WallTime;
+
+impl Measurement for ThreadCpuTime {
+    type Intermediate = Duration;
+    type Value = Duration;
+
+    fn start(&self) -> Duration {
+        cpu_time::ThreadTime::now().as_duration()
+    }
+
+    fn end(&self, start: Duration) -> Duration {
+        cpu_time::ThreadTime::now().as_duration().saturating_sub(start)
+    }
+
+    fn add(&self, a: &Duration, b: &Duration) -> Duration {
+        *a + *b
+    }
+
+    fn zero(&self) -> Duration {
+        Duration::ZERO
+    }
+
+    fn to_f64(&self, value: &Duration) -> f64 {
+        value.as_nanos() as f64
+    }
+
+    fn formatter(&self) -> &dyn ValueFormatter {
+        WALL_TIME.formatter()
+    }
+}
+
+/// The consumer side: applies each line; after each column (256 messages) takes every display's frame, as a UI
+/// pushing changes would.
+struct Consumer {
+    displays: Displays,
+    ids: Vec<DisplayId>,
+    lines: usize,
+    pixels: u64,
+}
+
+impl Consumer {
+    fn new() -> Self {
+        Self {
+            displays: Displays::new(),
+            ids: Vec::with_capacity(3),
+            lines: 0,
+            pixels: 0,
+        }
+    }
+
+    fn line(&mut self, line: &[u8], now: Instant) {
+        self.displays.handle_line(line, now).expect("the burst applies");
+        while let Some(event) = self.displays.poll_event() {
+            if let Event::Opened { display, .. } = event {
+                self.ids.push(display);
+            }
+        }
+        if self.lines % 256 == 2 {
+            for &id in &self.ids {
+                let frame = self.displays.frame(id).expect("open");
+                self.pixels += frame.damage.map_or(0, |r| u64::from(r.width * r.height));
+                black_box(frame.image.pixels());
+            }
+        }
+        self.lines += 1;
+    }
+}
+
+fn hsv16(c: &mut Criterion<ThreadCpuTime>) {
+    let stream = simulate::hsv16();
+    let bytes = stream.bytes().to_vec();
+    let lines: Vec<&[u8]> = stream.messages().iter().map(|m| &bytes[m.range.clone()]).collect();
+    assert_eq!(lines.len(), 65_539);
+    let now = Instant::now();
+    let mut group = c.benchmark_group("p2-display/hsv16-burst");
+    group.throughput(Throughput::Elements(3 * 65_536));
+    group.sample_size(20);
+    group.bench_function("apply", |b| {
+        b.iter(|| {
+            let mut consumer = Consumer::new();
+            for line in &lines {
+                consumer.line(line, now);
+            }
+            consumer.pixels
+        })
+    });
+    group.bench_function("deframe+apply", |b| {
+        b.iter(|| {
+            let mut deframer = Deframer::new(Config::default()).expect("default config");
+            let mut consumer = Consumer::new();
+            for read in bytes.chunks(64 * 1024) {
+                deframer.handle_bytes(read, now);
+                while let Some(output) = deframer.poll_ref() {
+                    consumer.line(output.bytes(), now);
+                }
+            }
+            consumer.pixels
+        })
+    });
+    group.finish();
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default().with_measurement(ThreadCpuTime).warm_up_time(Duration::from_secs(2));
+    targets = hsv16
+}
+criterion_main!(benches);

@@ -1,0 +1,451 @@
+//! Colours (docs/p2-displays.md A.0): the 19 colour modes with PNut's exact integer formulas, the HUE table,
+//! named colours (RGBI8X maths), the directive helpers that read colours from a message, and PNut's gamma-2
+//! alpha blend.
+//!
+//! Colours are `0x00RRGGBB` in a `u32` everywhere in this crate.
+
+use crate::element::{Cursor, Keyword};
+
+/// A colour mode: how a number becomes a colour (A.0).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[allow(missing_docs)]
+pub enum ColorMode {
+    Lut1,
+    Lut2,
+    Lut4,
+    Lut8,
+    Luma8,
+    Luma8w,
+    Luma8x,
+    Hsv8,
+    Hsv8w,
+    Hsv8x,
+    Rgbi8,
+    Rgbi8w,
+    Rgbi8x,
+    Rgb8,
+    Hsv16,
+    Hsv16w,
+    Hsv16x,
+    Rgb16,
+    Rgb24,
+}
+
+impl ColorMode {
+    /// Every mode, in PNut's order.
+    pub const ALL: [ColorMode; 19] = [
+        ColorMode::Lut1,
+        ColorMode::Lut2,
+        ColorMode::Lut4,
+        ColorMode::Lut8,
+        ColorMode::Luma8,
+        ColorMode::Luma8w,
+        ColorMode::Luma8x,
+        ColorMode::Hsv8,
+        ColorMode::Hsv8w,
+        ColorMode::Hsv8x,
+        ColorMode::Rgbi8,
+        ColorMode::Rgbi8w,
+        ColorMode::Rgbi8x,
+        ColorMode::Rgb8,
+        ColorMode::Hsv16,
+        ColorMode::Hsv16w,
+        ColorMode::Hsv16x,
+        ColorMode::Rgb16,
+        ColorMode::Rgb24,
+    ];
+
+    /// The mode a colour-mode keyword names.
+    pub(crate) fn from_keyword(key: Keyword) -> Option<ColorMode> {
+        key.is_color_mode()
+            .then(|| Self::ALL[usize::from(key as u8 - Keyword::Lut1 as u8)])
+    }
+
+    /// How many distinct inputs the mode reads (the low bits of a number): 2, 4, 16, 256 or 65,536; RGB24 reads 24
+    /// bits.
+    pub fn domain(self) -> u32 {
+        match self {
+            ColorMode::Lut1 => 2,
+            ColorMode::Lut2 => 4,
+            ColorMode::Lut4 => 16,
+            ColorMode::Hsv16 | ColorMode::Hsv16w | ColorMode::Hsv16x | ColorMode::Rgb16 => 65_536,
+            ColorMode::Rgb24 => 1 << 24,
+            _ => 256,
+        }
+    }
+
+    /// White-based modes (`…W`): their background is white (A.0 background rule).
+    pub fn is_white(self) -> bool {
+        matches!(
+            self,
+            ColorMode::Luma8w | ColorMode::Hsv8w | ColorMode::Rgbi8w | ColorMode::Hsv16w
+        )
+    }
+
+    /// The LUT modes.
+    pub fn is_lut(self) -> bool {
+        matches!(
+            self,
+            ColorMode::Lut1 | ColorMode::Lut2 | ColorMode::Lut4 | ColorMode::Lut8
+        )
+    }
+}
+
+/// `HUE[i]` (A.0, DDU `SetPolarColors`): three trapezoid ramps 120° apart, starting exactly at red.
+///
+/// PNut computes `k = i − 7.2 + j·256/3` in x87 extended precision; with `K = 15·k` everything is an exact
+/// integer: a rising ramp `(K − 1280)·51/128`, a falling one `(3840 − K)·51/128`. Two entries fall exactly on a
+/// half (i = 20 rising, i = 148 falling); PNut's extended `−7.2` lies a hair above the true value, so k does too:
+/// the rising tie rounds up and the falling one down (checked against an 80-bit re-run of the Delphi code).
+pub const HUE: [u32; 256] = {
+    let mut table = [0u32; 256];
+    let mut i = 0;
+    while i < 256 {
+        let mut rgb = 0u32;
+        let mut j = 0;
+        while j < 3 {
+            let mut k = 15 * i as i32 - 108 + 1280 * j;
+            if k >= 3840 {
+                k -= 3840;
+            }
+            let v = if k < 1280 {
+                0
+            } else if k < 1920 {
+                ((k - 1280) * 51 + 64) >> 7
+            } else if k < 3200 {
+                255
+            } else {
+                ((3840 - k) * 51 + 63) >> 7
+            };
+            rgb |= (v as u32) << (8 * j);
+            j += 1;
+        }
+        table[i] = rgb;
+        i += 1;
+    }
+    table
+};
+
+/// The default channel colours (A.0): literal RGB, not named-colour maths.
+pub const DEFAULT_PALETTE: [u32; 8] = [
+    0x00FF00, 0xFF0000, 0x00FFFF, 0xFFFF00, 0xFF00FF, 0x7F7FFF, 0xFF7F00, 0x7F7F00,
+];
+
+/// A number through a colour mode (A.0, DDU `TranslateColor`). `tune` is the LUMA hue / HSV hue offset,
+/// `lut` the LUT colours.
+pub fn translate(mode: ColorMode, tune: i32, lut: &[u32; 256], value: i32) -> u32 {
+    let p = value as u32;
+    match mode {
+        ColorMode::Lut1 => lut[(p & 1) as usize],
+        ColorMode::Lut2 => lut[(p & 3) as usize],
+        ColorMode::Lut4 => lut[(p & 15) as usize],
+        ColorMode::Lut8 => lut[(p & 255) as usize],
+        ColorMode::Luma8 | ColorMode::Luma8w | ColorMode::Luma8x => luma_rgbi(
+            tune as u32 & 7,
+            p & 0xFF,
+            mode == ColorMode::Luma8w,
+            mode == ColorMode::Luma8x,
+        ),
+        ColorMode::Rgbi8 | ColorMode::Rgbi8w | ColorMode::Rgbi8x => {
+            let intensity = ((p & 0x1F) << 3) | ((p & 0x1C) >> 2);
+            luma_rgbi(
+                (p >> 5) & 7,
+                intensity,
+                mode == ColorMode::Rgbi8w,
+                mode == ColorMode::Rgbi8x,
+            )
+        }
+        ColorMode::Hsv8 | ColorMode::Hsv8w | ColorMode::Hsv8x => {
+            let widened = ((p & 0xF0) * 0x110) | ((p & 0x0F) * 0x11);
+            hsv16(tune, widened, mode == ColorMode::Hsv8w, mode == ColorMode::Hsv8x)
+        }
+        ColorMode::Hsv16 | ColorMode::Hsv16w | ColorMode::Hsv16x => {
+            hsv16(tune, p, mode == ColorMode::Hsv16w, mode == ColorMode::Hsv16x)
+        }
+        ColorMode::Rgb8 => {
+            (((p & 0xE0) * 0x1236E) & 0xFF0000) | (((p & 0x1C) * 0x91C) & 0x00FF00) | ((p & 0x03) * 0x55)
+        }
+        ColorMode::Rgb16 => {
+            ((p & 0xF800) << 8)
+                | ((p & 0xE000) << 3)
+                | ((p & 0x07E0) << 5)
+                | ((p & 0x0600) >> 1)
+                | ((p & 0x001F) << 3)
+                | ((p & 0x001C) >> 2)
+        }
+        ColorMode::Rgb24 => p & 0xFF_FFFF,
+    }
+}
+
+/// The LUMA8/RGBI8 tail: hue `h` (0 orange, else a channel mask R=4 G=2 B=1), intensity `p` 0–255.
+fn luma_rgbi(mut h: u32, mut p: u32, white_mode: bool, x_mode: bool) -> u32 {
+    let x = x_mode && h != 7;
+    let white = white_mode || (x && p >= 0x80);
+    if x {
+        p = if p >= 0x80 { ((!p) & 0x7F) << 1 } else { p << 1 };
+    }
+    let mask = |h: u32, p: u32| ((((h >> 2) & 1) * p) << 16) | ((((h >> 1) & 1) * p) << 8) | ((h & 1) * p);
+    if white {
+        if h == 0 {
+            (((p << 7) & 0x7F00) | p) ^ 0xFF_FFFF
+        } else {
+            if h != 7 {
+                h ^= 7;
+            }
+            mask(h, p) ^ 0xFF_FFFF
+        }
+    } else if h == 0 {
+        (p << 16) | ((p << 7) & 0x7F00)
+    } else {
+        mask(h, p)
+    }
+}
+
+/// The HSV16 formula: hue from the high byte (plus `tune`), value from the low byte.
+fn hsv16(tune: i32, p: u32, white_mode: bool, x_mode: bool) -> u32 {
+    let mut hue = HUE[((p >> 8).wrapping_add(tune as u32) & 0xFF) as usize];
+    let mut v = p & 0xFF;
+    let white = white_mode || (x_mode && v >= 0x80);
+    if x_mode {
+        v = if v >= 0x80 { ((v & 0x7F) << 1) ^ 0xFE } else { v << 1 };
+    }
+    if white {
+        hue ^= 0xFF_FFFF;
+    }
+    let scale = |shift: u32| ((((hue >> shift) & 0xFF) * v + 0xFF) >> 8) << shift;
+    let out = scale(16) | scale(8) | scale(0);
+    if white { out ^ 0xFF_FFFF } else { out }
+}
+
+/// A named colour (A.0): `BLACK`, `WHITE`, or one of `ORANGE`…`GRAY` at `brightness` 0–15 (default 8) through
+/// RGBI8X.
+pub fn named(key: Keyword, brightness: i32) -> Option<u32> {
+    match key {
+        Keyword::Black => Some(0x000000),
+        Keyword::White => Some(0xFF_FFFF),
+        _ if key.is_color_name() => {
+            let h = u32::from(key as u8 - Keyword::Orange as u8);
+            let b = brightness as u32 & 15;
+            Some(translate(ColorMode::Rgbi8x, 0, &[0; 256], ((h << 5) | (b << 1)) as i32))
+        }
+        _ => None,
+    }
+}
+
+/// PNut's gamma-2 blend of one channel (DDU `AlphaBlend`, `SmoothPixel`): `sqrt((dst²·(255−a) + src²·a) / 256)`,
+/// rounded half to even. (PNut takes the root as `exp(ln(x)/2)` in x87 extended precision; that can land either
+/// side of an exact half, which our exact root rounds to even: at most one step on rare exact ties.)
+#[inline]
+pub fn blend_channel(dst: u32, src: u32, alpha: u32) -> u32 {
+    let sum = dst * dst * (255 - alpha) + src * src * alpha;
+    ((sum as f64) / 256.0).sqrt().round_ties_even() as u32
+}
+
+/// [`blend_channel`] on each channel of two colours: `alpha` 255 gives `src`… almost (PNut's formula divides by
+/// 256, so full opacity is special-cased by its callers).
+#[inline]
+pub fn blend(dst: u32, src: u32, alpha: u32) -> u32 {
+    let channel = |shift: u32| blend_channel((dst >> shift) & 0xFF, (src >> shift) & 0xFF, alpha) << shift;
+    channel(16) | channel(8) | channel(0)
+}
+
+/// PNut's `AlphaBlend(a, b, x)`: `a` over `b` at opacity `x`, gamma-2 (used for guide colours).
+pub fn alpha_blend(a: u32, b: u32, x: u32) -> u32 {
+    let channel = |shift: u32| blend_channel((b >> shift) & 0xFF, (a >> shift) & 0xFF, x) << shift;
+    channel(16) | channel(8) | channel(0)
+}
+
+/// A display's colour state: mode, tune and LUT, as the directives set them.
+#[derive(Clone, Debug)]
+pub(crate) struct ColorState {
+    pub(crate) mode: ColorMode,
+    pub(crate) tune: i32,
+    pub(crate) lut: Box<[u32; 256]>,
+}
+
+impl Default for ColorState {
+    fn default() -> Self {
+        Self {
+            mode: ColorMode::Rgb24,
+            tune: 0,
+            lut: Box::new([0; 256]),
+        }
+    }
+}
+
+impl ColorState {
+    /// A number through the current mode.
+    #[inline]
+    pub(crate) fn translate(&self, value: i32) -> u32 {
+        translate(self.mode, self.tune, &self.lut, value)
+    }
+
+    /// `KeyColor`: a colour name (with optional brightness) or a number through the current mode.
+    pub(crate) fn key_color(&self, cursor: &mut Cursor<'_>) -> Option<u32> {
+        if let Some(key) = cursor.next_key() {
+            if !key.is_color_name() {
+                cursor.back();
+                return None;
+            }
+            let brightness = if matches!(key, Keyword::Black | Keyword::White) {
+                8
+            } else {
+                cursor.next_num().unwrap_or(8)
+            };
+            return named(key, brightness);
+        }
+        cursor.next_num().map(|n| self.translate(n))
+    }
+
+    /// [`key_color`](Self::key_color) into `target`; whether a colour was read.
+    pub(crate) fn key_color_into(&self, cursor: &mut Cursor<'_>, target: &mut u32) -> bool {
+        self.key_color(cursor).map(|c| *target = c).is_some()
+    }
+
+    /// `KeyColorMode`, after the mode keyword `key` was read: LUMA modes take a hue name (ORANGE…GRAY) or a number,
+    /// HSV modes a number.
+    pub(crate) fn key_color_mode(&mut self, key: Keyword, cursor: &mut Cursor<'_>) {
+        let Some(mode) = ColorMode::from_keyword(key) else {
+            return;
+        };
+        self.mode = mode;
+        match mode {
+            ColorMode::Luma8 | ColorMode::Luma8w | ColorMode::Luma8x => {
+                if let Some(hue) = cursor.next_key() {
+                    if (Keyword::Orange..=Keyword::Gray).contains(&hue) {
+                        self.tune = i32::from(hue as u8 - Keyword::Orange as u8);
+                    } else {
+                        cursor.back();
+                    }
+                } else {
+                    cursor.key_val(&mut self.tune);
+                }
+            }
+            ColorMode::Hsv8
+            | ColorMode::Hsv8w
+            | ColorMode::Hsv8x
+            | ColorMode::Hsv16
+            | ColorMode::Hsv16w
+            | ColorMode::Hsv16x => {
+                cursor.key_val(&mut self.tune);
+            }
+            _ => {}
+        }
+    }
+
+    /// `KeyLutColors`: up to 256 colours, numbers read as RGB24 whatever the current mode.
+    pub(crate) fn key_lut_colors(&mut self, cursor: &mut Cursor<'_>) {
+        let mode = std::mem::replace(&mut self.mode, ColorMode::Rgb24);
+        for i in 0..256 {
+            match self.key_color(cursor) {
+                Some(c) => self.lut[i] = c,
+                None => break,
+            }
+        }
+        self.mode = mode;
+    }
+
+    /// The background of BITMAP and SPECTRO (A.0, DDU `GetBackground`): LUT colour 0 in LUT modes, white in the W
+    /// modes, black otherwise.
+    pub(crate) fn raster_background(&self) -> u32 {
+        if self.mode.is_lut() {
+            self.lut[0]
+        } else if self.mode.is_white() {
+            0xFF_FFFF
+        } else {
+            0
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hue_samples_from_the_spec() {
+        let samples = [
+            (0, 0xFF0000),
+            (21, 0xFF5200),
+            (42, 0xFFD000),
+            (64, 0xABFF00),
+            (85, 0x2DFF00),
+            (107, 0x00FF56),
+            (128, 0x00FFD4),
+            (149, 0x00ADFF),
+            (170, 0x002FFF),
+            (192, 0x5400FF),
+            (213, 0xD200FF),
+            (234, 0xFF00AF),
+            (255, 0xFF0031),
+        ];
+        for (i, rgb) in samples {
+            assert_eq!(HUE[i], rgb, "HUE[{i}]");
+        }
+    }
+
+    #[test]
+    fn hue_matches_the_floating_point_formula_away_from_ties() {
+        // The Delphi formula in f64; where it lands within 1e-9 of a half, the tie rule of the doc comment decides.
+        for (i, hue) in HUE.iter().enumerate() {
+            for j in 0..3 {
+                let mut k = i as f64 - 7.2 + j as f64 * 256.0 / 3.0;
+                if k >= 256.0 {
+                    k -= 256.0;
+                }
+                let (exact, rising) = if k < 256.0 * 2.0 / 6.0 {
+                    (0.0, true)
+                } else if k < 256.0 * 3.0 / 6.0 {
+                    ((k - 256.0 * 2.0 / 6.0) / (256.0 / 6.0) * 255.0, true)
+                } else if k < 256.0 * 5.0 / 6.0 {
+                    (255.0, true)
+                } else {
+                    ((256.0 - k) / (256.0 / 6.0) * 255.0, false)
+                };
+                let got = (hue >> (8 * j)) & 0xFF;
+                if (exact.fract() - 0.5).abs() < 1e-9 {
+                    let expected = if rising { exact.ceil() } else { exact.floor() };
+                    assert_eq!(got, expected as u32, "tie at HUE[{i}] channel {j}");
+                    assert!((i, rising) == (20, true) || (i, rising) == (148, false));
+                } else {
+                    assert_eq!(got, exact.round() as u32, "HUE[{i}] channel {j}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn named_colours_from_the_spec() {
+        let at8 = [
+            (Keyword::Orange, 0xFF8409),
+            (Keyword::Blue, 0x0909FF),
+            (Keyword::Green, 0x09FF09),
+            (Keyword::Cyan, 0x09FFFF),
+            (Keyword::Red, 0xFF0909),
+            (Keyword::Magenta, 0xFF09FF),
+            (Keyword::Yellow, 0xFFFF09),
+            (Keyword::Gray, 0x848484),
+        ];
+        for (key, rgb) in at8 {
+            assert_eq!(named(key, 8), Some(rgb), "{key:?}");
+        }
+        assert_eq!(named(Keyword::Red, 15), Some(0xFFEFEF));
+        assert_eq!(named(Keyword::Red, 4), Some(0x840000));
+        assert_eq!(named(Keyword::Red, 0), Some(0x000000));
+        assert_eq!(named(Keyword::Black, 8), Some(0));
+        assert_eq!(named(Keyword::White, 0), Some(0xFF_FFFF));
+        assert_eq!(named(Keyword::Title, 8), None);
+    }
+
+    #[test]
+    fn gamma_blend() {
+        assert_eq!(blend(0x000000, 0xFFFFFF, 0), 0);
+        // sqrt(255²·128/256) = 180.3
+        assert_eq!(blend(0x000000, 0xFF0000, 128), 0xB40000);
+        assert_eq!(
+            blend(0x102030, 0x102030, 0),
+            0x102030,
+            "alpha 0 keeps the destination (255/256 of it, rounded)"
+        );
+    }
+}

@@ -1,0 +1,640 @@
+//! Drawing into a display's back buffer, with PNut's own algorithms (docs/p2-displays.md A.0 "Geometry &
+//! rendering"):
+//!
+//! - [`smooth_line`] / [`smooth_dot`]: anti-aliased lines and dots in 1/256 pixel with round ends (DDU
+//!   `SmoothLine`, `SmoothDot`, `SmoothClip`, `SmoothPixel`), gamma-2 blended.
+//! - [`smooth_shape`]: boxes, rounded boxes, ellipses and their frames (DDU `SmoothShape`): straight edges are
+//!   exact pixel spans (A.7's box rule), curved corners are anti-aliased from quarter-ellipse tables.
+//! - [`fill_rect`], [`frame_rect`], [`gdi_line`]: the GDI calls PNut makes on its canvas (`FillRect`,
+//!   `FrameRect`, `MoveTo`/`LineTo` with a 1-pixel pen, solid or dotted), which never anti-alias.
+//!
+//! None of these go through a general rasteriser such as tiny-skia: PNut's pixels come from these integer
+//! tables and spans, and a coverage-based rasteriser gives different edge pixels (its AA is area coverage
+//! with linear blending; PNut's is a per-axis opacity product with gamma-2 blending). Porting the algorithms is
+//! what makes the pixels the same.
+
+use crate::color::blend;
+use crate::frame::{Canvas, Rect};
+
+/// The largest shape PNut draws (`SmoothFillMax`): sizes above it are ignored.
+const SMOOTH_FILL_MAX: i32 = 2048;
+
+/// One pixel at `opacity · opacity2` (both 0–255), axes swapped when `swap` (DDU `SmoothPixel`).
+#[inline]
+fn smooth_pixel(canvas: &mut Canvas, swap: bool, x: i32, y: i32, color: u32, opacity: u32, opacity2: u32) {
+    let opacity = (opacity * opacity2 + 0xFF) >> 8;
+    if opacity == 0 {
+        return;
+    }
+    let (x, y) = if swap { (y, x) } else { (x, y) };
+    plot(canvas, x, y, color, opacity);
+}
+
+/// One pixel at `opacity` 0–255: written when opaque, gamma-blended otherwise.
+#[inline]
+fn plot(canvas: &mut Canvas, x: i32, y: i32, color: u32, opacity: u32) {
+    if opacity == 0 || x < 0 || y < 0 || x as u32 >= canvas.width() || y as u32 >= canvas.height() {
+        return;
+    }
+    let (x, y) = (x as u32, y as u32);
+    let pixel = canvas.back.pixel_mut(x, y);
+    *pixel = if opacity == 0xFF {
+        color
+    } else {
+        blend(*pixel, color, opacity)
+    };
+    canvas.pending.add_pixel(x, y);
+}
+
+/// Cohen–Sutherland clipping of a segment to the buffer in 1/256 pixel (DDU `SmoothClip`); `false` if nothing of
+/// it is inside.
+fn smooth_clip(width: u32, height: u32, x1: &mut i32, y1: &mut i32, x2: &mut i32, y2: &mut i32) -> bool {
+    let (left, bottom) = (0i32, 0i32);
+    let right = ((width as i32) << 8) - 1;
+    let top = ((height as i32) << 8) - 1;
+    let outcode = |x: i32, y: i32| {
+        let mut code = 0;
+        if x < left {
+            code |= 1;
+        } else if x > right {
+            code |= 2;
+        }
+        if y < bottom {
+            code |= 4;
+        } else if y > top {
+            code |= 8;
+        }
+        code
+    };
+    let (mut out1, mut out2) = (outcode(*x1, *y1), outcode(*x2, *y2));
+    let (mut fx1, mut fy1, mut fx2, mut fy2) = (f64::from(*x1), f64::from(*y1), f64::from(*x2), f64::from(*y2));
+    // Each pass moves one end onto an edge; four passes always settle it (the bound guards against NaN).
+    for _ in 0..8 {
+        if out1 | out2 == 0 {
+            return true;
+        }
+        if out1 & out2 != 0 {
+            return false;
+        }
+        let outx = if out1 != 0 { out1 } else { out2 };
+        let (fx, fy) = if outx & 8 != 0 {
+            ((fx2 - fx1) * (f64::from(top) - fy1) / (fy2 - fy1) + fx1, f64::from(top))
+        } else if outx & 4 != 0 {
+            (
+                (fx2 - fx1) * (f64::from(bottom) - fy1) / (fy2 - fy1) + fx1,
+                f64::from(bottom),
+            )
+        } else if outx & 2 != 0 {
+            (
+                f64::from(right),
+                (fy2 - fy1) * (f64::from(right) - fx1) / (fx2 - fx1) + fy1,
+            )
+        } else {
+            (
+                f64::from(left),
+                (fy2 - fy1) * (f64::from(left) - fx1) / (fx2 - fx1) + fy1,
+            )
+        };
+        if outx == out1 {
+            (fx1, fy1) = (fx, fy);
+            (*x1, *y1) = (fx as i32, fy as i32);
+            out1 = outcode(*x1, *y1);
+        } else {
+            (fx2, fy2) = (fx, fy);
+            (*x2, *y2) = (fx as i32, fy as i32);
+            out2 = outcode(*x2, *y2);
+        }
+    }
+    false
+}
+
+/// A dot of `radius` (1/256 px) at `(x, y)` (1/256 px) (DDU `SmoothDot`).
+pub(crate) fn smooth_dot(canvas: &mut Canvas, x: i32, y: i32, radius: i32, color: u32, opacity: u32) {
+    smooth_line(canvas, x, y, x, y, radius, color, opacity);
+}
+
+/// The half-width of PNut's line tables (`limr`): radii are capped at 128 px.
+const LIMIT_RADIUS: i32 = 129;
+const LUT_LEN: usize = 2 * LIMIT_RADIUS as usize + 1;
+
+/// A lookup table indexed `-LIMIT_RADIUS..=LIMIT_RADIUS`.
+struct Lut([i32; LUT_LEN]);
+
+impl Lut {
+    fn new() -> Self {
+        Self([0; LUT_LEN])
+    }
+
+    #[inline]
+    fn set(&mut self, i: i32, v: i32) {
+        self.0[(i + LIMIT_RADIUS) as usize] = v;
+    }
+
+    /// Entries PNut never computed read as 0 (Delphi would read stale stack there).
+    #[inline]
+    fn get(&self, i: i32) -> i32 {
+        self.0[(i.clamp(-LIMIT_RADIUS, LIMIT_RADIUS) + LIMIT_RADIUS) as usize]
+    }
+}
+
+/// `round(sqrt(r² − min(|d|, r_cap)²))`, PNut's slice half-height. Exact: the root of an integer is never a half.
+#[inline]
+fn chord(r: i32, d: i32, cap: i32) -> i32 {
+    let d = f64::from(d.abs().min(cap));
+    (f64::from(r) * f64::from(r) - d * d).sqrt().round() as i32
+}
+
+/// An anti-aliased line from `(x1, y1)` to `(x2, y2)` with round ends of `radius`, all in 1/256 pixel (DDU
+/// `SmoothLine`).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn smooth_line(
+    canvas: &mut Canvas,
+    x1: i32,
+    y1: i32,
+    x2: i32,
+    y2: i32,
+    radius: i32,
+    color: u32,
+    opacity: u32,
+) {
+    const MAX_RADIUS: i32 = 128;
+    // Centre the 8-bit-fraction coordinates within pixels.
+    let (mut x1, mut y1, mut x2, mut y2) = (
+        x1.wrapping_add(0x80),
+        y1.wrapping_add(0x80),
+        x2.wrapping_add(0x80),
+        y2.wrapping_add(0x80),
+    );
+    if radius < 0 || !smooth_clip(canvas.width(), canvas.height(), &mut x1, &mut y1, &mut x2, &mut y2) {
+        return;
+    }
+    let radius = radius.min(MAX_RADIUS << 8);
+    let span = (radius >> 8) + 1;
+    let swap = (y2 - y1).abs() > (x2 - x1).abs();
+    if swap {
+        (x1, y1, x2, y2) = (y1, x1, y2, x2);
+    }
+    if x1 > x2 {
+        (x1, y1, x2, y2) = (x2, y2, x1, y1);
+    }
+    let (x1f, y1f) = ((x1 & 0xFF) - 0x80, (y1 & 0xFF) - 0x80);
+    let (x2f, y2f) = ((x2 & 0xFF) - 0x80, (y2 & 0xFF) - 0x80);
+    let (mut y1_lut1, mut y2_lut1) = (Lut::new(), Lut::new());
+    let (mut x1_lut2, mut y1_lut2, mut x2_lut2, mut y2_lut2) = (Lut::new(), Lut::new(), Lut::new(), Lut::new());
+    for p in -span..=span {
+        // 1-D slices at the true radius; 2-D slices at radius + ½ px, which the opacity product brings back.
+        y1_lut1.set(p, chord(radius, (p << 8) + x1f, radius));
+        y2_lut1.set(p, chord(radius, (p << 8) + x2f, radius));
+        x1_lut2.set(p, chord(radius + 0x80, (p << 8) + y1f, radius));
+        y1_lut2.set(p, chord(radius + 0x80, (p << 8) + x1f, radius));
+        x2_lut2.set(p, chord(radius + 0x80, (p << 8) + y2f, radius));
+        y2_lut2.set(p, chord(radius + 0x80, (p << 8) + x2f, radius));
+    }
+    // x at pixel centres; y stepped with a 16-bit fraction.
+    let x_left = ((x1 - radius) & !0xFF) + 0x80;
+    let x_right = ((x2 + radius) & !0xFF) + 0x80;
+    let slope = 0x10000i64 * i64::from(y2 - y1) / i64::from((x2 - x1).max(1));
+    let mut y_acc = slope * i64::from(x_left - x1) / 0x100 + i64::from(y1) * 0x100;
+    let angle = f64::from(y2 - y1).atan2(f64::from(x2 - x1));
+    let dx = (f64::from(radius) * angle.sin()).round_ties_even() as i32;
+    let (left_top, left_bottom, right_top, right_bottom) = (x1 + dx, x1 - dx, x2 + dx, x2 - dx);
+    let slice = radius.wrapping_mul(0x10000) / ((angle.cos() * 65536.0).round_ties_even() as i32).max(1);
+    let end_cap = |lut_across: &Lut, lut_along: &Lut, xp: i32, yp: i32, fx: i32, fy: i32| {
+        let across = match xp {
+            ..0 => lut_across.get(yp) + ((xp << 8) + fx),
+            1.. => lut_across.get(yp) - ((xp << 8) + fx),
+            0 => lut_across.get(yp),
+        };
+        let along = match yp {
+            ..0 => lut_along.get(xp) + ((yp << 8) + fy),
+            1.. => lut_along.get(xp) - ((yp << 8) + fy),
+            0 => lut_along.get(xp),
+        };
+        let (xo, yo) = (across.clamp(0, 0xFF) as u32, along.clamp(0, 0xFF) as u32);
+        (xo * yo + 0xFF) >> 8
+    };
+    let mut x = x_left;
+    while x <= x_right {
+        if x <= left_top && x <= left_bottom {
+            // Left round end, before the line leaves it: a 2-D slice.
+            let xp = x1 / 0x100 - x / 0x100;
+            for yp in -span..=span {
+                let o = end_cap(&x1_lut2, &y1_lut2, xp, yp, x1f, y1f);
+                smooth_pixel(canvas, swap, x >> 8, (y1 >> 8) - yp, color, o, opacity);
+            }
+        } else if x >= right_top && x >= right_bottom {
+            let xp = x2 / 0x100 - x / 0x100;
+            for yp in -span..=span {
+                let o = end_cap(&x2_lut2, &y2_lut2, xp, yp, x2f, y2f);
+                smooth_pixel(canvas, swap, x >> 8, (y2 >> 8) - yp, color, o, opacity);
+            }
+        } else {
+            // Between the ends: a 1-D vertical slice, its end pixels at their fractional coverage.
+            let y = (y_acc / 0x100) as i32;
+            let mut y_bottom = if x <= left_top {
+                y1 - y1_lut1.get(x1 / 0x100 - x / 0x100)
+            } else if x >= right_top {
+                y2 - y2_lut1.get(x2 / 0x100 - x / 0x100)
+            } else {
+                y - slice
+            };
+            let y_top = if x <= left_bottom {
+                y1 + y1_lut1.get(x1 / 0x100 - x / 0x100)
+            } else if x >= right_bottom {
+                y2 + y2_lut1.get(x2 / 0x100 - x / 0x100)
+            } else {
+                y + slice
+            };
+            while y_bottom < y_top {
+                let next = (y_bottom | 0xFF) + 1;
+                let o = if y_top < next {
+                    y_top - y_bottom
+                } else {
+                    !y_bottom & 0xFF
+                };
+                smooth_pixel(canvas, swap, x >> 8, y_bottom >> 8, color, o as u32, opacity);
+                y_bottom = next;
+            }
+        }
+        x += 0x100;
+        y_acc += slope;
+    }
+}
+
+/// A row span of `count + 1` pixels from `(x, y)` at `opacity` (DDU `SmoothFill`), clipped.
+fn smooth_fill(canvas: &mut Canvas, x: i32, y: i32, count: i32, color: u32, opacity: u32) {
+    let (width, height) = (canvas.width() as i32, canvas.height() as i32);
+    if y < 0 || y >= height {
+        return;
+    }
+    let (mut x, mut count) = (x, count);
+    if x < 0 {
+        count += x;
+        if count < 0 {
+            return;
+        }
+        x = 0;
+    }
+    if x >= width || count < 0 {
+        return;
+    }
+    if x + count >= width {
+        count = width - 1 - x;
+    }
+    let rect = Rect::new(x as u32, y as u32, count as u32 + 1, 1);
+    if opacity == 0xFF {
+        canvas.back.fill_rect(rect, color);
+    } else if opacity != 0 {
+        for px in rect.x..rect.right() {
+            let pixel = canvas.back.pixel_mut(px, rect.y);
+            *pixel = blend(*pixel, color, opacity);
+        }
+    } else {
+        return;
+    }
+    canvas.touch(rect);
+}
+
+/// `xs × ys` pixels from `(x, y)` (DDU `SmoothRect`).
+fn smooth_rect(canvas: &mut Canvas, x: i32, y: i32, xs: i32, ys: i32, color: u32, opacity: u32) {
+    if xs == 0 || ys == 0 {
+        return;
+    }
+    for row in y..y.saturating_add(ys) {
+        smooth_fill(canvas, x, row, xs - 1, color, opacity);
+    }
+}
+
+/// A box `xs × ys` centred on `(xc, yc)` (whole pixels) with corner radii `xro × yro` (0 = square), filled
+/// when `thick` is 0 or covers it, else a frame `thick` pixels wide inside the outline (DDU `SmoothShape`).
+///
+/// Box pixel rule (A.7): columns `xc − ⌊xs/2⌋ ..= xc − ⌊xs/2⌋ + xs − 1`, rows likewise.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn smooth_shape(
+    canvas: &mut Canvas,
+    xc: i32,
+    yc: i32,
+    xs: i32,
+    ys: i32,
+    xro: i32,
+    yro: i32,
+    thick: i32,
+    color: u32,
+    opacity: u32,
+) {
+    let (width, height) = (canvas.width() as i32, canvas.height() as i32);
+    if !(-SMOOTH_FILL_MAX..=width + SMOOTH_FILL_MAX).contains(&xc)
+        || !(-SMOOTH_FILL_MAX..=height + SMOOTH_FILL_MAX).contains(&yc)
+        || !(1..=SMOOTH_FILL_MAX).contains(&xs)
+        || !(1..=SMOOTH_FILL_MAX).contains(&ys)
+        || !(0..=SMOOTH_FILL_MAX >> 1).contains(&xro)
+        || !(0..=SMOOTH_FILL_MAX >> 1).contains(&yro)
+        || thick < 0
+    {
+        return;
+    }
+    let mut solid = thick == 0 || thick << 1 >= xs || thick << 1 >= ys;
+    if xro == 0 || yro == 0 {
+        let (xl, xr) = (xc - (xs >> 1), xc + (xs - (xs >> 1)));
+        let (yt, yb) = (yc - (ys >> 1), yc + (ys - (ys >> 1)));
+        if solid {
+            smooth_rect(canvas, xl, yt, xs, ys, color, opacity);
+        } else {
+            let inner = ys - (thick << 1);
+            smooth_rect(canvas, xl, yt, xs, thick, color, opacity);
+            smooth_rect(canvas, xl, yb - thick, xs, thick, color, opacity);
+            smooth_rect(canvas, xl, yt + thick, thick, inner, color, opacity);
+            smooth_rect(canvas, xr - thick, yt + thick, thick, inner, color, opacity);
+        }
+        return;
+    }
+    let xro = if xro << 1 > xs { xs >> 1 } else { xro };
+    let yro = if yro << 1 > ys { ys >> 1 } else { yro };
+    let (mut xri, mut yri) = (xro - thick, yro - thick);
+    if solid || xri <= 0 || yri <= 0 {
+        solid = true;
+        (xri, yri) = (0, 0);
+    }
+    // Flats between the corners, and the corner centres.
+    let (xf, yf) = (xs - (xro << 1), ys - (yro << 1));
+    let (xl, xr) = (xc - (xf >> 1), xc + (xf - (xf >> 1)));
+    let (yt, yb) = (yc - (yf >> 1), yc + (yf - (yf >> 1)));
+    if solid {
+        smooth_rect(canvas, xl, yt - yro, xf, yro, color, opacity);
+        smooth_rect(canvas, xl, yb, xf, yro, color, opacity);
+        smooth_rect(canvas, xl - xro, yt, xs, yf, color, opacity);
+    } else {
+        smooth_rect(canvas, xl, yt - yro, xf, yro - yri, color, opacity);
+        smooth_rect(canvas, xl, yb + yri, xf, yro - yri, color, opacity);
+        smooth_rect(canvas, xl - xro, yt, xro - xri, yf, color, opacity);
+        smooth_rect(canvas, xr + xri, yt, xro - xri, yf, color, opacity);
+    }
+    // Quarter-ellipse tables ×256; the biases 1/(r+1) shade small radii better (PNut's tuning).
+    let yo_bias = 1.0 / f64::from(xro + 1);
+    let yi_bias = 1.0 - 1.0 / f64::from(xri + 1);
+    let xo_bias = 1.0 / f64::from(yro + 1);
+    let xi_bias = 1.0 - 1.0 / f64::from(yri + 1);
+    let quarter = |t: f64, r: i32, other: i32| ((t / f64::from(r)).acos().sin() * f64::from(other) * 256.0) as i32;
+    let mut yo_lut = [0i32; (SMOOTH_FILL_MAX >> 1) as usize];
+    let mut yi_lut = [0i32; (SMOOTH_FILL_MAX >> 1) as usize];
+    let mut xo_lut = [0i32; (SMOOTH_FILL_MAX >> 1) as usize];
+    let mut xi_lut = [0i32; (SMOOTH_FILL_MAX >> 1) as usize];
+    for x in 0..xro {
+        yo_lut[x as usize] = quarter(f64::from(x) + yo_bias, xro, yro);
+        yi_lut[x as usize] = if x >= xri {
+            0
+        } else {
+            quarter(f64::from(x) + yi_bias, xri, yri)
+        };
+    }
+    for y in 0..yro {
+        xo_lut[y as usize] = quarter(f64::from(y) + xo_bias, yro, xro);
+        xi_lut[y as usize] = if y >= yri {
+            0
+        } else {
+            quarter(f64::from(y) + xi_bias, yri, xri)
+        };
+    }
+    let (left, right) = (xl - 1, xr);
+    for y in 0..yro {
+        let (top, bottom) = (yt - 1 - y, yb + y);
+        let (xo, xi) = (xo_lut[y as usize], xi_lut[y as usize]);
+        let mut x = xo >> 8;
+        while x >= 0 {
+            let (yo, yi) = (yo_lut[x as usize], yi_lut[x as usize]);
+            let (xo_above, xo_below) = (xo >> 8 > x, xo >> 8 < x);
+            let (xi_above, xi_below) = (xi >> 8 > x, xi >> 8 < x);
+            let (yo_above, yo_below) = (yo >> 8 > y, yo >> 8 < y);
+            let (yi_above, yi_below) = (yi >> 8 > y, yi >> 8 < y);
+            let x_opacity = if xo_above && xi_below {
+                0xFF
+            } else if !xo_above && !xo_below {
+                xo & 0xFF
+            } else if !xi_above && !xi_below {
+                (xi & 0xFF) ^ 0xFF
+            } else {
+                break; // inside the inner radius: next row
+            };
+            let y_opacity = if yo_above && yi_below {
+                0xFF
+            } else if !yo_above && !yo_below {
+                yo & 0xFF
+            } else if !yi_above && !yi_below {
+                (yi & 0xFF) ^ 0xFF
+            } else {
+                x -= 1;
+                continue; // beyond the outer radius: next column
+            };
+            let o = ((x_opacity * y_opacity + 0xFF) >> 8) as u32;
+            if o == 0xFF && solid {
+                // Opaque and solid: the rest of the row towards the centre is full.
+                smooth_fill(canvas, right, top, x, color, opacity);
+                smooth_fill(canvas, left - x, top, x, color, opacity);
+                smooth_fill(canvas, right, bottom, x, color, opacity);
+                smooth_fill(canvas, left - x, bottom, x, color, opacity);
+                break;
+            }
+            let o = (o * opacity + 0xFF) >> 8;
+            plot(canvas, right + x, top, color, o);
+            plot(canvas, left - x, top, color, o);
+            plot(canvas, right + x, bottom, color, o);
+            plot(canvas, left - x, bottom, color, o);
+            x -= 1;
+        }
+    }
+}
+
+#[allow(dead_code, reason = "the GDI calls of the LOGIC, SCOPE and FFT models")]
+/// GDI `FillRect`: `[left, right) × [top, bottom)`, clipped.
+pub(crate) fn fill_rect(canvas: &mut Canvas, left: i32, top: i32, right: i32, bottom: i32, color: u32) {
+    let rect = Rect::clipped(
+        left.into(),
+        top.into(),
+        right.into(),
+        bottom.into(),
+        canvas.width(),
+        canvas.height(),
+    );
+    if !rect.is_empty() {
+        canvas.back.fill_rect(rect, color);
+        canvas.touch(rect);
+    }
+}
+
+#[allow(dead_code, reason = "the GDI calls of the LOGIC, SCOPE and FFT models")]
+/// GDI `FrameRect` with a 1-pixel brush: the outline of `[left, right) × [top, bottom)`.
+pub(crate) fn frame_rect(canvas: &mut Canvas, left: i32, top: i32, right: i32, bottom: i32, color: u32) {
+    if right <= left || bottom <= top {
+        return;
+    }
+    fill_rect(canvas, left, top, right, top + 1, color);
+    fill_rect(canvas, left, bottom - 1, right, bottom, color);
+    fill_rect(canvas, left, top, left + 1, bottom, color);
+    fill_rect(canvas, right - 1, top, right, bottom, color);
+}
+
+#[allow(dead_code, reason = "the GDI calls of the LOGIC, SCOPE and FFT models")]
+/// How a 1-pixel GDI pen draws.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum PenStyle {
+    Solid,
+    /// `psDot`: runs of 3 pixels in the pen colour, then 3 in `gap` (the brush colour, as an opaque background).
+    Dot {
+        gap: u32,
+    },
+}
+
+#[allow(dead_code, reason = "the GDI calls of the LOGIC, SCOPE and FFT models")]
+/// GDI `MoveTo(x0, y0); LineTo(x1, y1)` with a 1-pixel pen: the last point is not drawn.
+pub(crate) fn gdi_line(canvas: &mut Canvas, x0: i32, y0: i32, x1: i32, y1: i32, color: u32, style: PenStyle) {
+    let (dx, dy) = ((x1 - x0).abs(), (y1 - y0).abs());
+    let (sx, sy) = ((x1 - x0).signum(), (y1 - y0).signum());
+    let steps = dx.max(dy);
+    let (mut x, mut y) = (x0, y0);
+    let mut error = if dx >= dy { dx / 2 } else { dy / 2 };
+    for step in 0..steps {
+        let c = match style {
+            PenStyle::Solid => color,
+            PenStyle::Dot { gap } => {
+                if (step / 3) % 2 == 0 {
+                    color
+                } else {
+                    gap
+                }
+            }
+        };
+        plot(canvas, x, y, c, 0xFF);
+        if dx >= dy {
+            x += sx;
+            error -= dy;
+            if error < 0 {
+                y += sy;
+                error += dx;
+            }
+        } else {
+            y += sy;
+            error -= dx;
+            if error < 0 {
+                x += sx;
+                error += dy;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn canvas(w: u32, h: u32) -> Canvas {
+        Canvas::new(w, h, 0)
+    }
+
+    fn lit(c: &Canvas) -> Vec<(u32, u32)> {
+        let mut v = Vec::new();
+        for y in 0..c.height() {
+            for x in 0..c.width() {
+                if c.back.get(x, y) != Some(0) {
+                    v.push((x, y));
+                }
+            }
+        }
+        v
+    }
+
+    #[test]
+    fn boxes_follow_the_pixel_rule() {
+        // A.7: a w×h box centred at (cx, cy) covers x ∈ [cx−⌊w/2⌋, cx−⌊w/2⌋+w−1].
+        for (w, h) in [(1, 1), (2, 3), (5, 4), (6, 6)] {
+            let mut c = canvas(16, 16);
+            smooth_shape(&mut c, 8, 7, w, h, 0, 0, 0, 0xFF0000, 0xFF);
+            let (x0, y0) = (8 - w / 2, 7 - h / 2);
+            let expected: Vec<(u32, u32)> = (y0..y0 + h)
+                .flat_map(|y| (x0..x0 + w).map(move |x| (x as u32, y as u32)))
+                .collect();
+            let mut got = lit(&c);
+            got.sort_by_key(|&(x, y)| (y, x));
+            assert_eq!(got, expected, "{w}×{h}");
+            assert!(
+                got.iter().all(|&(x, y)| c.back.get(x, y) == Some(0xFF0000)),
+                "opaque, no AA"
+            );
+        }
+    }
+
+    #[test]
+    fn box_frame_is_inside_the_outline() {
+        let mut c = canvas(16, 16);
+        smooth_shape(&mut c, 8, 8, 8, 6, 0, 0, 2, 0x00FF00, 0xFF);
+        // Outline x 4..=11, y 5..=10; frame 2 wide, hole x 6..=9, y 7..=8.
+        assert_eq!(lit(&c).len(), 8 * 6 - 4 * 2);
+        assert_eq!(c.back.get(6, 7), Some(0));
+        assert_eq!(c.back.get(5, 7), Some(0x00FF00));
+    }
+
+    #[test]
+    fn a_circle_is_symmetric_and_antialiased() {
+        let mut c = canvas(32, 32);
+        smooth_shape(&mut c, 16, 16, 15, 15, 7, 7, 0, 0xFFFFFF, 0xFF);
+        let lit = lit(&c);
+        assert!(!lit.is_empty());
+        // Mirror symmetry about the shape's centre (the box rule puts it at x = 16 − 7 + 7 = 16).
+        for &(x, y) in &lit {
+            let mx = 2 * 16 - x;
+            assert_eq!(c.back.get(mx, y), c.back.get(x, y), "mirror of ({x},{y})");
+        }
+        assert_eq!(c.back.get(16, 16), Some(0xFFFFFF), "centre filled");
+        assert_eq!(c.back.get(16, 9), Some(0xFFFFFF), "top row at the centre column");
+        assert_eq!(c.back.get(16, 8), Some(0), "nothing above the top");
+        let partial = lit.iter().filter(|&&(x, y)| c.back.get(x, y) != Some(0xFFFFFF)).count();
+        assert!(partial > 8, "curved edges are anti-aliased");
+    }
+
+    #[test]
+    fn a_dot_is_centred_on_its_pixel() {
+        // PLOT `DOT` with linesize 3 at pixel (10, 10): radius 1.5 px.
+        let mut c = canvas(21, 21);
+        smooth_dot(&mut c, 10 << 8, 10 << 8, 3 << 7, 0xFF0000, 0xFF);
+        assert_eq!(c.back.get(10, 10), Some(0xFF0000));
+        for (dx, dy) in [(1, 0), (0, 1)] {
+            assert_eq!(c.back.get(10 + dx, 10 + dy), c.back.get(10 - dx, 10 - dy), "symmetric");
+        }
+        assert_eq!(c.back.get(13, 10), Some(0), "nothing beyond the radius");
+    }
+
+    #[test]
+    fn a_horizontal_line_covers_its_span() {
+        let mut c = canvas(40, 9);
+        smooth_line(&mut c, 5 << 8, 4 << 8, 30 << 8, 4 << 8, 1 << 7, 0x00FF00, 0xFF);
+        for x in 6..30 {
+            assert_eq!(c.back.get(x, 4), Some(0x00FF00), "({x},4)");
+        }
+        assert_eq!(c.back.get(17, 2), Some(0));
+        assert_eq!(c.back.get(37, 4), Some(0));
+    }
+
+    #[test]
+    fn lines_outside_or_huge_never_panic() {
+        let mut c = canvas(8, 8);
+        for (x1, y1, x2, y2, r) in [
+            (i32::MIN, i32::MIN, i32::MAX, i32::MAX, i32::MAX),
+            (-1000 << 8, 3 << 8, 1000 << 8, 5 << 8, 1 << 16),
+            (0, 0, 0, 0, 0),
+            (100 << 8, 100 << 8, 200 << 8, 200 << 8, 256),
+        ] {
+            smooth_line(&mut c, x1, y1, x2, y2, r, 0xFFFFFF, 0xFF);
+        }
+        smooth_shape(&mut c, 4, 4, 2048, 2048, 1024, 1024, 3, 0xFFFFFF, 0x80);
+    }
+
+    #[test]
+    fn dotted_gdi_line() {
+        let mut c = canvas(12, 1);
+        gdi_line(&mut c, 0, 0, 12, 0, 0xFFFFFF, PenStyle::Dot { gap: 0x123456 });
+        let row = c.back.row(0);
+        assert_eq!(
+            &row[..7],
+            [0xFFFFFF, 0xFFFFFF, 0xFFFFFF, 0x123456, 0x123456, 0x123456, 0xFFFFFF]
+        );
+    }
+}

@@ -1,0 +1,47 @@
+//! Random element streams to random displays: the input's first bytes declare up to a few displays of every drawn
+//! type with sizes taken from the input, then every input line (split at LF) is a message, half of them aimed at
+//! an open display's name. Nothing may panic or hang, at most 32 displays exist, every image stays within the
+//! sizes docs/p2-displays.md A allows, and events are drained as a front end would.
+#![no_main]
+
+use std::time::{Duration, Instant};
+
+use libfuzzer_sys::fuzz_target;
+use sluicegate_p2_display::{DISPLAYS_MAX, Displays};
+
+const NAMES: [&str; 4] = ["a", "b", "c", "d"];
+const TYPES: [&str; 3] = ["bitmap", "plot", "term"];
+
+fuzz_target!(|data: &[u8]| {
+    let mut displays = Displays::new();
+    let start = Instant::now();
+    let (head, body) = data.split_at(data.len().min(8));
+    for (i, pair) in head.chunks(2).enumerate() {
+        let kind = TYPES[usize::from(pair[0]) % TYPES.len()];
+        // Sizes up to 252: big enough for every code path, small enough for thousands of runs a second.
+        let size = pair.get(1).map_or(16, |&b| u32::from(b % 64) * 4);
+        // A TERM's size is in characters: keep its picture near the others' (a 256-column TERM is 2056 px wide).
+        let (w, h) = if kind == "term" { (size / 4 + 1, size / 16 + 1) } else { (size, size / 3 + 1) };
+        let line = format!("`{kind} {} size {w} {h} dotsize {} sparse red", NAMES[i], pair[0] % 20);
+        let _ = displays.handle_line(line.as_bytes(), start);
+    }
+    for (i, line) in body.split(|&b| b == b'\n').enumerate() {
+        let now = start + Duration::from_millis(i as u64);
+        let _ = if i % 2 == 0 {
+            let mut message = format!("`{} ", NAMES[i / 2 % NAMES.len()]).into_bytes();
+            message.extend_from_slice(line);
+            displays.handle_line(&message, now)
+        } else {
+            displays.handle_line(line, now)
+        };
+        assert!(displays.len() <= DISPLAYS_MAX);
+        while displays.poll_event().is_some() {}
+        if i % 8 == 0 {
+            let ids: Vec<_> = displays.iter().map(|d| d.id()).collect();
+            for id in ids {
+                let frame = displays.frame(id).expect("open");
+                assert!(u64::from(frame.image.width()) * u64::from(frame.image.height()) <= 1 << 24);
+            }
+        }
+    }
+});
