@@ -2,7 +2,8 @@
 # The rlnc transfer benchmark, as recorded in BENCHMARKS.md ("rlnc transfer over emulated links"): a 100 MB
 # random file over emulated links (scripts/netem/link.sh; delay one way, loss both ways)
 #   1 Gbit/s 20 ms 0 %, 1 Gbit/s 20 ms 1 %, 100 Mbit/s 50 ms 5 %, 100 Mbit/s 50 ms 20 %
-# with `sluicegate rlnc send`/`recv` on default flags, TCP with CUBIC and with BBR (a plain socket copy,
+# with `sluicegate rlnc send`/`recv` on default flags (encrypted: both ends hold a key file; and, to show
+# what the encryption costs, --insecure), TCP with CUBIC and with BBR (a plain socket copy,
 # scripts/netem/tcp_copy.py, congestion control set per socket) and uftp with its congestion control
 # (TFMCC), side by side in one run: ROUNDS rounds (default 2), the tools in turn on each link. Then the
 # fairness run: rlnc and one TCP CUBIC flow sharing a clean 100 Mbit/s, 20 ms link (rlnc joining the CUBIC
@@ -35,6 +36,7 @@ in_a=(ip netns exec "${NETEM_NS}a")
 in_b=(ip netns exec "${NETEM_NS}b")
 
 head -c "$((mb * 1000000))" /dev/urandom >"$work/in.bin"
+head -c 32 /dev/urandom >"$work/key"
 bytes=$(stat -c %s "$work/in.bin")
 sha=$(sha256sum "$work/in.bin" | cut -d' ' -f1)
 echo "machine: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) CPUs, $(uname -r); load $(cut -d' ' -f1-3 /proc/loadavg)" >&2
@@ -49,14 +51,18 @@ emit() {
         "$(echo "$delivered / $seconds / 1000000" | bc -l)" "$extra"
 }
 
-run_rlnc() { # link round
+run_rlnc() { # link round [security flags]: encrypted with the key file unless given --insecure
+    local tool=rlnc security=(--key-file "$work/key")
+    if [ "${3:-}" = --insecure ]; then
+        tool=rlnc-insecure security=(--insecure)
+    fi
     rm -f "$work/out.bin"
-    "${in_b[@]}" "$bin" rlnc recv --listen 10.200.0.2:7000 --out "$work/out.bin" --wait 60 --json >"$work/recv.json" 2>"$work/recv.err" &
+    "${in_b[@]}" "$bin" rlnc recv --listen 10.200.0.2:7000 "${security[@]}" --out "$work/out.bin" --wait 60 --json >"$work/recv.json" 2>"$work/recv.err" &
     local receiver=$!
     sleep 0.3
     local start end finished=false delivered=0
     start=$(now)
-    if "${in_a[@]}" timeout "$cap" "$bin" rlnc send "$work/in.bin" --to 10.200.0.2:7000 --json >"$work/send.json" 2>"$work/send.err"; then
+    if "${in_a[@]}" timeout "$cap" "$bin" rlnc send "$work/in.bin" --to 10.200.0.2:7000 "${security[@]}" --json >"$work/send.json" 2>"$work/send.err"; then
         finished=true
     fi
     end=$(now)
@@ -69,7 +75,7 @@ run_rlnc() { # link round
     fi
     local overhead
     overhead=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get("overhead", 0))' "$work/send.json" 2>/dev/null || echo 0)
-    emit rlnc "$1" "$2" "$(echo "$end - $start" | bc -l)" "$finished" "$delivered" ",\"overhead\":$overhead"
+    emit "$tool" "$1" "$2" "$(echo "$end - $start" | bc -l)" "$finished" "$delivered" ",\"overhead\":$overhead"
 }
 
 run_tcp() { # cc link round
@@ -124,6 +130,7 @@ for link in "1000 20 0" "1000 20 0.01" "100 50 0.05" "100 50 0.2"; do
     name="${rate}Mbit/${delay}ms/${loss}"
     for round in $(seq 1 "$rounds"); do
         run_rlnc "$name" "$round" | tee -a "$results"
+        run_rlnc "$name" "$round" --insecure | tee -a "$results"
         run_tcp bbr "$name" "$round" | tee -a "$results"
         run_tcp cubic "$name" "$round" | tee -a "$results"
         run_uftp "$name" "$round" | tee -a "$results"
@@ -138,7 +145,7 @@ fair() { # order: cubic-first | rlnc-first
     rm -rf "$work/fair" "$work/tcp.log" && mkdir -p "$work/fair"
     "${in_b[@]}" python3 "$tcp" recv 7001 --log "$work/tcp.log" >/dev/null 2>&1 &
     local tcp_receiver=$!
-    "${in_b[@]}" "$bin" rlnc recv --listen 10.200.0.2:7000 --out "$work/fair/out.bin" --wait 60 >/dev/null 2>&1 &
+    "${in_b[@]}" "$bin" rlnc recv --listen 10.200.0.2:7000 --key-file "$work/key" --out "$work/fair/out.bin" --wait 60 >/dev/null 2>&1 &
     local rlnc_receiver=$!
     while kill -0 "$rlnc_receiver" 2>/dev/null; do
         echo "$(now) $(du -sb "$work/fair" | cut -f1)"
@@ -152,10 +159,10 @@ fair() { # order: cubic-first | rlnc-first
         tcp_sender=$!
         sleep 5
         start=$(now)
-        "${in_a[@]}" "$bin" rlnc send "$work/in.bin" --to 10.200.0.2:7000 >/dev/null 2>&1
+        "${in_a[@]}" "$bin" rlnc send "$work/in.bin" --to 10.200.0.2:7000 --key-file "$work/key" >/dev/null 2>&1
         end=$(now)
     else
-        "${in_a[@]}" "$bin" rlnc send "$work/in.bin" --to 10.200.0.2:7000 >/dev/null 2>&1 &
+        "${in_a[@]}" "$bin" rlnc send "$work/in.bin" --to 10.200.0.2:7000 --key-file "$work/key" >/dev/null 2>&1 &
         rlnc_sender=$!
         sleep 5
         start=$(now)
@@ -189,7 +196,7 @@ python3 - "$results" >&2 <<'EOF'
 import json, sys, collections
 rows = [json.loads(l) for l in open(sys.argv[1])]
 links = ["1000Mbit/20ms/0", "1000Mbit/20ms/0.01", "100Mbit/50ms/0.05", "100Mbit/50ms/0.2"]
-tools = ["rlnc", "tcp-bbr", "tcp-cubic", "uftp"]
+tools = ["rlnc", "rlnc-insecure", "tcp-bbr", "tcp-cubic", "uftp"]
 by = collections.defaultdict(list)
 for r in rows:
     if r["tool"] in tools:
