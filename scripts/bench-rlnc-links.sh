@@ -138,7 +138,7 @@ for link in "1000 20 0" "1000 20 0.01" "100 50 0.05" "100 50 0.2"; do
 done
 
 # Fairness: a clean 100 Mbit/s, 20 ms link. A CUBIC flow of zeros runs 40 s; rlnc sends the file from 5 s on
-# (or first, the CUBIC flow joining 5 s later). Each one's goodput over the stretch both ran, from the TCP
+# (or first, the CUBIC flow joining 2 s later). Each one's goodput over the stretch both ran, from the TCP
 # receiver's log and the size of rlnc's output polled every 100 ms.
 "$netem" shape 100 20 0
 fair() { # order: cubic-first | rlnc-first
@@ -164,7 +164,7 @@ fair() { # order: cubic-first | rlnc-first
     else
         "${in_a[@]}" "$bin" rlnc send "$work/in.bin" --to 10.200.0.2:7000 --key-file "$work/key" >/dev/null 2>&1 &
         rlnc_sender=$!
-        sleep 5
+        sleep 2
         start=$(now)
         "${in_a[@]}" python3 "$tcp" send 10.200.0.2 7001 --seconds 40 --cc cubic >/dev/null &
         tcp_sender=$!
@@ -184,9 +184,10 @@ def rate(path):
         before = [b for (s, b) in points if s <= t]
         return before[-1] if before else 0.0
     return (at(end) - at(start)) / (end - start)
-tcp, rlnc = rate(tcp_log), rate(rlnc_log)
+tcp, rlnc = (rate(tcp_log), rate(rlnc_log)) if end > start else (0.0, 0.0)
+share = rlnc / (rlnc + tcp) if rlnc + tcp > 0 else None
 print(json.dumps({"tool": "fairness", "order": order, "seconds": end - start, "tcp_mb_per_s": tcp / 1e6,
-                  "rlnc_mb_per_s": rlnc / 1e6, "rlnc_share": rlnc / (rlnc + tcp)}))
+                  "rlnc_mb_per_s": rlnc / 1e6, "rlnc_share": share}))
 EOF
 }
 fair cubic-first | tee -a "$results"
@@ -217,7 +218,9 @@ for link in links:
         cells.append(text + (" (cap)" if unfinished else ""))
     print(f"| {link} | {target:.1f} MB/s | " + " | ".join(c + " MB/s" if c != "–" else c for c in cells) + " |")
 for r in rows:
-    if r["tool"] == "fairness":
+    if r["tool"] == "fairness" and r["rlnc_share"] is None:
+        print(f"fairness ({r['order']}): the flows did not overlap")
+    elif r["tool"] == "fairness":
         print(f"fairness ({r['order']}, {r['seconds']:.1f} s together): rlnc {r['rlnc_mb_per_s']:.2f} MB/s, "
               f"CUBIC {r['tcp_mb_per_s']:.2f} MB/s, rlnc share {r['rlnc_share']:.0%}")
 EOF
