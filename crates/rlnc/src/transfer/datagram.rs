@@ -205,6 +205,19 @@ pub enum Body<'a> {
     },
 }
 
+impl Body<'_> {
+    /// The receiver instance a feedback, done or close names; `None` for data
+    /// (whose header names the instance its sender is bound to).
+    pub fn receiver(&self) -> Option<u32> {
+        match *self {
+            Body::Feedback(Feedback { receiver, .. }) | Body::Done { receiver, .. } | Body::Close { receiver, .. } => {
+                Some(receiver)
+            }
+            Body::Data { .. } => None,
+        }
+    }
+}
+
 /// Why bytes are not a datagram, and where.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("malformed datagram at byte {offset}: {kind}")]

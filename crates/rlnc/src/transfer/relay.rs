@@ -406,14 +406,9 @@ impl Relay {
             self.stats.foreign += 1;
             return Ok(());
         }
-        let receiver = match datagram.body {
-            Body::Feedback(Feedback { receiver, .. }) | Body::Done { receiver, .. } | Body::Close { receiver, .. } => {
-                receiver
-            }
-            Body::Data { .. } => {
-                self.stats.malformed += 1;
-                return Ok(());
-            }
+        let Some(receiver) = datagram.body.receiver() else {
+            self.stats.malformed += 1;
+            return Ok(());
         };
         // Bound to the first receiver instance heard, as a sender is.
         if *self.receiver.get_or_insert(receiver) != receiver {

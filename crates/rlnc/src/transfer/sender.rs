@@ -543,14 +543,9 @@ impl<B: Deref<Target = [u8]>> Sender<B> {
         if self.phase != Phase::Open {
             return Ok(());
         }
-        let receiver = match datagram.body {
-            Body::Feedback(Feedback { receiver, .. }) | Body::Done { receiver, .. } | Body::Close { receiver, .. } => {
-                receiver
-            }
-            Body::Data { .. } => {
-                self.stats.malformed += 1;
-                return Ok(());
-            }
+        let Some(receiver) = datagram.body.receiver() else {
+            self.stats.malformed += 1;
+            return Ok(());
         };
         if !self.bind(receiver) {
             return Ok(());
