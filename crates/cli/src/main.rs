@@ -28,7 +28,7 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Parallax Propeller 2 debug terminal: every DEBUG message at 2 Mbaud, framed, classified and routed.
-    P2(p2_cmd::P2Args),
+    P2(Box<p2_cmd::P2Args>),
     /// Random linear network coding over GF(2^8): speed report, UDP file transfer, verify suite.
     Rlnc(rlnc_cmd::RlncArgs),
     /// Capture system or per-application audio from PulseAudio into pooled zero-copy buffers.
@@ -41,7 +41,7 @@ fn main() -> ExitCode {
         .with_env_filter(tracing_subscriber::EnvFilter::from_env("SLUICEGATE_LOG"))
         .init();
     let result = match Cli::parse().command {
-        Command::P2(args) => p2_cmd::run(args),
+        Command::P2(args) => p2_cmd::run(*args),
         Command::Rlnc(args) => rlnc_cmd::run(args),
         Command::Audio(args) => audio_cmd::run(args),
     };

@@ -2,42 +2,16 @@
 //! terminal on the other, JSON out; replay of recordings; bad input.
 
 mod p2_common;
+mod p2_terminal_common;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Child, ChildStdin, Command, Output, Stdio};
 use std::time::Duration;
 
 use p2_common::{exclusive, hex_bytes, json_lines, sluicegate};
+use p2_terminal_common::{assert_complete, assert_hsv16_pictures, send_signal, spawn_piped, stats};
 use serde_json::Value;
 use sluicegate_p2::simulate;
-
-/// The last line of stderr that is a JSON object: the `--stats --json` report.
-fn stats(stderr: &[u8]) -> Value {
-    let text = String::from_utf8_lossy(stderr);
-    let line = text
-        .lines()
-        .rev()
-        .find(|line| line.starts_with('{'))
-        .unwrap_or_else(|| panic!("no stats in: {text}"));
-    serde_json::from_str(line).expect("stats are JSON")
-}
-
-/// Every message of `stream`, in order, byte-exact, and nothing else.
-fn assert_complete(messages: &[Value], stream: &simulate::Stream) {
-    assert_eq!(messages.len(), stream.messages().len(), "message count");
-    for (index, (got, expected)) in messages.iter().zip(stream.messages()).enumerate() {
-        assert_eq!(
-            hex_bytes(got),
-            &stream.bytes()[expected.range.clone()],
-            "message {index}"
-        );
-        assert_eq!(
-            got["code"].as_u64(),
-            Some(u64::from(expected.kind.code())),
-            "message {index} kind"
-        );
-    }
-}
 
 /// A simulator on a fresh pty, started once `start` is called.
 struct Simulator {
@@ -98,7 +72,7 @@ impl Simulator {
 }
 
 /// Runs the terminal on the simulator's pty and returns its output once the simulator hangs up.
-fn terminal_on(simulator: &mut Simulator, extra: &[&str]) -> Output {
+fn terminal_on<S: AsRef<std::ffi::OsStr>>(simulator: &mut Simulator, extra: &[S]) -> Output {
     let mut terminal = sluicegate()
         .args(["p2", "--port", &simulator.path, "--json", "--stats"])
         .args(extra)
@@ -183,7 +157,7 @@ fn hsv16_over_a_pty_at_2_mbaud_with_non_blocking_writes_under_cpu_load() {
     let stream = simulate::hsv16();
     let mut simulator = Simulator::spawn("hsv16", Some(2_000_000));
     let load = CpuLoad::start();
-    let output = terminal_on(&mut simulator, &[]);
+    let output = terminal_on::<&str>(&mut simulator, &[]);
     drop(load);
     let refused = simulator.finish();
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
@@ -196,13 +170,43 @@ fn hsv16_over_a_pty_at_2_mbaud_with_non_blocking_writes_under_cpu_load() {
     assert!(stats["ring"]["high_water"].as_u64().unwrap() > 0);
 }
 
+/// The HSV16 burst paced at 2 Mbaud over a pty with the displays written as snapshots: every message, and the
+/// three bitmaps are D2's pictures. (A line is shown unfinished after the input has been idle for `--idle-ms`:
+/// with the default 50 ms, one run of this test on a machine busy with other jobs, load average 10, saw a line
+/// cut in two; a second of silence mid-line is not what this test is about.)
+#[test]
+fn hsv16_over_a_pty_at_2_mbaud_every_message_and_the_pictures_of_d2() {
+    let _one = exclusive();
+    let stream = simulate::hsv16();
+    let snapshots = tempfile::tempdir().unwrap();
+    let mut simulator = Simulator::spawn("hsv16", Some(2_000_000));
+    let output = terminal_on(
+        &mut simulator,
+        &[
+            "--snapshots".as_ref(),
+            snapshots.path().as_os_str(),
+            "--idle-ms".as_ref(),
+            "1000".as_ref(),
+        ],
+    );
+    let refused = simulator.finish();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(refused, 0, "the pty refused bytes: the terminal fell behind");
+    assert_complete(&json_lines(&output.stdout), &stream);
+    let stats = stats(&output.stderr);
+    assert_eq!(stats["displays"]["lines"], 65_539);
+    assert_eq!(stats["displays"]["queue_dropped"], 0);
+    assert_eq!(stats["displays"]["snapshots_written"], 3);
+    assert_hsv16_pictures(snapshots.path());
+}
+
 #[test]
 fn hsv16_over_a_pty_unpaced_five_times_without_a_loss() {
     let _one = exclusive();
     let stream = simulate::hsv16();
     for run in 0..5 {
         let mut simulator = Simulator::spawn("hsv16", None);
-        let output = terminal_on(&mut simulator, &[]);
+        let output = terminal_on::<&str>(&mut simulator, &[]);
         assert_eq!(simulator.finish(), 0);
         assert!(
             output.status.success(),
@@ -488,14 +492,6 @@ fn replay_of_a_reference_usb_traffic_log_gives_the_capture_s_messages() {
 }
 
 /// Sends `signal` (`-INT`, `-USR1`) to a running terminal.
-fn send_signal(terminal: &Child, signal: &str) {
-    let status = Command::new("kill")
-        .args([signal, &terminal.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success(), "kill {signal}");
-}
-
 fn run_failing(args: &[&str]) -> (i32, String) {
     let output = sluicegate().args(args).output().unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
@@ -949,15 +945,6 @@ fn a_closed_output_pipe_ends_the_terminal_quietly_with_success() {
 }
 
 /// Spawns `command` with stdin, stdout and stderr piped.
-fn spawn_piped(command: &mut Command) -> Child {
-    command
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap()
-}
-
 /// `sluicegate p2 --stdin` with `extra` arguments on `input` to its end.
 fn terminal_on_stdin(input: &[u8], extra: &[&std::ffi::OsStr]) -> Output {
     let mut terminal = spawn_piped(sluicegate().args(["p2", "--stdin"]).args(extra));

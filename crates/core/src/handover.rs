@@ -35,6 +35,9 @@ pub fn bounded<T>(capacity: usize) -> (Producer<T>, Consumer<T>) {
 struct Doorbell {
     /// Consumers between their last look at the channel and the end of their sleep.
     sleepers: AtomicUsize,
+    /// The same for consumers in [`Consumer::look_timeout`], which look again by themselves soon: a
+    /// [`Producer::wake_consumer_if_asleep`] leaves them.
+    lookers: AtomicUsize,
     /// Held by a consumer from its last look at the channel until it sleeps, so that a producer taking it
     /// knows the consumer sleeps (or has seen the message).
     lock: Mutex<()>,
@@ -44,13 +47,24 @@ struct Doorbell {
 }
 
 impl Doorbell {
-    /// Wakes the sleepers, after a message was sent or the producer went away.
+    /// Wakes the sleepers and lookers, after a message was sent or the producer went away.
     fn ring(&self) {
+        self.ring_if(|doorbell| {
+            doorbell.sleepers.load(Ordering::Relaxed) + doorbell.lookers.load(Ordering::Relaxed) > 0
+        });
+    }
+
+    /// Wakes the sleepers only.
+    fn ring_sleepers(&self) {
+        self.ring_if(|doorbell| doorbell.sleepers.load(Ordering::Relaxed) > 0);
+    }
+
+    fn ring_if(&self, waiting: impl Fn(&Self) -> bool) {
         // Pairs with the consumer's fence: either the consumer's last look sees the message, or this load
-        // sees the consumer counted as a sleeper.
+        // sees the consumer counted as waiting.
         fence(Ordering::SeqCst);
-        if self.sleepers.load(Ordering::Relaxed) > 0 {
-            // Once the lock is had, every counted sleeper waits on `rung` (or is awake and looking again).
+        if waiting(self) {
+            // Once the lock is had, every counted consumer waits on `rung` (or is awake and looking again).
             drop(self.lock.lock().unwrap_or_else(PoisonError::into_inner));
             self.rung.notify_all();
         }
@@ -93,6 +107,16 @@ impl<T> Producer<T> {
         result
     }
 
+    /// Sends without waiting and without waking a sleeping consumer (as [`send_deferred`](Self::send_deferred));
+    /// a full channel hands the message back. For a producer that must never wait and wakes the consumer once a
+    /// batch with [`wake_consumer`](Self::wake_consumer).
+    pub fn try_send_deferred(&self, message: T) -> Result<(), TrySendError<T>> {
+        match &self.sender {
+            Some(sender) => sender.try_send(message),
+            None => Err(TrySendError::Disconnected(message)),
+        }
+    }
+
     /// Sends, waiting for room as long as it takes, without waking a sleeping consumer: a producer that sends
     /// in batches calls [`wake_consumer`](Self::wake_consumer) after each, and the consumer wakes once a batch
     /// instead of once a message. A full channel wakes the consumer before waiting for room.
@@ -116,6 +140,13 @@ impl<T> Producer<T> {
     /// Wakes a consumer sleeping in `recv`, after [`send_deferred`](Self::send_deferred)s.
     pub fn wake_consumer(&self) {
         self.doorbell.ring();
+    }
+
+    /// Wakes a consumer sleeping in `recv` or `recv_timeout`, but not one in
+    /// [`look_timeout`](Consumer::look_timeout), which looks at the channel again by itself soon: for a
+    /// producer whose messages may wait that long, so that a busy consumer is not woken once a batch.
+    pub fn wake_consumer_if_asleep(&self) {
+        self.doorbell.ring_sleepers();
     }
 
     /// Sends, waiting at most `timeout` for room.
@@ -149,12 +180,20 @@ pub struct Consumer<T> {
 impl<T> Consumer<T> {
     /// The next message, waiting for it; `None` once the producer is gone and the channel empty.
     pub fn recv(&self) -> Option<T> {
-        self.recv_until(None).ok()
+        self.recv_until(None, &self.doorbell.sleepers).ok()
     }
 
     /// The next message, waiting at most `timeout`.
     pub fn recv_timeout(&self, timeout: Duration) -> Result<T, RecvTimeoutError> {
-        self.recv_until(Instant::now().checked_add(timeout))
+        self.recv_until(Instant::now().checked_add(timeout), &self.doorbell.sleepers)
+    }
+
+    /// The next message, waiting at most `timeout`, for a consumer that looks at the channel every `timeout`
+    /// while messages flow: [`wake_consumer_if_asleep`](Producer::wake_consumer_if_asleep) does not end this
+    /// wait; anything else that ends a `recv_timeout` does (a send that wakes, `wake_consumer`, a nudge, the
+    /// producer's end).
+    pub fn look_timeout(&self, timeout: Duration) -> Result<T, RecvTimeoutError> {
+        self.recv_until(Instant::now().checked_add(timeout), &self.doorbell.lookers)
     }
 
     /// The channel itself (crossbeam's waiting, for `select!`).
@@ -180,7 +219,8 @@ impl<T> Consumer<T> {
                 .is_ok()
     }
 
-    fn recv_until(&self, deadline: Option<Instant>) -> Result<T, RecvTimeoutError> {
+    /// Waits, counted in `waiting` (the doorbell's sleepers or lookers) while it sleeps.
+    fn recv_until(&self, deadline: Option<Instant>, waiting: &AtomicUsize) -> Result<T, RecvTimeoutError> {
         loop {
             match self.receiver.try_recv() {
                 Ok(message) => return Ok(message),
@@ -198,7 +238,7 @@ impl<T> Consumer<T> {
                 },
             };
             let guard = self.doorbell.lock.lock().unwrap_or_else(PoisonError::into_inner);
-            self.doorbell.sleepers.fetch_add(1, Ordering::Relaxed);
+            waiting.fetch_add(1, Ordering::Relaxed);
             // Pairs with the fence in `ring`.
             fence(Ordering::SeqCst);
             let last_look = self.receiver.try_recv();
@@ -214,7 +254,7 @@ impl<T> Consumer<T> {
                 }
                 _ => drop(guard),
             }
-            self.doorbell.sleepers.fetch_sub(1, Ordering::Relaxed);
+            waiting.fetch_sub(1, Ordering::Relaxed);
             match last_look {
                 Ok(message) => return Ok(message),
                 Err(TryRecvError::Disconnected) => return Err(RecvTimeoutError::Disconnected),

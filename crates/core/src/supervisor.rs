@@ -178,6 +178,17 @@ fn panic_message(payload: &(dyn Any + Send)) -> String {
         .unwrap_or_else(|| "non-string panic payload".to_owned())
 }
 
+/// A supervised worker's restart count, shared ([`SupervisedWorker::restart_count`]).
+#[derive(Clone, Debug)]
+pub struct RestartCount(Arc<AtomicU32>);
+
+impl RestartCount {
+    /// Restarts so far.
+    pub fn get(&self) -> u32 {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
 /// A running supervised worker.
 #[derive(Debug)]
 pub struct SupervisedWorker<R> {
@@ -200,6 +211,11 @@ impl<R> SupervisedWorker<R> {
     /// Restarts so far.
     pub fn restarts(&self) -> u32 {
         self.restarts.load(Ordering::Relaxed)
+    }
+
+    /// The restart count, readable from another thread (a monitor that does not own the worker).
+    pub fn restart_count(&self) -> RestartCount {
+        RestartCount(Arc::clone(&self.restarts))
     }
 
     /// Whether the thread has ended.

@@ -108,6 +108,40 @@ fn deferred_sends_and_one_wake_reach_a_sleeping_consumer() {
     });
 }
 
+/// A deferred send followed by `wake_consumer_if_asleep` (the p2 display feed's lazy wake-up) reaches a
+/// consumer going to sleep for good in `recv`: it sees the message at its last look or is woken.
+#[test]
+fn a_lazy_wake_reaches_a_consumer_going_to_sleep() {
+    loom::model(|| {
+        let (producer, consumer) = handover::bounded(2);
+        let sender = loom::thread::spawn(move || {
+            producer.try_send_deferred(5u8).unwrap();
+            producer.wake_consumer_if_asleep();
+            producer
+        });
+        assert_eq!(consumer.recv(), Some(5));
+        drop(sender.join().unwrap());
+    });
+}
+
+/// A consumer that looks (`look_timeout`) is still woken by `wake_consumer`, and by the producer's end.
+#[test]
+fn a_looking_consumer_is_woken_by_a_wake_and_by_the_end() {
+    loom::model(|| {
+        let (producer, consumer) = handover::bounded(2);
+        let sender = loom::thread::spawn(move || {
+            producer.try_send_deferred(6u8).unwrap();
+            producer.wake_consumer();
+        });
+        assert_eq!(consumer.look_timeout(Duration::from_secs(3600)).ok(), Some(6));
+        assert!(
+            consumer.look_timeout(Duration::from_secs(3600)).is_err(),
+            "the producer's end ends the look"
+        );
+        sender.join().unwrap();
+    });
+}
+
 /// A nudge from another thread ends a timed wait that no message will end, whether it comes before the wait
 /// or during it.
 #[test]

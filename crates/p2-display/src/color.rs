@@ -232,13 +232,42 @@ pub fn named(key: Keyword, brightness: i32) -> Option<u32> {
     }
 }
 
+/// `round(√(1024·i / 256)) = round(2·√i)` for every `i` a blend sum can reach (`sum / 1024 ≤ 16,192`): the
+/// smallest root in each block of 1,024 sums. Entry `i` is the `r` with `(r − ½)² < 4i < (r + ½)²` (never equal: a
+/// square root of an integer is never a half). 16 KiB, built at compile time.
+const ROOTS: [u8; 16_193] = {
+    let mut table = [0u8; 16_193];
+    let mut i = 0usize;
+    let mut r = 0usize;
+    while i < table.len() {
+        // (r + ½)² < 4i  ⟺  (2r + 1)² < 16i
+        while (2 * r + 1) * (2 * r + 1) < 16 * i {
+            r += 1;
+        }
+        table[i] = r as u8;
+        i += 1;
+    }
+    table
+};
+
 /// PNut's gamma-2 blend of one channel (DDU `AlphaBlend`, `SmoothPixel`): `sqrt((dst²·(255−a) + src²·a) / 256)`,
 /// rounded half to even. (PNut takes the root as `exp(ln(x)/2)` in x87 extended precision; that can land either
 /// side of an exact half, which our exact root rounds to even: at most one step on rare exact ties.)
+///
+/// Exact in integers, without a square root (this is the inner loop of every anti-aliased line): the table gives
+/// the rounded root at the start of `sum`'s block of 1,024, which is at most two below the answer; the answer is
+/// the first `r` with `sum < (16r + 8)² = 256·(r + ½)²`, and `sum` equal to it is a tie, which goes to the even one.
 #[inline]
 pub fn blend_channel(dst: u32, src: u32, alpha: u32) -> u32 {
     let sum = dst * dst * (255 - alpha) + src * src * alpha;
-    ((sum as f64) / 256.0).sqrt().round_ties_even() as u32
+    let mut r = u32::from(ROOTS[(sum >> 10) as usize]);
+    loop {
+        let half_above = (16 * r + 8) * (16 * r + 8);
+        if sum < half_above || (sum == half_above && r & 1 == 0) {
+            return r;
+        }
+        r += 1;
+    }
 }
 
 /// [`blend_channel`] on each channel of two colours: `alpha` 255 gives `src`… almost (PNut's formula divides by
@@ -435,6 +464,28 @@ mod tests {
         assert_eq!(named(Keyword::Black, 8), Some(0));
         assert_eq!(named(Keyword::White, 0), Some(0xFF_FFFF));
         assert_eq!(named(Keyword::Title, 8), None);
+    }
+
+    #[test]
+    fn blend_rounds_every_channel_value_half_to_even() {
+        for alpha in 0..=255 {
+            for dst in 0..=255 {
+                for src in 0..=255 {
+                    let sum = dst * dst * (255 - alpha) + src * src * alpha;
+                    let expected = ((sum as f64) / 256.0).sqrt().round_ties_even() as u32;
+                    assert_eq!(blend_channel(dst, src, alpha), expected, "{dst} {src} {alpha}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_colour_blended_over_itself_stays() {
+        for alpha in 0..=255 {
+            for c in 0..=255 {
+                assert_eq!(blend_channel(c, c, alpha), c, "{c} at {alpha}");
+            }
+        }
     }
 
     #[test]

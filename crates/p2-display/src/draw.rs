@@ -38,6 +38,11 @@ fn plot(canvas: &mut Canvas, x: i32, y: i32, color: u32, opacity: u32) {
     }
     let (x, y) = (x as u32, y as u32);
     let pixel = canvas.back.pixel_mut(x, y);
+    // Blending a colour over itself keeps it (each channel c·√(255/256) rounds back to c): a trace's core pixels,
+    // covered again by every overlapping segment, cost nothing.
+    if *pixel == color {
+        return;
+    }
     *pixel = if opacity == 0xFF {
         color
     } else {
@@ -113,35 +118,134 @@ pub(crate) fn smooth_dot(canvas: &mut Canvas, x: i32, y: i32, radius: i32, color
     smooth_line(canvas, x, y, x, y, radius, color, opacity);
 }
 
-/// The half-width of PNut's line tables (`limr`): radii are capped at 128 px.
-const LIMIT_RADIUS: i32 = 129;
-const LUT_LEN: usize = 2 * LIMIT_RADIUS as usize + 1;
+/// The largest radius PNut draws, in pixels (`maxr`).
+const MAX_RADIUS: i32 = 128;
+/// The half-width of PNut's line tables (`limr`).
+const LIMIT_SPAN: usize = MAX_RADIUS as usize + 1;
+/// The half-width of the stack tables for lines thinner than 15 px, the usual case, which are cheaper to set up.
+const SMALL_SPAN: usize = 15;
 
-/// A lookup table indexed `-LIMIT_RADIUS..=LIMIT_RADIUS`.
-struct Lut([i32; LUT_LEN]);
-
-impl Lut {
-    fn new() -> Self {
-        Self([0; LUT_LEN])
-    }
-
-    #[inline]
-    fn set(&mut self, i: i32, v: i32) {
-        self.0[(i + LIMIT_RADIUS) as usize] = v;
-    }
-
-    /// Entries PNut never computed read as 0 (Delphi would read stale stack there).
-    #[inline]
-    fn get(&self, i: i32) -> i32 {
-        self.0[(i.clamp(-LIMIT_RADIUS, LIMIT_RADIUS) + LIMIT_RADIUS) as usize]
-    }
-}
-
-/// `round(sqrt(r² − min(|d|, r_cap)²))`, PNut's slice half-height. Exact: the root of an integer is never a half.
+/// `round(sqrt(r² − min(|d|, r_cap)²))`, PNut's slice half-height. Exact: the root of an integer is never a half,
+/// so adding ½ and truncating rounds it.
 #[inline]
 fn chord(r: i32, d: i32, cap: i32) -> i32 {
     let d = f64::from(d.abs().min(cap));
-    (f64::from(r) * f64::from(r) - d * d).sqrt().round() as i32
+    ((f64::from(r) * f64::from(r) - d * d).sqrt() + 0.5) as i32
+}
+
+/// One of `SmoothLine`'s six lookup tables for a line end: chords at offsets `p·256 + fraction` for `p` in
+/// `-span..=span`, read as PNut reads them (an index beyond the span reads 0, PNut's never-computed entries;
+/// beyond PNut's full 129 it reads the last entry).
+#[derive(Clone, Copy)]
+struct Row<'a>(&'a [i32]);
+
+impl Row<'_> {
+    #[inline]
+    fn get(self, i: i32) -> i32 {
+        let span = (self.0.len() / 2) as i32;
+        if (-span..=span).contains(&i) {
+            self.0[(i + span) as usize]
+        } else if span == LIMIT_SPAN as i32 {
+            self.0[(i.clamp(-span, span) + span) as usize]
+        } else {
+            0
+        }
+    }
+}
+
+/// A radius capped as PNut caps it, and its table half-width.
+fn radius_and_span(radius: i32) -> (i32, i32) {
+    let radius = radius.min(MAX_RADIUS << 8);
+    (radius, (radius >> 8) + 1)
+}
+
+/// `SmoothLine`'s chord tables for one radius at every sub-pixel fraction, computed once, and the slants of the
+/// line directions met recently: a trace of thousands of short segments of one width (a SCOPE's 2,048 samples
+/// per channel step by the same x) then costs no square root or division to set up, where `SmoothLine` computes
+/// 6·(2·span + 1) roots, an arctangent, a sine and a cosine, and two divisions per line.
+#[derive(Clone, Debug)]
+pub(crate) struct LineTables {
+    radius: i32,
+    width: usize,
+    /// `chord(radius, p·256 + f, radius)` at row `f + 128`.
+    slice: Box<[i32]>,
+    /// `chord(radius + 128, p·256 + f, radius)` at row `f + 128`.
+    cap: Box<[i32]>,
+    /// Slants by direction, direct-mapped.
+    slants: Box<[Option<Slant>; SLANTS]>,
+}
+
+/// Entries in [`LineTables`]' slant cache.
+const SLANTS: usize = 256;
+
+/// What a line's set-up derives from its direction alone (`dx ≥ |dy|`): the 16-bit-fraction slope, where the round
+/// ends meet the straight part, and the half-height of a vertical slice.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Slant {
+    direction: (i32, i32),
+    slope: i64,
+    departure: i32,
+    slice: i32,
+}
+
+impl Slant {
+    fn new(radius: i32, dx: i32, dy: i32) -> Self {
+        let (departure, cosine) = departure_and_cosine(radius, dx, dy);
+        Slant {
+            direction: (dx, dy),
+            slope: 0x10000i64 * i64::from(dy) / i64::from(dx.max(1)),
+            departure,
+            slice: radius.wrapping_mul(0x10000) / cosine.max(1),
+        }
+    }
+}
+
+impl LineTables {
+    /// The tables for `radius` (1/256 px; negative draws nothing, as in [`smooth_line`]).
+    pub(crate) fn new(radius: i32) -> Self {
+        let (capped, span) = radius_and_span(radius.max(0));
+        let width = 2 * span as usize + 1;
+        let (mut slice, mut cap) = (Vec::with_capacity(256 * width), Vec::with_capacity(256 * width));
+        for f in -128..128 {
+            for p in -span..=span {
+                slice.push(chord(capped, (p << 8) + f, capped));
+                cap.push(chord(capped + 0x80, (p << 8) + f, capped));
+            }
+        }
+        Self {
+            radius,
+            width,
+            slice: slice.into(),
+            cap: cap.into(),
+            slants: Box::new([None; SLANTS]),
+        }
+    }
+
+    /// The slant of direction `(dx, dy)`, from the cache or computed into it.
+    #[inline]
+    fn slant(&mut self, dx: i32, dy: i32) -> Slant {
+        let slot = (dx.wrapping_mul(31).wrapping_add(dy) as u32 as usize) % SLANTS;
+        match self.slants[slot] {
+            Some(slant) if slant.direction == (dx, dy) => slant,
+            _ => {
+                let slant = Slant::new(self.radius_capped(), dx, dy);
+                self.slants[slot] = Some(slant);
+                slant
+            }
+        }
+    }
+
+    fn radius_capped(&self) -> i32 {
+        radius_and_span(self.radius).0
+    }
+
+    fn rows(&self, fraction: i32) -> (Row<'_>, Row<'_>) {
+        let start = (fraction + 128) as usize * self.width;
+        (
+            Row(&self.slice[start..start + self.width]),
+            Row(&self.cap[start..start + self.width]),
+        )
+    }
 }
 
 /// An anti-aliased line from `(x1, y1)` to `(x2, y2)` with round ends of `radius`, all in 1/256 pixel (DDU
@@ -157,108 +261,239 @@ pub(crate) fn smooth_line(
     color: u32,
     opacity: u32,
 ) {
-    const MAX_RADIUS: i32 = 128;
-    // Centre the 8-bit-fraction coordinates within pixels.
-    let (mut x1, mut y1, mut x2, mut y2) = (
-        x1.wrapping_add(0x80),
-        y1.wrapping_add(0x80),
-        x2.wrapping_add(0x80),
-        y2.wrapping_add(0x80),
-    );
-    if radius < 0 || !smooth_clip(canvas.width(), canvas.height(), &mut x1, &mut y1, &mut x2, &mut y2) {
+    let Some(line) = Line::clip(canvas, x1, y1, x2, y2, radius, color, opacity) else {
         return;
-    }
-    let radius = radius.min(MAX_RADIUS << 8);
-    let span = (radius >> 8) + 1;
-    let swap = (y2 - y1).abs() > (x2 - x1).abs();
-    if swap {
-        (x1, y1, x2, y2) = (y1, x1, y2, x2);
-    }
-    if x1 > x2 {
-        (x1, y1, x2, y2) = (x2, y2, x1, y1);
-    }
-    let (x1f, y1f) = ((x1 & 0xFF) - 0x80, (y1 & 0xFF) - 0x80);
-    let (x2f, y2f) = ((x2 & 0xFF) - 0x80, (y2 & 0xFF) - 0x80);
-    let (mut y1_lut1, mut y2_lut1) = (Lut::new(), Lut::new());
-    let (mut x1_lut2, mut y1_lut2, mut x2_lut2, mut y2_lut2) = (Lut::new(), Lut::new(), Lut::new(), Lut::new());
-    for p in -span..=span {
-        // 1-D slices at the true radius; 2-D slices at radius + ½ px, which the opacity product brings back.
-        y1_lut1.set(p, chord(radius, (p << 8) + x1f, radius));
-        y2_lut1.set(p, chord(radius, (p << 8) + x2f, radius));
-        x1_lut2.set(p, chord(radius + 0x80, (p << 8) + y1f, radius));
-        y1_lut2.set(p, chord(radius + 0x80, (p << 8) + x1f, radius));
-        x2_lut2.set(p, chord(radius + 0x80, (p << 8) + y2f, radius));
-        y2_lut2.set(p, chord(radius + 0x80, (p << 8) + x2f, radius));
-    }
-    // x at pixel centres; y stepped with a 16-bit fraction.
-    let x_left = ((x1 - radius) & !0xFF) + 0x80;
-    let x_right = ((x2 + radius) & !0xFF) + 0x80;
-    let slope = 0x10000i64 * i64::from(y2 - y1) / i64::from((x2 - x1).max(1));
-    let mut y_acc = slope * i64::from(x_left - x1) / 0x100 + i64::from(y1) * 0x100;
-    let angle = f64::from(y2 - y1).atan2(f64::from(x2 - x1));
-    let dx = (f64::from(radius) * angle.sin()).round_ties_even() as i32;
-    let (left_top, left_bottom, right_top, right_bottom) = (x1 + dx, x1 - dx, x2 + dx, x2 - dx);
-    let slice = radius.wrapping_mul(0x10000) / ((angle.cos() * 65536.0).round_ties_even() as i32).max(1);
-    let end_cap = |lut_across: &Lut, lut_along: &Lut, xp: i32, yp: i32, fx: i32, fy: i32| {
-        let across = match xp {
-            ..0 => lut_across.get(yp) + ((xp << 8) + fx),
-            1.. => lut_across.get(yp) - ((xp << 8) + fx),
-            0 => lut_across.get(yp),
-        };
-        let along = match yp {
-            ..0 => lut_along.get(xp) + ((yp << 8) + fy),
-            1.. => lut_along.get(xp) - ((yp << 8) + fy),
-            0 => lut_along.get(xp),
-        };
-        let (xo, yo) = (across.clamp(0, 0xFF) as u32, along.clamp(0, 0xFF) as u32);
-        (xo * yo + 0xFF) >> 8
     };
-    let mut x = x_left;
-    while x <= x_right {
-        if x <= left_top && x <= left_bottom {
-            // Left round end, before the line leaves it: a 2-D slice.
-            let xp = x1 / 0x100 - x / 0x100;
-            for yp in -span..=span {
-                let o = end_cap(&x1_lut2, &y1_lut2, xp, yp, x1f, y1f);
-                smooth_pixel(canvas, swap, x >> 8, (y1 >> 8) - yp, color, o, opacity);
-            }
-        } else if x >= right_top && x >= right_bottom {
-            let xp = x2 / 0x100 - x / 0x100;
-            for yp in -span..=span {
-                let o = end_cap(&x2_lut2, &y2_lut2, xp, yp, x2f, y2f);
-                smooth_pixel(canvas, swap, x >> 8, (y2 >> 8) - yp, color, o, opacity);
-            }
-        } else {
-            // Between the ends: a 1-D vertical slice, its end pixels at their fractional coverage.
-            let y = (y_acc / 0x100) as i32;
-            let mut y_bottom = if x <= left_top {
-                y1 - y1_lut1.get(x1 / 0x100 - x / 0x100)
-            } else if x >= right_top {
-                y2 - y2_lut1.get(x2 / 0x100 - x / 0x100)
-            } else {
-                y - slice
-            };
-            let y_top = if x <= left_bottom {
-                y1 + y1_lut1.get(x1 / 0x100 - x / 0x100)
-            } else if x >= right_bottom {
-                y2 + y2_lut1.get(x2 / 0x100 - x / 0x100)
-            } else {
-                y + slice
-            };
-            while y_bottom < y_top {
-                let next = (y_bottom | 0xFF) + 1;
-                let o = if y_top < next {
-                    y_top - y_bottom
-                } else {
-                    !y_bottom & 0xFF
-                };
-                smooth_pixel(canvas, swap, x >> 8, y_bottom >> 8, color, o as u32, opacity);
-                y_bottom = next;
-            }
-        }
-        x += 0x100;
-        y_acc += slope;
+    if line.span < SMALL_SPAN as i32 {
+        line.draw_computing::<{ 2 * SMALL_SPAN + 1 }>(canvas);
+    } else {
+        line.draw_computing::<{ 2 * LIMIT_SPAN + 1 }>(canvas);
     }
+}
+
+/// [`smooth_line`] with the radius and tables of `tables`: the same pixels, faster.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn smooth_line_with(
+    canvas: &mut Canvas,
+    tables: &mut LineTables,
+    x1: i32,
+    y1: i32,
+    x2: i32,
+    y2: i32,
+    color: u32,
+    opacity: u32,
+) {
+    let Some(line) = Line::clip(canvas, x1, y1, x2, y2, tables.radius, color, opacity) else {
+        return;
+    };
+    let slant = tables.slant(line.x2 - line.x1, line.y2 - line.y1);
+    let (y1_lut1, y1_lut2) = tables.rows(line.x1f);
+    let (y2_lut1, y2_lut2) = tables.rows(line.x2f);
+    let x1_lut2 = tables.rows(line.y1f).1;
+    let x2_lut2 = tables.rows(line.y2f).1;
+    line.draw([y1_lut1, y2_lut1, x1_lut2, y1_lut2, x2_lut2, y2_lut2], slant, canvas);
+}
+
+/// A clipped line, x-dominant (`swap` when the axes were exchanged for that), `x1 ≤ x2`, with its sub-pixel
+/// fractions.
+struct Line {
+    x1: i32,
+    y1: i32,
+    x2: i32,
+    y2: i32,
+    x1f: i32,
+    y1f: i32,
+    x2f: i32,
+    y2f: i32,
+    radius: i32,
+    span: i32,
+    swap: bool,
+    color: u32,
+    opacity: u32,
+}
+
+impl Line {
+    /// `SmoothLine`'s set-up: centred in pixels, clipped, capped, made x-dominant left to right.
+    #[allow(clippy::too_many_arguments)]
+    #[inline]
+    fn clip(
+        canvas: &Canvas,
+        x1: i32,
+        y1: i32,
+        x2: i32,
+        y2: i32,
+        radius: i32,
+        color: u32,
+        opacity: u32,
+    ) -> Option<Line> {
+        // Centre the 8-bit-fraction coordinates within pixels.
+        let (mut x1, mut y1, mut x2, mut y2) = (
+            x1.wrapping_add(0x80),
+            y1.wrapping_add(0x80),
+            x2.wrapping_add(0x80),
+            y2.wrapping_add(0x80),
+        );
+        if radius < 0 || !smooth_clip(canvas.width(), canvas.height(), &mut x1, &mut y1, &mut x2, &mut y2) {
+            return None;
+        }
+        let (radius, span) = radius_and_span(radius);
+        let swap = (y2 - y1).abs() > (x2 - x1).abs();
+        if swap {
+            (x1, y1, x2, y2) = (y1, x1, y2, x2);
+        }
+        if x1 > x2 {
+            (x1, y1, x2, y2) = (x2, y2, x1, y1);
+        }
+        Some(Line {
+            x1,
+            y1,
+            x2,
+            y2,
+            x1f: (x1 & 0xFF) - 0x80,
+            y1f: (y1 & 0xFF) - 0x80,
+            x2f: (x2 & 0xFF) - 0x80,
+            y2f: (y2 & 0xFF) - 0x80,
+            radius,
+            span,
+            swap,
+            color,
+            opacity,
+        })
+    }
+
+    /// Draws with tables computed for this line alone (`LEN` ≥ 2·span + 1 entries of stack each).
+    fn draw_computing<const LEN: usize>(self, canvas: &mut Canvas) {
+        let (span, radius) = (self.span, self.radius);
+        let width = 2 * span as usize + 1;
+        let mut tables = [[0i32; LEN]; 6];
+        for (i, p) in (-span..=span).enumerate() {
+            // 1-D slices at the true radius; 2-D slices at radius + ½ px, which the opacity product brings back.
+            tables[0][i] = chord(radius, (p << 8) + self.x1f, radius);
+            tables[1][i] = chord(radius, (p << 8) + self.x2f, radius);
+            tables[2][i] = chord(radius + 0x80, (p << 8) + self.y1f, radius);
+            tables[3][i] = chord(radius + 0x80, (p << 8) + self.x1f, radius);
+            tables[4][i] = chord(radius + 0x80, (p << 8) + self.y2f, radius);
+            tables[5][i] = chord(radius + 0x80, (p << 8) + self.x2f, radius);
+        }
+        let rows = std::array::from_fn(|i| Row(&tables[i][..width]));
+        let slant = Slant::new(radius, self.x2 - self.x1, self.y2 - self.y1);
+        self.draw(rows, slant, canvas);
+    }
+
+    /// The body of `SmoothLine`, given its tables `y1_lut1, y2_lut1, x1_lut2, y1_lut2, x2_lut2, y2_lut2` and slant.
+    fn draw(
+        self,
+        [y1_lut1, y2_lut1, x1_lut2, y1_lut2, x2_lut2, y2_lut2]: [Row<'_>; 6],
+        slant: Slant,
+        canvas: &mut Canvas,
+    ) {
+        let Line {
+            x1,
+            y1,
+            x2,
+            y2,
+            x1f,
+            y1f,
+            x2f,
+            y2f,
+            radius,
+            span,
+            swap,
+            color,
+            opacity,
+        } = self;
+        // x at pixel centres; y stepped with a 16-bit fraction.
+        let x_left = ((x1 - radius) & !0xFF) + 0x80;
+        let x_right = ((x2 + radius) & !0xFF) + 0x80;
+        let Slant {
+            slope,
+            departure: dx,
+            slice,
+            ..
+        } = slant;
+        let mut y_acc = slope * i64::from(x_left - x1) / 0x100 + i64::from(y1) * 0x100;
+        let (left_top, left_bottom, right_top, right_bottom) = (x1 + dx, x1 - dx, x2 + dx, x2 - dx);
+        let mut x = x_left;
+        while x <= x_right {
+            if x <= left_top && x <= left_bottom {
+                // Left round end, before the line leaves it: a 2-D slice.
+                let xp = x1 / 0x100 - x / 0x100;
+                for yp in -span..=span {
+                    let o = end_cap(x1_lut2, y1_lut2, xp, yp, x1f, y1f);
+                    smooth_pixel(canvas, swap, x >> 8, (y1 >> 8) - yp, color, o, opacity);
+                }
+            } else if x >= right_top && x >= right_bottom {
+                let xp = x2 / 0x100 - x / 0x100;
+                for yp in -span..=span {
+                    let o = end_cap(x2_lut2, y2_lut2, xp, yp, x2f, y2f);
+                    smooth_pixel(canvas, swap, x >> 8, (y2 >> 8) - yp, color, o, opacity);
+                }
+            } else {
+                // Between the ends: a 1-D vertical slice, its end pixels at their fractional coverage.
+                let y = (y_acc / 0x100) as i32;
+                let mut y_bottom = if x <= left_top {
+                    y1 - y1_lut1.get(x1 / 0x100 - x / 0x100)
+                } else if x >= right_top {
+                    y2 - y2_lut1.get(x2 / 0x100 - x / 0x100)
+                } else {
+                    y - slice
+                };
+                let y_top = if x <= left_bottom {
+                    y1 + y1_lut1.get(x1 / 0x100 - x / 0x100)
+                } else if x >= right_bottom {
+                    y2 + y2_lut1.get(x2 / 0x100 - x / 0x100)
+                } else {
+                    y + slice
+                };
+                while y_bottom < y_top {
+                    let next = (y_bottom | 0xFF) + 1;
+                    let o = if y_top < next {
+                        y_top - y_bottom
+                    } else {
+                        !y_bottom & 0xFF
+                    };
+                    smooth_pixel(canvas, swap, x >> 8, y_bottom >> 8, color, o as u32, opacity);
+                    y_bottom = next;
+                }
+            }
+            x += 0x100;
+            y_acc += slope;
+        }
+    }
+}
+
+/// The opacity of the pixel `(xp, yp)` pixels from a round end (a 2-D slice): the product of its coverage across
+/// and along, each from a chord table.
+#[inline(always)]
+fn end_cap(across_lut: Row<'_>, along_lut: Row<'_>, xp: i32, yp: i32, fx: i32, fy: i32) -> u32 {
+    let across = match xp {
+        ..0 => across_lut.get(yp) + ((xp << 8) + fx),
+        1.. => across_lut.get(yp) - ((xp << 8) + fx),
+        0 => across_lut.get(yp),
+    };
+    let along = match yp {
+        ..0 => along_lut.get(xp) + ((yp << 8) + fy),
+        1.. => along_lut.get(xp) - ((yp << 8) + fy),
+        0 => along_lut.get(xp),
+    };
+    let (xo, yo) = (across.clamp(0, 0xFF) as u32, along.clamp(0, 0xFF) as u32);
+    (xo * yo + 0xFF) >> 8
+}
+
+/// PNut's `Round(radius · Sin(th))` and `Round(Cos(th) · $10000)` for `th = ArcTan2(dy, dx)`, `dx ≥ |dy|`, from
+/// `sin = dy / hypot`, `cos = dx / hypot` (no trigonometry: a line costs ten times less). Neither value can be an
+/// exact half for integer `dx`, `dy` (it would need an odd hypotenuse dividing a power of two), so the rounding
+/// agrees with PNut's except where `f64` and x87 would both be within a few ulps of a half.
+#[inline]
+fn departure_and_cosine(radius: i32, dx: i32, dy: i32) -> (i32, i32) {
+    if dy == 0 {
+        return (0, 0x10000);
+    }
+    let (fx, fy) = (f64::from(dx), f64::from(dy));
+    let hypot = (fx * fx + fy * fy).sqrt();
+    // To the nearest (never a tie); `as` truncates, so round the magnitude.
+    let nearest = |v: f64| if v < 0.0 { -((0.5 - v) as i32) } else { (v + 0.5) as i32 };
+    (nearest(f64::from(radius) * fy / hypot), nearest(fx * 65536.0 / hypot))
 }
 
 /// A row span of `count + 1` pixels from `(x, y)` at `opacity` (DDU `SmoothFill`), clipped.
@@ -444,7 +679,6 @@ pub(crate) fn smooth_shape(
     }
 }
 
-#[allow(dead_code, reason = "the GDI calls of the LOGIC, SCOPE and FFT models")]
 /// GDI `FillRect`: `[left, right) × [top, bottom)`, clipped.
 pub(crate) fn fill_rect(canvas: &mut Canvas, left: i32, top: i32, right: i32, bottom: i32, color: u32) {
     let rect = Rect::clipped(
@@ -461,7 +695,6 @@ pub(crate) fn fill_rect(canvas: &mut Canvas, left: i32, top: i32, right: i32, bo
     }
 }
 
-#[allow(dead_code, reason = "the GDI calls of the LOGIC, SCOPE and FFT models")]
 /// GDI `FrameRect` with a 1-pixel brush: the outline of `[left, right) × [top, bottom)`.
 pub(crate) fn frame_rect(canvas: &mut Canvas, left: i32, top: i32, right: i32, bottom: i32, color: u32) {
     if right <= left || bottom <= top {
@@ -473,7 +706,6 @@ pub(crate) fn frame_rect(canvas: &mut Canvas, left: i32, top: i32, right: i32, b
     fill_rect(canvas, right - 1, top, right, bottom, color);
 }
 
-#[allow(dead_code, reason = "the GDI calls of the LOGIC, SCOPE and FFT models")]
 /// How a 1-pixel GDI pen draws.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum PenStyle {
@@ -484,7 +716,6 @@ pub(crate) enum PenStyle {
     },
 }
 
-#[allow(dead_code, reason = "the GDI calls of the LOGIC, SCOPE and FFT models")]
 /// GDI `MoveTo(x0, y0); LineTo(x1, y1)` with a 1-pixel pen: the last point is not drawn.
 pub(crate) fn gdi_line(canvas: &mut Canvas, x0: i32, y0: i32, x1: i32, y1: i32, color: u32, style: PenStyle) {
     let (dx, dy) = ((x1 - x0).abs(), (y1 - y0).abs());

@@ -10,9 +10,9 @@
 //!   [closed](Event::Closed), [`Event::Reply`] bytes to send to the P2 for `PC_KEY`/`PC_MOUSE` (it is blocked
 //!   until they arrive), [`Event::Save`] images to write for `SAVE` (names already checked to stay inside a
 //!   directory), and refusals.
-//! - [`Displays::frame`] gives a display's front buffer (`0x00RRGGBB` pixels; BITMAP and PLOT at logical size
-//!   with their DOTSIZE as `scale`), the rectangle changed since the last look, and a refresh counter, so a UI
-//!   pushes only changes, at its own frame rate.
+//! - [`Displays::frame`] gives a display's front buffer (`0x00RRGGBB` pixels; BITMAP, PLOT and SPECTRO at
+//!   logical size with their DOTSIZE as `scale`), the rectangle changed since the last look, and a refresh
+//!   counter, so a UI pushes only changes, at its own frame rate.
 //! - [`Displays::handle_key`], [`handle_pointer`](Displays::handle_pointer) and
 //!   [`handle_wheel`](Displays::handle_wheel) feed each display's input, from which PC_KEY/PC_MOUSE replies are
 //!   computed (key latched 100 ms, position in the display's units, pixel under the pointer).
@@ -23,11 +23,10 @@
 //! shapes with gamma-2 blending, exact box spans, the 19 colour modes) and text uses DejaVu Sans Mono from the
 //! `dejavu` crate, so the pixels are the same everywhere. Models are cheap to feed: BITMAP writes pixels into a
 //! back buffer and copies only the changed rectangle at each RATE refresh; TERM keeps a cell grid and renders
-//! the changed cells when a frame is asked for. In the steady state a BITMAP feed allocates nothing.
-//!
-//! Drawn so far: BITMAP, PLOT, TERM. A declaration of LOGIC, SCOPE, SCOPE_XY, FFT, SPECTRO or MIDI is
-//! dropped as [`DropReason::NotYetDrawn`] until its model lands (see the `display` module docs for how a type
-//! is added).
+//! the changed cells when a frame is asked for; LOGIC, SCOPE, FFT, SPECTRO, MIDI and a trailing SCOPE_XY record
+//! what their last refresh shows (a position in their sample history) and draw it when a frame is asked for, so a
+//! burst of samples costs one drawing per frame taken. In the steady state a feed of samples or pixels allocates
+//! nothing.
 //!
 //! ```
 //! use std::time::Instant;
@@ -67,6 +66,8 @@ pub mod color;
 mod display;
 mod draw;
 mod element;
+mod extended;
+mod fourier;
 mod frame;
 mod image;
 mod input;

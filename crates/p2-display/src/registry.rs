@@ -63,9 +63,10 @@ pub enum DropReason {
     /// Longer than 32,768 bytes.
     #[error("line longer than 32768 bytes")]
     LineTooLong,
-    /// A declaration of a type this library does not draw yet.
-    #[error("display type not drawn yet")]
-    NotYetDrawn,
+    /// A declaration whose picture would exceed 16 Mi pixels (PNut's limits allow a few such sizes, e.g. LOGIC
+    /// at 2047 samples of 32 px, or MIDI at SIZE 50 over all 128 notes).
+    #[error("display too large")]
+    TooLarge,
 }
 
 impl DropReason {
@@ -83,7 +84,7 @@ impl DropReason {
         DropReason::TooManyDisplays,
         DropReason::TooManyTargets,
         DropReason::LineTooLong,
-        DropReason::NotYetDrawn,
+        DropReason::TooLarge,
     ];
 
     /// A snake_case name for counters and logs.
@@ -98,7 +99,7 @@ impl DropReason {
             DropReason::TooManyDisplays => "too_many_displays",
             DropReason::TooManyTargets => "too_many_targets",
             DropReason::LineTooLong => "line_too_long",
-            DropReason::NotYetDrawn => "not_yet_drawn",
+            DropReason::TooLarge => "too_large",
         }
     }
 
@@ -530,14 +531,16 @@ impl Displays {
         let mut setup = Setup {
             common: &mut common,
             fonts: &mut self.fonts,
+            too_large: false,
         };
-        let Some(model) = Model::configure(kind, &mut cursor, &mut setup) else {
+        let model = Model::configure(kind, &mut cursor, &mut setup);
+        if setup.too_large {
             return Err(Dropped {
-                reason: DropReason::NotYetDrawn,
+                reason: DropReason::TooLarge,
                 offset: 0,
                 kind: Some(kind),
             });
-        };
+        }
         let id = DisplayId(self.next_id);
         self.next_id = self.next_id.wrapping_add(1);
         self.slots[slot] = Some(Display {

@@ -46,7 +46,6 @@ impl TextStyle {
     }
 
     /// Bold italic, as display labels are drawn.
-    #[allow(dead_code, reason = "the labels of the LOGIC, SCOPE, SCOPE_XY and FFT models")]
     pub(crate) fn label(points: i32) -> Self {
         Self {
             points,
@@ -276,7 +275,25 @@ impl Fonts {
             }
             return damage;
         }
-        // Rotated: every glyph's outline (and the underline) turned about the cell's top-left corner.
+        match self.rotated(x, y, text, style, angle) {
+            Some(mask) => composite(target, clip, mask.left, mask.top, &mask, color),
+            None => damage,
+        }
+    }
+
+    /// Rotated text rasterised once at its place, to be drawn many times with [`TextStamp::draw`] (the same pixels
+    /// as [`draw`](Self::draw) with that `angle`, without rasterising again). `None` for upright text or no ink.
+    pub(crate) fn stamp(&self, x: i32, y: i32, text: &[u8], style: TextStyle, angle: i32) -> Option<TextStamp> {
+        if angle.rem_euclid(3600) == 0 {
+            return None;
+        }
+        self.rotated(x, y, text, style, angle).map(TextStamp)
+    }
+
+    /// The coverage of rotated text: every glyph's outline (and the underline) turned about the cell's top-left.
+    fn rotated(&self, x: i32, y: i32, text: &[u8], style: TextStyle, angle: i32) -> Option<Mask> {
+        let metrics = self.style_metrics(style);
+        let face = style.face();
         let radians = f64::from(angle) / 3600.0 * std::f64::consts::TAU;
         let (sin, cos) = (radians.sin() as f32, radians.cos() as f32);
         let f = self.factor(face, metrics.em);
@@ -306,10 +323,18 @@ impl Fonts {
             let (u, v) = (p.x * f, ascent - p.y * f);
             point(x as f32 + u * cos + v * sin, y as f32 - u * sin + v * cos)
         };
-        match Self::rasterize(&curves, place) {
-            Some(mask) => composite(target, clip, mask.left, mask.top, &mask, color),
-            None => damage,
-        }
+        Self::rasterize(&curves, place)
+    }
+}
+
+/// Text rasterised once (see [`Fonts::stamp`]).
+#[derive(Clone, Debug)]
+pub(crate) struct TextStamp(Mask);
+
+impl TextStamp {
+    /// Blends the text in `color` into `target` within `clip`; returns the region touched.
+    pub(crate) fn draw(&self, target: &mut Framebuffer, clip: Rect, color: u32) -> Rect {
+        composite(target, clip, self.0.left, self.0.top, &self.0, color)
     }
 }
 

@@ -73,7 +73,7 @@ fn what_pnut_drops() {
         ("`j $FF k", DropReason::MisplacedName),
         ("`j $FF term", DropReason::MisplacedName),
         ("`bitmap z j", DropReason::MisplacedName),
-        ("`scope s", DropReason::NotYetDrawn),
+        ("`logic s samples 2047 spacing 32", DropReason::TooLarge),
     ];
     for (line, expected) in cases {
         assert_eq!(reason(&mut displays, line), expected, "{line:?}");
@@ -264,14 +264,26 @@ proptest! {
     #[test]
     fn a_dropped_message_changes_no_display(
         history in prop::collection::vec(prop::collection::vec(element(), 0..8), 0..6),
-        targets in prop::sample::select(vec!["b", "p", "t", "b p", "t b", "p t b"]),
+        targets in prop::sample::select(vec!["b", "p", "t", "b p", "t b", "p t b", "s", "f l", "x m b"]),
         message in prop::collection::vec(element(), 0..10),
     ) {
         let mut displays = Displays::new();
         feed(&mut displays, &["`bitmap b size 8 8 rate 3", "`plot p size 40 40", "`term t size 6 3"]);
+        feed(
+            &mut displays,
+            &[
+                "`scope s size 32 32 samples 16",
+                "`s 'a' 0 100 32 0 %11",
+                "`logic l samples 8 'a' 2",
+                "`scope_xy x size 16 samples 4 'a'",
+                "`fft f size 32 32 samples 16",
+                "`f 'a' 0 100 32 0 0",
+                "`midi m range 60 64",
+            ],
+        );
         let now = Instant::now();
         for elements in &history {
-            for target in ["b", "p", "t"] {
+            for target in ["b", "p", "t", "s", "l", "x", "f", "m"] {
                 let _ = displays.handle_line(format!("`{target} {}", elements.join(" ")).as_bytes(), now);
             }
         }

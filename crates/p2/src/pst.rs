@@ -1,6 +1,8 @@
 //! Parallax Serial Terminal (PST) control codes in terminal lines (`docs/p2-protocol.md` B.5): shown as ANSI
-//! escapes for a terminal, as the reference logger's tags for the debug log and `--show-controls`, or dropped
-//! for a pipe. Every front end that shows terminal text renders it with [`render`].
+//! escapes for a terminal, as the reference logger's tags for the debug log and `--show-controls`, dropped
+//! for a pipe, or kept for a front end that acts on them itself (a web page). Every front end that shows
+//! terminal text renders it with [`render`], and what the terminal prints for a routed message or event with
+//! [`render_routed`].
 //!
 //! # Examples
 //! ```
@@ -13,6 +15,11 @@
 
 use std::fmt::Write as _;
 
+use crate::classify::{WindowType, without_line_end};
+use crate::message::{Flags, MessageKind};
+use crate::route::{Event, Routed};
+use crate::window::WindowError;
+
 /// How control codes are shown.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Controls {
@@ -22,6 +29,9 @@ pub enum Controls {
     Tags,
     /// Cursor and screen codes dropped, tabs and line ends kept (stdout is a file or pipe).
     Plain,
+    /// Kept for a front end that interprets them itself: each control code as its own character (U+0000 to
+    /// U+001F), and the argument bytes of POS, SETX and SETY as the characters U+0000 to U+00FF of their values.
+    Raw,
 }
 
 /// Renders one line (its trailing CR/LF already removed) into `out`.
@@ -43,7 +53,18 @@ pub fn render(line: &[u8], controls: Controls, out: &mut String) {
         match (byte, controls) {
             (b'\t', Controls::Ansi | Controls::Plain) => out.push('\t'),
             (0x20..=0x7e, _) => out.push(char::from(byte)),
-            (0x80.., Controls::Ansi | Controls::Plain) => out.push(char::from(byte)),
+            (0x80.., Controls::Ansi | Controls::Plain | Controls::Raw) => out.push(char::from(byte)),
+            (_, Controls::Raw) => {
+                out.push(char::from(byte));
+                let arguments = match byte {
+                    2 => 2,
+                    14 | 15 => 1,
+                    _ => 0,
+                };
+                for _ in 0..arguments {
+                    out.push(char::from(argument()));
+                }
+            }
             (_, Controls::Tags) => push_tag(byte, &mut argument, out),
             (_, Controls::Ansi) => push_ansi(byte, &mut argument, out),
             (_, Controls::Plain) => match byte {
@@ -59,6 +80,64 @@ pub fn render(line: &[u8], controls: Controls, out: &mut String) {
             },
         }
     }
+}
+
+/// Renders what the text terminal prints for `routed` into `out`, one line ended by `\n` (none after a message
+/// flushed unfinished, [`Flags::PARTIAL`]): terminal text with its control codes shown as `controls` says, an
+/// `INVALID_COG` line with a warning, a window error, a reboot, a window declared. Returns false, writing
+/// nothing, for what the terminal does not show (other messages, window updates, discards).
+///
+/// # Examples
+/// ```
+/// use sluicegate_p2::pst::{Controls, render_window_error};
+/// use sluicegate_p2::WindowError;
+///
+/// let mut line = String::new();
+/// render_window_error(WindowError::UnknownWindow, b"Scope1", &mut line);
+/// assert!(line.starts_with("ERROR: window update failed") && line.ends_with("(window 'Scope1')\n"));
+/// ```
+pub fn render_routed(routed: &Routed<'_>, controls: Controls, out: &mut String) -> bool {
+    match routed {
+        Routed::Message(message) => render_message(message.bytes(), message.kind, message.flags, controls, out),
+        Routed::Event(Event::WindowError { error, name, .. }) => render_window_error(*error, name, out),
+        Routed::Event(Event::Reboot { .. }) => render_reboot(out),
+        Routed::Event(Event::WindowCreated { window, .. }) => {
+            render_window_opened(window.window_type(), window.name(), out);
+        }
+        _ => return false,
+    }
+    true
+}
+
+/// A terminal line as the terminal prints it (see [`render_routed`]); `bytes` may still end with its line end.
+pub fn render_message(bytes: &[u8], kind: MessageKind, flags: Flags, controls: Controls, out: &mut String) {
+    if kind == MessageKind::InvalidCog {
+        out.push_str("WARNING: invalid cog number: ");
+    }
+    render(without_line_end(bytes), controls, out);
+    if !flags.contains(Flags::PARTIAL) {
+        out.push('\n');
+    }
+}
+
+/// A backtick command that could not be applied (A.4), as the terminal prints it.
+pub fn render_window_error(error: WindowError, name: &[u8], out: &mut String) {
+    let _ = writeln!(out, "ERROR: {error} (window '{}')", String::from_utf8_lossy(name));
+}
+
+/// A reboot (golden sync), as the terminal prints it.
+pub fn render_reboot(out: &mut String) {
+    out.push_str("--- P2 reboot (golden sync) ---\n");
+}
+
+/// A window declaration, as the terminal prints it.
+pub fn render_window_opened(kind: WindowType, name: &[u8], out: &mut String) {
+    let _ = writeln!(
+        out,
+        "[{} window '{}' opened]",
+        kind.keyword(),
+        String::from_utf8_lossy(name)
+    );
 }
 
 /// The character of the UTF-8 sequence that starts with `lead` and goes on in `rest`, and its width in bytes;
@@ -184,6 +263,14 @@ mod tests {
         // POS 0xC2,0xB0 then `x`: the two arguments are not read as `°`.
         assert_eq!(rendered(b"\x02\xc2\xb0x", Controls::Tags), "<POS:194,176>x");
         assert_eq!(rendered(b"\x02\xc2\xb0x", Controls::Plain), "x");
+    }
+
+    #[test]
+    fn raw_keeps_codes_and_their_arguments_as_characters() {
+        assert_eq!(
+            rendered(b"\x01\x02\xc2\xb0x\x0e\x09\x10\xc2\xb0", Controls::Raw),
+            "\u{1}\u{2}\u{c2}\u{b0}x\u{e}\u{9}\u{10}\u{b0}"
+        );
     }
 
     #[test]

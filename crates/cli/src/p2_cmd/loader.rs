@@ -130,7 +130,7 @@ pub fn run_load(args: LoadArgs) -> Result<(), Failure> {
         return Ok(());
     }
     let source = link.source.with_pending(pending);
-    terminal::run(monitor, Opened::port(source, &path, monitor.baud()))
+    terminal::run(monitor, Opened::port(source, &path, monitor.baud())?)
 }
 
 fn refused(file: &Path, error: DownloadError) -> Failure {

@@ -1,9 +1,9 @@
 //! `sluicegate p2`: the receive side of a Propeller 2 debug terminal; `sluicegate p2 detect` and `p2 load`, the
 //! ROM loader (`docs/p2-protocol.md` B.1); and `sluicegate p2 simulate`, a P2 on the far end of a serial line.
 
+mod displays;
 mod loader;
 mod outputs;
-mod recorder;
 mod simulator;
 mod stats;
 mod terminal;

@@ -55,28 +55,9 @@ impl<W: Write> Terminal<W> {
 
     fn write(&mut self, routed: &Routed<'_>) -> io::Result<()> {
         self.line.clear();
-        match routed {
-            Routed::Message(message) => {
-                if message.kind == MessageKind::InvalidCog {
-                    self.line.push_str("WARNING: invalid cog number: ");
-                }
-                pst::render(without_line_end(message.bytes()), self.controls, &mut self.line);
-                if !message.flags.contains(Flags::PARTIAL) {
-                    self.line.push('\n');
-                }
-            }
-            Routed::Event(Event::WindowError { error, name, .. }) => {
-                let name = String::from_utf8_lossy(name);
-                let _ = writeln!(self.line, "ERROR: {error} (window '{name}')");
-            }
-            Routed::Event(Event::Reboot { .. }) => self.line.push_str("--- P2 reboot (golden sync) ---\n"),
-            Routed::Event(Event::WindowCreated { window, .. }) => {
-                let name = String::from_utf8_lossy(window.name());
-                let _ = writeln!(self.line, "[{} window '{name}' opened]", window.window_type().keyword());
-            }
-            _ => return Ok(()),
+        if pst::render_routed(routed, self.controls, &mut self.line) {
+            self.out.write_all(self.line.as_bytes())?;
         }
-        self.out.write_all(self.line.as_bytes())?;
         Ok(())
     }
 }

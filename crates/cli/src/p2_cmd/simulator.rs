@@ -1,13 +1,17 @@
 //! `sluicegate p2 simulate`: the built-in P2 on the far end of a serial line, for tests, demos and users without
 //! a board. Paced writes are non-blocking: a byte the line refuses is lost, as on a UART without flow control,
-//! and counted.
+//! and counted. Paced, it also reads what the terminal types to it at the demo's prompt and echoes it.
 
-use std::io::{BufRead, Write};
+use std::io::{BufRead, Read as _, Write};
 use std::time::{Duration, Instant};
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use clap::Args;
 use serialport::{SerialPort, TTYPort};
-use sluicegate_p2::io::{DEFAULT_BAUD, Scenario};
+use sluicegate_p2::io::source::{Read, SimulatedSource};
+use sluicegate_p2::io::{DEFAULT_BAUD, Pace, Scenario, Source};
 use sluicegate_p2::loader::{RomLoader, RomOutput};
 
 use crate::exit::Failure;
@@ -17,7 +21,8 @@ pub struct SimulateArgs {
     /// What the P2 sends: hsv16, mixed or demo.
     #[arg(value_parser = super::scenario_parser())]
     scenario: Scenario,
-    /// Send at this baud rate (8N1), with non-blocking writes; without it, as fast as the line takes bytes.
+    /// Send at this baud rate (8N1), with non-blocking writes, reading what is typed at the demo's prompt;
+    /// without it, as fast as the line takes bytes.
     #[arg(long, value_name = "BAUD", value_parser = clap::value_parser!(u32).range(1..))]
     pace: Option<u32>,
     /// Write to this serial device.
@@ -86,22 +91,21 @@ pub fn run(args: SimulateArgs) -> Result<(), Failure> {
     if let Err(error) = sluicegate_core::realtime::raise_current_thread() {
         tracing::debug!(%error, "simulator stays at normal priority");
     }
-    let bytes = &[checksum_reply.as_slice(), stream.bytes()].concat();
     let started = Instant::now();
-    let refused = match args.pace {
-        Some(baud) => send_paced(port.as_mut(), bytes, baud)?,
+    let (sent, refused) = match args.pace {
+        Some(baud) => send_paced(port.as_mut(), &checksum_reply, &stream, baud)?,
         None => {
+            let bytes = &[checksum_reply.as_slice(), stream.bytes()].concat();
             port.set_timeout(Duration::from_secs(30)).map_err(Failure::runtime)?;
             port.write_all(bytes)
                 .map_err(|error| Failure::device(anyhow::anyhow!("write failed: {error}")))?;
-            0
+            (stream.bytes().len(), 0)
         }
     };
     let _ = port.flush();
     eprintln!(
-        "sluicegate p2 simulate: sent {} messages, {} bytes in {:.2} s; {refused} bytes refused by the line (lost)",
+        "sluicegate p2 simulate: sent {} messages, {sent} bytes in {:.2} s; {refused} bytes refused by the line (lost)",
         stream.messages().len(),
-        bytes.len() - checksum_reply.len() - refused,
         started.elapsed().as_secs_f64()
     );
     std::thread::sleep(Duration::from_millis(args.linger_ms));
@@ -208,34 +212,71 @@ fn next_base64_character(byte: u8) -> u8 {
     }
 }
 
-/// Writes `bytes` at `baud` (10 bits a byte) in 1 ms steps; returns how many bytes the line refused.
-fn send_paced(port: &mut dyn SerialPort, bytes: &[u8], baud: u32) -> Result<usize, Failure> {
+/// Writes `reply` (the ROM loader's checksum answer, if any), then `stream` at `baud` (10 bits a byte) with
+/// non-blocking writes, paced by the in-process simulator's source: like it, the program reads what is typed
+/// to it (read from the line on a thread of its own) at the stream's prompts and echoes it. Returns the bytes
+/// of the stream the line took (echoes included) and those it refused.
+fn send_paced(
+    port: &mut dyn SerialPort,
+    reply: &[u8],
+    stream: &sluicegate_p2::simulate::Stream,
+    baud: u32,
+) -> Result<(usize, usize), Failure> {
     if baud == 0 {
         return Err(Failure::usage(anyhow::anyhow!("--pace must be a positive baud rate")));
     }
     port.set_timeout(Duration::ZERO).map_err(Failure::runtime)?;
-    let started = Instant::now();
-    let (mut sent, mut refused) = (0usize, 0usize);
-    while sent < bytes.len() {
-        let due = ((started.elapsed().as_secs_f64() * f64::from(baud) / 10.0) as usize).min(bytes.len());
-        if due > sent {
-            let wanted = &bytes[sent..due];
-            let written = match port.write(wanted) {
-                Ok(written) => written,
-                Err(error)
-                    if matches!(
-                        error.kind(),
-                        std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock
-                    ) =>
-                {
-                    0
+    let mut program = SimulatedSource::new(stream, Pace::Baud(baud));
+    let typed = program.transmitter();
+    let mut line = port.try_clone().map_err(Failure::runtime)?;
+    line.set_timeout(Duration::from_millis(20)).map_err(Failure::runtime)?;
+    let done = Arc::new(AtomicBool::new(false));
+    let keyboard = {
+        let done = Arc::clone(&done);
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 256];
+            while !done.load(Ordering::Relaxed) {
+                match line.read(&mut buf) {
+                    Ok(len) => {
+                        let _ = typed.transmit(&buf[..len]);
+                    }
+                    Err(error) if error.kind() == std::io::ErrorKind::TimedOut => {}
+                    // The terminal went away.
+                    Err(_) => return,
                 }
-                Err(error) => return Err(Failure::device(anyhow::anyhow!("write failed: {error}"))),
-            };
-            refused += wanted.len() - written;
-            sent = due;
+            }
+        })
+    };
+    let mut write = |bytes: &[u8]| match port.write(bytes) {
+        Ok(written) => Ok(written),
+        Err(error)
+            if matches!(
+                error.kind(),
+                std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock
+            ) =>
+        {
+            Ok(0)
         }
-        std::thread::sleep(Duration::from_millis(1));
-    }
-    Ok(refused)
+        Err(error) => Err(Failure::device(anyhow::anyhow!("write failed: {error}"))),
+    };
+    write(reply)?;
+    let (mut sent, mut refused) = (0, 0);
+    let mut buf = vec![0u8; 64 * 1024];
+    let result = loop {
+        match program.read(&mut buf) {
+            Ok(Read::Data { len, .. }) => match write(&buf[..len]) {
+                Ok(written) => {
+                    sent += written;
+                    refused += len - written;
+                }
+                Err(failure) => break Err(failure),
+            },
+            Ok(Read::Idle) => {}
+            Ok(Read::End) => break Ok((sent, refused)),
+            Err(error) => break Err(Failure::runtime(error)),
+        }
+    };
+    done.store(true, Ordering::Relaxed);
+    let _ = keyboard.join();
+    result
 }

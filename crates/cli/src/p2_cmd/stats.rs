@@ -1,6 +1,8 @@
 //! The terminal's `--stats` report: the pipeline's cumulative counters and the router's, with the delivery
-//! latency the consumer measures, as a table or as one JSON object whose keys are all snake_case.
+//! latency the consumer measures, and the displays' (per type: messages applied, dropped by reason, frames
+//! drawn), as a table or as one JSON object whose keys are all snake_case.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::time::Instant;
 
@@ -9,6 +11,8 @@ use sluicegate_core::stats::{LatencyHistogram, LatencySummary};
 use sluicegate_core::{PoolStats, ring::RingStats};
 use sluicegate_p2::RoutingCounters;
 use sluicegate_p2::io::PipelineStats;
+use sluicegate_p2_display::{DropCounts, TypeStats};
+use sluicegate_p2_live::HostStats;
 
 /// Delivery latency: from the arrival of the read that completed a message to the write that delivered it.
 #[derive(Debug)]
@@ -81,10 +85,154 @@ pub struct Report {
     ring: RingStats,
     chunk_pool: PoolStats,
     latency: LatencySummary,
+    /// `null` with `--no-displays`.
+    displays: Option<DisplaysReport>,
+}
+
+/// Dropped messages by reason, only the reasons that happened.
+fn reasons(counts: &DropCounts) -> BTreeMap<&'static str, u64> {
+    counts
+        .iter()
+        .filter(|&(_, count)| count > 0)
+        .map(|(reason, count)| (reason.name(), count))
+        .collect()
+}
+
+/// One display type's counters.
+#[derive(Debug, Serialize)]
+pub struct DisplayTypeReport {
+    /// The type's keyword (`BITMAP`).
+    #[serde(rename = "type")]
+    kind: &'static str,
+    declared: u64,
+    /// Feed messages applied, once per target.
+    applied: u64,
+    dropped: u64,
+    dropped_by_reason: BTreeMap<&'static str, u64>,
+    frames: u64,
+    replies: u64,
+    saves: u64,
+    saves_refused: u64,
+}
+
+impl DisplayTypeReport {
+    fn new(kind: &'static str, stats: &TypeStats) -> Self {
+        Self {
+            kind,
+            declared: stats.declared,
+            applied: stats.applied,
+            dropped: stats.dropped.total(),
+            dropped_by_reason: reasons(&stats.dropped),
+            frames: stats.frames,
+            replies: stats.replies,
+            saves: stats.saves,
+            saves_refused: stats.saves_refused,
+        }
+    }
+}
+
+/// The display host's counters.
+#[derive(Debug, Serialize)]
+pub struct DisplaysReport {
+    /// Backtick lines the display host took.
+    lines: u64,
+    /// Lines dropped because the host fell a whole queue behind.
+    queue_dropped: u64,
+    replies_sent: u64,
+    replies_not_sent: u64,
+    saves_written: u64,
+    saves_ignored: u64,
+    saves_failed: u64,
+    snapshots_written: u64,
+    snapshots_failed: u64,
+    /// Messages dropped before their type was known (a feed to a display never declared, …), by reason.
+    unattributed_dropped: BTreeMap<&'static str, u64>,
+    /// The types that saw a message.
+    per_type: Vec<DisplayTypeReport>,
+}
+
+impl DisplaysReport {
+    fn new(host: &HostStats) -> Self {
+        let per_type = host
+            .displays
+            .iter()
+            .filter(|(_, stats)| stats.declared + stats.applied + stats.dropped.total() > 0)
+            .map(|(kind, stats)| DisplayTypeReport::new(kind.keyword(), stats))
+            .collect();
+        Self {
+            lines: host.lines,
+            queue_dropped: host.queue_dropped,
+            replies_sent: host.replies_sent,
+            replies_not_sent: host.replies_not_sent,
+            saves_written: host.saves_written,
+            saves_ignored: host.saves_ignored,
+            saves_failed: host.saves_failed,
+            snapshots_written: host.snapshots_written,
+            snapshots_failed: host.snapshots_failed,
+            unattributed_dropped: reasons(&host.displays.unattributed),
+            per_type,
+        }
+    }
+
+    fn rows(&self, out: &mut String) {
+        let rows = [
+            (
+                "display lines / queue-dropped",
+                format!("{} / {}", self.lines, self.queue_dropped),
+            ),
+            (
+                "PC_KEY/PC_MOUSE replies sent / not",
+                format!("{} / {}", self.replies_sent, self.replies_not_sent),
+            ),
+            (
+                "SAVE written / ignored / failed",
+                format!(
+                    "{} / {} / {}",
+                    self.saves_written, self.saves_ignored, self.saves_failed
+                ),
+            ),
+            (
+                "snapshots written / failed",
+                format!("{} / {}", self.snapshots_written, self.snapshots_failed),
+            ),
+        ];
+        for (name, value) in rows {
+            let _ = writeln!(out, "{name:>36}: {value}");
+        }
+        if !self.unattributed_dropped.is_empty() {
+            let _ = writeln!(
+                out,
+                "{:>36}: {:?}",
+                "display messages dropped (no type)", self.unattributed_dropped
+            );
+        }
+        for kind in &self.per_type {
+            let mut line = format!(
+                "{} declared, {} applied, {} frames, {} dropped",
+                kind.declared, kind.applied, kind.frames, kind.dropped
+            );
+            if !kind.dropped_by_reason.is_empty() {
+                let _ = write!(line, " {:?}", kind.dropped_by_reason);
+            }
+            if kind.replies + kind.saves + kind.saves_refused > 0 {
+                let _ = write!(
+                    line,
+                    ", {} replies, {} SAVEs ({} refused)",
+                    kind.replies, kind.saves, kind.saves_refused
+                );
+            }
+            let _ = writeln!(out, "{:>36}: {line}", format!("display {}", kind.kind));
+        }
+    }
 }
 
 impl Report {
-    pub fn new(pipeline: &PipelineStats, routing: &RoutingCounters, latency: LatencySummary) -> Self {
+    pub fn new(
+        pipeline: &PipelineStats,
+        routing: &RoutingCounters,
+        latency: LatencySummary,
+        displays: Option<&HostStats>,
+    ) -> Self {
         let outputs = &pipeline.outputs;
         let per_kind = outputs
             .per_kind
@@ -118,6 +266,7 @@ impl Report {
             ring: pipeline.ring,
             chunk_pool: pipeline.chunk_pool,
             latency,
+            displays: displays.map(DisplaysReport::new),
         }
     }
 
@@ -188,6 +337,9 @@ impl Report {
                 kind.messages,
                 kind.bytes
             );
+        }
+        if let Some(displays) = &self.displays {
+            displays.rows(&mut out);
         }
         out
     }

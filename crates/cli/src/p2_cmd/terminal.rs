@@ -3,20 +3,21 @@
 //! port it loaded through.
 
 use std::io::{IsTerminal, Stdout, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use clap::Args;
 use sluicegate_p2::io::{
-    DEFAULT_BAUD, Next, Opened, Origin, Pipeline, PipelineConfig, PipelineEvent, PipelineStats, SourceSpec,
+    DEFAULT_BAUD, Next, Opened, Origin, Pipeline, PipelineConfig, PipelineEvent, PipelineStats, Recorder, SourceSpec,
 };
 use sluicegate_p2::pst::Controls;
-use sluicegate_p2::{Config, KindSet, Router, Subscription};
+use sluicegate_p2::{Config, KindSet, Router, RoutingCounters, Subscription};
+use sluicegate_p2_live::{HostStats, LiveFeed};
 
+use super::displays::{DisplayHost, Keyboard};
 use super::outputs::{self, JsonLines, LogFiles, Terminal, WindowFiles};
-use super::recorder::Recorder;
 use super::stats::{Latency, Report};
 use crate::exit::Failure;
 
@@ -45,6 +46,18 @@ pub struct MonitorArgs {
     /// Record the raw bytes with their arrival times (.sgrec) for --replay.
     #[arg(long, value_name = "FILE")]
     record: Option<PathBuf>,
+    /// Write every open DEBUG display as DIR/NAME.png at exit and on SIGUSR1 (BITMAP, PLOT and SPECTRO at
+    /// their logical size, the others as drawn; NAME lower-cased and escaped as the --windows files are).
+    #[arg(long, value_name = "DIR", conflicts_with = "no_displays")]
+    pub snapshots: Option<PathBuf>,
+    /// Write the files a display's SAVE asks for (f.bmp) into DIR, never outside it; without it a SAVE is
+    /// counted and ignored.
+    #[arg(long, value_name = "DIR", conflicts_with = "no_displays")]
+    pub save_dir: Option<PathBuf>,
+    /// Do not model the DEBUG displays: no snapshots, and PC_KEY/PC_MOUSE requests go unanswered (a P2 program
+    /// that asks waits for ever).
+    #[arg(long)]
+    pub no_displays: bool,
     /// Print statistics at exit (and on SIGUSR1).
     #[arg(long)]
     stats: bool,
@@ -89,6 +102,9 @@ impl MonitorArgs {
             || self.log.is_some()
             || self.windows.is_some()
             || self.record.is_some()
+            || self.snapshots.is_some()
+            || self.save_dir.is_some()
+            || self.no_displays
             || self.baud.is_some()
             || self.coalesce_ms.is_some()
     }
@@ -138,7 +154,12 @@ fn parse_cpu(value: &str) -> Result<CpuChoice, String> {
 
 /// Runs the terminal on `opened` until its input ends, a signal stops it, or an output fails.
 pub fn run(args: &MonitorArgs, opened: Opened) -> Result<(), Failure> {
-    let Opened { source, spec, cut } = opened;
+    let Opened {
+        source,
+        spec,
+        cut,
+        transmitter,
+    } = opened;
     if let (Some(cut), SourceSpec::Replay { path, .. }) = (cut, &spec) {
         eprintln!("sluicegate p2: warning: {}: {cut}", path.display());
     }
@@ -148,19 +169,22 @@ pub fn run(args: &MonitorArgs, opened: Opened) -> Result<(), Failure> {
     // The files are opened first and the recording last: a run that cannot start leaves an earlier recording
     // of the same name as it was.
     let mut files = Files::open(args, &failure)?;
-    let tap = files.recorder.as_ref().map(Recorder::tap);
+    let tap = Some(files.recorder.tap());
     let pipeline = Pipeline::start(source, pipeline_config(args, origin, cpu), tap).map_err(Failure::runtime)?;
     if let SourceSpec::Port { path, baud, .. } = &spec {
         eprintln!("sluicegate p2: listening on {path} at {baud} baud");
     }
+    let mut displays = DisplayHost::start(args, &spec, transmitter.clone(), &files.recorder, pipeline.monitor())?;
+    let keyboard = Keyboard::forward(&spec, transmitter);
     let signals = Signals::watch(&pipeline).map_err(Failure::runtime)?;
     let mut stdout = StdoutOutput::new(args, &pipeline, &failure);
-    let source_failed = {
-        let router = router(&mut stdout, &mut files);
+    let routed = {
+        let router = router(&mut stdout, &mut files, displays.take_feed());
         Consumer {
             args,
             pipeline: &pipeline,
             router,
+            displays: &displays,
             latency: Latency::new(ROUTE_BATCH + 1),
             live: origin.is_live(),
             // A live link's outputs come a few at a time and the consumer sleeps between them (signals wake
@@ -174,37 +198,37 @@ pub fn run(args: &MonitorArgs, opened: Opened) -> Result<(), Failure> {
         }
         .run(&signals)
     };
+    drop(keyboard);
     signals.close();
     drop(stdout);
-    let Files { recorder, .. } = files;
+    let host = displays.finish();
+    if args.stats {
+        print_stats(
+            &pipeline.stats(),
+            &routed.routing,
+            routed.latency,
+            host.as_ref(),
+            args.json,
+        );
+    }
     let write_error = failure.lock().unwrap_or_else(PoisonError::into_inner).take();
-    conclude(
-        pipeline,
-        recorder.zip(args.record.as_deref()),
-        write_error,
-        source_failed,
-        &spec,
-    )
+    let recording = args.record.is_some().then_some(files.recorder);
+    conclude(pipeline, recording, write_error, routed.source_failed, &spec)
 }
 
 /// Ends the session once everything routed is written: finishes the pipeline and the recording, and says how
 /// it went (a closed output pipe is a success).
 fn conclude(
     pipeline: Pipeline,
-    recording: Option<(Recorder, &Path)>,
+    recording: Option<Recorder>,
     write_error: Option<std::io::Error>,
     source_failed: Option<String>,
     spec: &SourceSpec,
 ) -> Result<(), Failure> {
     let finished = pipeline.finish();
     // Finished after the pipeline, so that a read that completes while the worker drains is in the file too.
-    if let Some((recorder, path)) = recording {
-        recorder.finish().map_err(|error| {
-            Failure::runtime(anyhow::anyhow!(
-                "cannot write the recording {}: {error}",
-                path.display()
-            ))
-        })?;
+    if let Some(recorder) = recording {
+        recorder.stop().map_err(Failure::runtime)?;
     }
     if let Some(error) = write_error {
         if error.kind() == std::io::ErrorKind::BrokenPipe {
@@ -263,11 +287,11 @@ fn pipeline_config(args: &MonitorArgs, origin: Origin, cpu: Option<usize>) -> Pi
     }
 }
 
-/// The outputs that are files: the debug log, the window files and the recording.
+/// The outputs that are files: the debug log, the window files and the recording (idle without `--record`).
 struct Files {
     log: Option<LogFiles>,
     windows: Option<WindowFiles>,
-    recorder: Option<Recorder>,
+    recorder: Recorder,
 }
 
 impl Files {
@@ -292,8 +316,8 @@ impl Files {
             None => None,
         };
         let recorder = match &args.record {
-            Some(path) => Some(Recorder::create(path).map_err(Failure::runtime)?),
-            None => None,
+            Some(path) => Recorder::create(path).map_err(Failure::runtime)?,
+            None => Recorder::new(),
         };
         Ok(Files { log, windows, recorder })
     }
@@ -326,8 +350,8 @@ impl StdoutOutput {
 }
 
 /// The router over every output chosen.
-fn router<'d>(stdout: &'d mut StdoutOutput, files: &'d mut Files) -> Router<'d> {
-    const FEW: &str = "four destinations fit the router";
+fn router<'d>(stdout: &'d mut StdoutOutput, files: &'d mut Files, displays: Option<LiveFeed>) -> Router<'d> {
+    const FEW: &str = "five destinations fit the router";
     let mut router = Router::new();
     match stdout {
         StdoutOutput::Text(terminal) => router
@@ -345,6 +369,10 @@ fn router<'d>(stdout: &'d mut StdoutOutput, files: &'d mut Files) -> Router<'d> 
     if let Some(windows) = files.windows.as_mut() {
         let subscription = Subscription::new(KindSet::EMPTY).with_window_updates().with_events();
         router.add_destination(windows, subscription).expect(FEW);
+    }
+    if let Some(feed) = displays {
+        let subscription = feed.subscription();
+        router.add_destination(feed, subscription).expect(FEW);
     }
     router
 }
@@ -387,11 +415,19 @@ impl Signals {
     }
 }
 
+/// What the consumer leaves: the source's failure, if it failed, and the routing counters and latency.
+struct Routed {
+    source_failed: Option<String>,
+    routing: RoutingCounters,
+    latency: sluicegate_core::stats::LatencySummary,
+}
+
 /// The consumer side: takes the pipeline's outputs, routes them, and keeps the delivery latency.
 struct Consumer<'a, 'd> {
     args: &'a MonitorArgs,
     pipeline: &'a Pipeline,
     router: Router<'d>,
+    displays: &'a DisplayHost,
     latency: Latency,
     /// Arrival times are this run's clock: latencies mean something.
     live: bool,
@@ -401,8 +437,8 @@ struct Consumer<'a, 'd> {
 }
 
 impl Consumer<'_, '_> {
-    /// Routes until the pipeline has ended; returns the source's failure, if it failed.
-    fn run(mut self, signals: &Signals) -> Option<String> {
+    /// Routes until the pipeline has ended.
+    fn run(mut self, signals: &Signals) -> Routed {
         let mut stall = self.args.stall_ms.map(Duration::from_millis);
         let mut source_failed = None;
         let mut output_failed = false;
@@ -413,11 +449,13 @@ impl Consumer<'_, '_> {
                 self.pipeline.stop();
             }
             if signals.take_report() {
+                self.displays.write_snapshots();
                 self.print_stats();
             }
             while let Some(event) = self.pipeline.poll_event() {
                 report_event(event, &mut source_failed);
             }
+            self.displays.report_notices();
             let first = match self.pipeline.next(self.wait) {
                 Next::Output(emitted) => emitted,
                 Next::Waiting => continue,
@@ -456,17 +494,19 @@ impl Consumer<'_, '_> {
         while let Some(event) = self.pipeline.poll_event() {
             report_event(event, &mut source_failed);
         }
-        if self.args.stats {
-            self.print_stats();
+        Routed {
+            source_failed,
+            routing: *self.router.counters(),
+            latency: self.latency.summary(),
         }
-        source_failed
     }
 
     fn print_stats(&self) {
         print_stats(
             &self.pipeline.stats(),
-            &self.router,
+            self.router.counters(),
             self.latency.summary(),
+            self.displays.stats().as_ref(),
             self.args.json,
         );
     }
@@ -488,11 +528,12 @@ fn report_event(event: PipelineEvent, failed: &mut Option<String>) {
 
 fn print_stats(
     pipeline: &PipelineStats,
-    router: &Router<'_>,
+    routing: &RoutingCounters,
     latency: sluicegate_core::stats::LatencySummary,
+    displays: Option<&HostStats>,
     json: bool,
 ) {
-    let report = Report::new(pipeline, router.counters(), latency);
+    let report = Report::new(pipeline, routing, latency, displays);
     let mut stderr = std::io::stderr().lock();
     if json {
         let _ = writeln!(stderr, "{}", serde_json::to_string(&report).unwrap_or_default());

@@ -1,6 +1,7 @@
 //! BITMAP (docs/p2-displays.md A.9; DDU `BITMAP_Configure`, `BITMAP_Update`, `SetTrace`, `StepTrace`,
 //! `ScrollBitmap`, `PlotPixel`): a raster written pixel by pixel along one of 16 scan patterns.
 
+use super::scan::ScanPath;
 use super::{Context, DisplayModel, Geometry, MouseUnits, PIXELS_MAX, Setup, pc_key, pc_mouse, save};
 use crate::color::ColorState;
 use crate::draw::smooth_shape;
@@ -21,9 +22,7 @@ pub(crate) struct Bitmap {
     sparse: Option<u32>,
     colors: ColorState,
     packing: Packing,
-    trace: i32,
-    x: i32,
-    y: i32,
+    path: ScanPath,
     rate: i32,
     rate_count: i32,
     update_mode: bool,
@@ -32,60 +31,15 @@ pub(crate) struct Bitmap {
 impl Bitmap {
     /// `SetTrace`: the start corner of `path`, and RATE re-derived (one refresh per line) when `modify_rate`.
     fn set_trace(&mut self, path: i32, modify_rate: bool) {
-        let pattern = path & 7;
-        self.x = if matches!(pattern, 0 | 2 | 4 | 5) {
-            0
-        } else {
-            self.width - 1
-        };
-        self.y = if matches!(pattern, 0 | 1 | 4 | 6) {
-            0
-        } else {
-            self.height - 1
-        };
+        self.path.set(path);
         if modify_rate {
-            self.rate = if pattern < 4 { self.width } else { self.height };
+            self.rate = if path & 7 < 4 { self.width } else { self.height };
         }
-        self.trace = path & 0xF;
     }
 
     /// `StepTrace`: the next position along the pattern; at the end of a line, wrap or (bit 3) scroll.
     fn step_trace(&mut self) {
-        let scroll = self.trace & 8 != 0;
-        let (w, h) = (self.width - 1, self.height - 1);
-        // Each pattern: the axis walked along a line, its direction, and the direction lines advance.
-        let (along_x, forward, next_forward) = match self.trace & 7 {
-            0 => (true, true, true),
-            1 => (true, false, true),
-            2 => (true, true, false),
-            3 => (true, false, false),
-            4 => (false, true, true),
-            5 => (false, false, true),
-            6 => (false, true, false),
-            _ => (false, false, false),
-        };
-        let (mut along, mut across, along_max, across_max) = if along_x {
-            (self.x, self.y, w, h)
-        } else {
-            (self.y, self.x, h, w)
-        };
-        let (end, start) = if forward { (along_max, 0) } else { (0, along_max) };
-        let mut scroll_by = None;
-        if along != end {
-            along += if forward { 1 } else { -1 };
-        } else {
-            along = start;
-            if scroll {
-                let step = if next_forward { 1 } else { -1 };
-                scroll_by = Some(if along_x { (0, step) } else { (step, 0) });
-            } else if next_forward {
-                across = if across != across_max { across + 1 } else { 0 };
-            } else {
-                across = if across != 0 { across - 1 } else { across_max };
-            }
-        }
-        (self.x, self.y) = if along_x { (along, across) } else { (across, along) };
-        if let Some((dx, dy)) = scroll_by {
+        if let Some((dx, dy)) = self.path.step() {
             self.scroll(dx, dy);
         }
     }
@@ -137,11 +91,11 @@ impl Bitmap {
         match self.sparse {
             None => {
                 let color = self.colors.translate(value);
-                self.canvas.put(self.x as u32, self.y as u32, color);
+                self.canvas.put(self.path.x as u32, self.path.y as u32, color);
             }
             Some(cell) => {
                 let (dx, dy) = (self.dot_x, self.dot_y);
-                let (cx, cy) = (self.x * dx + (dx >> 1), self.y * dy + (dy >> 1));
+                let (cx, cy) = (self.path.x * dx + (dx >> 1), self.path.y * dy + (dy >> 1));
                 smooth_shape(&mut self.canvas, cx, cy, dx, dy, 0, 0, 0, cell, 0xFF);
                 let color = self.colors.translate(value);
                 smooth_shape(
@@ -232,9 +186,7 @@ impl DisplayModel for Bitmap {
             sparse,
             colors,
             packing,
-            trace,
-            x: 0,
-            y: 0,
+            path: ScanPath::new(trace, width, height),
             rate,
             rate_count: 0,
             update_mode,
@@ -263,9 +215,9 @@ impl DisplayModel for Bitmap {
                         cursor.key_val(&mut self.rate);
                     }
                     Keyword::Set => {
-                        self.trace &= 7; // SET cancels scrolling
-                        if cursor.key_val_within(&mut self.x, 0, self.width - 1) {
-                            cursor.key_val_within(&mut self.y, 0, self.height - 1);
+                        self.path.trace &= 7; // SET cancels scrolling
+                        if cursor.key_val_within(&mut self.path.x, 0, self.width - 1) {
+                            cursor.key_val_within(&mut self.path.y, 0, self.height - 1);
                         }
                     }
                     Keyword::Scroll => {
@@ -281,7 +233,7 @@ impl DisplayModel for Bitmap {
                         if !self.update_mode {
                             self.canvas.refresh();
                         }
-                        self.set_trace(self.trace, true);
+                        self.set_trace(self.path.trace, true);
                     }
                     Keyword::Update => self.canvas.refresh(),
                     Keyword::Save => save(self, cursor, ctx),

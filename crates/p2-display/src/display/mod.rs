@@ -14,15 +14,23 @@
 //! 3. `front` brings the visible image up to date and returns it with its damage (lazy models render here);
 //!    `geometry` says how big it is on screen and how PC_MOUSE maps the pointer.
 //!
-//! Then add a variant to [`Model`] and one line to each `match` in it. Until a type has its model,
-//! [`Model::configure`] returns `None` and its declarations are dropped as [`DropReason::NotYetDrawn`]
-//! (counted, never faked).
+//! Then add a variant to [`Model`] and one line to each `match` in it. A picture larger than [`PIXELS_MAX`]
+//! is refused through [`Setup::size`]: the declaration is then dropped as [`DropReason::TooLarge`].
 //!
-//! [`DropReason::NotYetDrawn`]: crate::DropReason::NotYetDrawn
+//! [`DropReason::TooLarge`]: crate::DropReason::TooLarge
 
 mod bitmap;
+mod chart;
+mod fft;
+mod logic;
+mod midi;
 mod plot;
+mod scan;
+mod scope;
+mod scope_xy;
+mod spectro;
 mod term;
+mod trace;
 
 use std::collections::VecDeque;
 use std::time::Instant;
@@ -36,7 +44,13 @@ use crate::registry::{DisplayId, Event, LayerSource, Request, SaveRefused, TypeS
 use crate::text::Fonts;
 
 pub(crate) use bitmap::Bitmap;
+pub(crate) use fft::Fft;
+pub(crate) use logic::Logic;
+pub(crate) use midi::Midi;
 pub(crate) use plot::Plot;
+pub(crate) use scope::Scope;
+pub(crate) use scope_xy::ScopeXy;
+pub(crate) use spectro::Spectro;
 pub(crate) use term::Term;
 
 /// The most pixels one display's buffer may hold (16 Mi, 64 MiB per buffer). Every size PNut allows fits except
@@ -55,9 +69,23 @@ pub(crate) struct Common {
 pub(crate) struct Setup<'a> {
     pub(crate) common: &'a mut Common,
     pub(crate) fonts: &'a mut Fonts,
+    /// Set by [`size`](Self::size) when the picture would be too large: the declaration is refused.
+    pub(crate) too_large: bool,
 }
 
 impl Setup<'_> {
+    /// A picture of `width × height` pixels, if it fits [`PIXELS_MAX`]; otherwise the declaration is refused and
+    /// a 1×1 stand-in is returned (PNut's own limits allow a few sizes no window could show, e.g. LOGIC at 2047
+    /// samples of 32 px).
+    pub(crate) fn size(&mut self, width: i64, height: i64) -> (u32, u32) {
+        if width >= 1 && height >= 1 && width.saturating_mul(height) as u64 <= PIXELS_MAX {
+            (width as u32, height as u32)
+        } else {
+            self.too_large = true;
+            (1, 1)
+        }
+    }
+
     /// `TITLE 'caption'`, `POS x y`, `HIDEXY`: `true` if `key` was one of them (and its arguments were read).
     pub(crate) fn common(&mut self, key: Keyword, cursor: &mut Cursor<'_>) -> bool {
         match key {
@@ -95,7 +123,6 @@ pub(crate) struct Context<'a> {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum MouseUnits {
     /// Raw client pixels, top-left origin (LOGIC, SCOPE, SCOPE_XY, FFT, MIDI).
-    #[allow(dead_code, reason = "the LOGIC, SCOPE, SCOPE_XY, FFT and MIDI models")]
     Client,
     /// PLOT, BITMAP, SPECTRO: client pixels (flipped: x from the right when `from_right`, y from the bottom unless
     /// `from_top`) divided by DOTSIZE.
@@ -141,38 +168,50 @@ pub(crate) trait DisplayModel: Sized {
     fn hover(&self, x: i32, y: i32) -> Option<String>;
 }
 
-/// The model of each display type that is drawn.
+/// The model of each display type.
 #[derive(Debug)]
 pub(crate) enum Model {
-    Bitmap(Bitmap),
+    Logic(Box<Logic>),
+    Scope(Box<Scope>),
+    ScopeXy(Box<ScopeXy>),
+    Fft(Box<Fft>),
+    Spectro(Box<Spectro>),
     Plot(Box<Plot>),
     Term(Term),
+    Bitmap(Bitmap),
+    Midi(Box<Midi>),
 }
 
 macro_rules! each_model {
     ($model:expr, $m:ident => $body:expr) => {
         match $model {
-            Model::Bitmap($m) => $body,
+            Model::Logic($m) => $body,
+            Model::Scope($m) => $body,
+            Model::ScopeXy($m) => $body,
+            Model::Fft($m) => $body,
+            Model::Spectro($m) => $body,
             Model::Plot($m) => $body,
             Model::Term($m) => $body,
+            Model::Bitmap($m) => $body,
+            Model::Midi($m) => $body,
         }
     };
 }
 
 impl Model {
-    /// A model for `kind` from a declaration, or `None` for a type not drawn yet.
-    pub(crate) fn configure(kind: WindowType, cursor: &mut Cursor<'_>, setup: &mut Setup<'_>) -> Option<Model> {
-        Some(match kind {
-            WindowType::Bitmap => Model::Bitmap(Bitmap::configure(cursor, setup)),
+    /// A model for `kind` from a declaration.
+    pub(crate) fn configure(kind: WindowType, cursor: &mut Cursor<'_>, setup: &mut Setup<'_>) -> Model {
+        match kind {
+            WindowType::Logic => Model::Logic(Box::new(Logic::configure(cursor, setup))),
+            WindowType::Scope => Model::Scope(Box::new(Scope::configure(cursor, setup))),
+            WindowType::ScopeXy => Model::ScopeXy(Box::new(ScopeXy::configure(cursor, setup))),
+            WindowType::Fft => Model::Fft(Box::new(Fft::configure(cursor, setup))),
+            WindowType::Spectro => Model::Spectro(Box::new(Spectro::configure(cursor, setup))),
             WindowType::Plot => Model::Plot(Box::new(Plot::configure(cursor, setup))),
             WindowType::Term => Model::Term(Term::configure(cursor, setup)),
-            WindowType::Logic
-            | WindowType::Scope
-            | WindowType::ScopeXy
-            | WindowType::Fft
-            | WindowType::Spectro
-            | WindowType::Midi => return None,
-        })
+            WindowType::Bitmap => Model::Bitmap(Bitmap::configure(cursor, setup)),
+            WindowType::Midi => Model::Midi(Box::new(Midi::configure(cursor, setup))),
+        }
     }
 
     pub(crate) fn update(&mut self, cursor: &mut Cursor<'_>, ctx: &mut Context<'_>) {

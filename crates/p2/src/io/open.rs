@@ -9,6 +9,7 @@ use super::source::{
     DEFAULT_BAUD, Pace, ReplaySource, ResetLine, Scenario, SerialSource, SimulatedSource, Source, SourceError, Speed,
     StreamSource,
 };
+use super::transmit::Transmitter;
 use crate::recording::Cut;
 
 /// Where a session's bytes come from.
@@ -77,18 +78,20 @@ impl SourceSpec {
         }
     }
 
-    /// Opens the source (and pulses a port's reset line).
+    /// Opens the source (and pulses a port's reset line), with its way back to the P2 where it has one.
     ///
     /// # Errors
     /// [`SourceError`] naming the port, file or address and what was wrong with it.
     pub fn open(&self) -> Result<Opened, SourceError> {
         let mut cut = None;
+        let mut transmitter = None;
         let source: Box<dyn Source> = match self {
             SourceSpec::Port { path, baud, reset } => {
                 let mut port = SerialSource::open(path, *baud)?;
                 if let Some(line) = reset {
                     port.reset(*line)?;
                 }
+                transmitter = Some(port.transmitter()?);
                 Box::new(port)
             }
             SourceSpec::Replay { path, speed } => {
@@ -97,17 +100,32 @@ impl SourceSpec {
                 Box::new(replay)
             }
             SourceSpec::Stdin => Box::new(StreamSource::stdin()),
-            SourceSpec::Tcp { address } => Box::new(StreamSource::tcp(address)?),
-            SourceSpec::Simulate { scenario, pace } => Box::new(SimulatedSource::new(
-                &scenario.stream(),
-                pace.unwrap_or(scenario.default_pace()),
-            )),
+            SourceSpec::Tcp { address } => {
+                let tcp = StreamSource::tcp(address)?;
+                transmitter = Some(tcp.transmitter()?);
+                Box::new(tcp)
+            }
+            SourceSpec::Simulate { scenario, pace } => {
+                let simulator = SimulatedSource::new(&scenario.stream(), pace.unwrap_or(scenario.default_pace()));
+                transmitter = Some(simulator.transmitter());
+                Box::new(simulator)
+            }
         };
         Ok(Opened {
             source,
             spec: self.clone(),
             cut,
+            transmitter,
         })
+    }
+
+    /// Whether this input has a way back to the P2 (a serial port, TCP, the simulator; not a replay or
+    /// standard input).
+    pub fn can_transmit(&self) -> bool {
+        matches!(
+            self,
+            SourceSpec::Port { .. } | SourceSpec::Tcp { .. } | SourceSpec::Simulate { .. }
+        )
     }
 }
 
@@ -133,13 +151,20 @@ pub struct Opened {
     pub spec: SourceSpec,
     /// For a `.sgrec` replay cut short: its incomplete last record, which is not played (worth a warning).
     pub cut: Option<Cut>,
+    /// The way back to the P2: typed input, PC_KEY/PC_MOUSE replies, reset. `None` for a replay or standard
+    /// input.
+    pub transmitter: Option<Transmitter>,
 }
 
 impl Opened {
     /// A serial port opened by someone else: the ROM loader hands its port over after a download (B.1), with
     /// the bytes it already read given out first ([`SerialSource::with_pending`]).
-    pub fn port(source: SerialSource, path: &str, baud: u32) -> Self {
-        Opened {
+    ///
+    /// # Errors
+    /// [`SourceError::Port`] if the port cannot be duplicated for its way back ([`SerialSource::transmitter`]).
+    pub fn port(source: SerialSource, path: &str, baud: u32) -> Result<Self, SourceError> {
+        let transmitter = Some(source.transmitter()?);
+        Ok(Opened {
             source: Box::new(source),
             spec: SourceSpec::Port {
                 path: path.to_owned(),
@@ -147,7 +172,8 @@ impl Opened {
                 reset: None,
             },
             cut: None,
-        }
+            transmitter,
+        })
     }
 
     /// How the pipeline should treat these bytes.

@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use sluicegate_core::handover;
 use sluicegate_core::ring::{RingConsumer, RingMonitor, RingProducer, RingStats, RingWaker, ring};
-use sluicegate_core::supervisor::{StopSignal, SupervisedWorker, Supervisor, WorkerError, WorkerEvent};
+use sluicegate_core::supervisor::{RestartCount, StopSignal, SupervisedWorker, Supervisor, WorkerError, WorkerEvent};
 use sluicegate_core::{BufferPool, PoolStats, Sizing};
 
 use super::open::Origin;
@@ -243,14 +243,39 @@ pub struct Pipeline {
     stop: Arc<AtomicBool>,
     /// Wakes the worker on a stop (it waits without a short timeout; a blocked stdin reader cannot end it).
     wake_worker: RingWaker,
+    monitor: PipelineMonitor,
+    started: Instant,
+    /// How [`Pipeline::next`] waits.
+    consumer_wait: ConsumerWait,
+}
+
+/// The counters of a running [`Pipeline`], readable from any thread ([`Pipeline::monitor`]): a status line or
+/// a web page's status bar reads them while the consumer routes.
+#[derive(Clone, Debug)]
+pub struct PipelineMonitor {
     counters: Arc<ReaderCounters>,
     ring: RingMonitor,
     chunk_pool: BufferPool,
-    started: Instant,
+    restarts: RestartCount,
     /// The worker's output counters, as of its last wake-up of the consumer.
     published: Arc<Mutex<OutputCounters>>,
-    /// How [`Pipeline::next`] waits.
-    consumer_wait: ConsumerWait,
+}
+
+impl PipelineMonitor {
+    /// Counters so far.
+    pub fn stats(&self) -> PipelineStats {
+        let load = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
+        PipelineStats {
+            bytes_in: load(&self.counters.bytes_in),
+            reads: load(&self.counters.reads),
+            overflows: load(&self.counters.overflows),
+            overflow_bytes: load(&self.counters.overflow_bytes),
+            restarts: self.restarts.get(),
+            ring: self.ring.stats(),
+            chunk_pool: self.chunk_pool.stats(),
+            outputs: *self.published.lock().unwrap_or_else(PoisonError::into_inner),
+        }
+    }
 }
 
 /// How long the worker waits for bytes when nothing is due: a safety net only, since bytes, the end of the
@@ -324,6 +349,13 @@ impl Pipeline {
         let reader = std::thread::Builder::new()
             .name("p2-reader".into())
             .spawn(move || reader.run())?;
+        let monitor = PipelineMonitor {
+            counters,
+            ring,
+            chunk_pool,
+            restarts: worker.restart_count(),
+            published,
+        };
         Ok(Self {
             outputs,
             events,
@@ -332,11 +364,8 @@ impl Pipeline {
             worker,
             stop,
             wake_worker,
-            counters,
-            ring,
-            chunk_pool,
+            monitor,
             started,
-            published,
             consumer_wait: config.consumer_wait,
         })
     }
@@ -406,17 +435,12 @@ impl Pipeline {
 
     /// Counters so far.
     pub fn stats(&self) -> PipelineStats {
-        let load = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
-        PipelineStats {
-            bytes_in: load(&self.counters.bytes_in),
-            reads: load(&self.counters.reads),
-            overflows: load(&self.counters.overflows),
-            overflow_bytes: load(&self.counters.overflow_bytes),
-            restarts: self.worker.restarts(),
-            ring: self.ring.stats(),
-            chunk_pool: self.chunk_pool.stats(),
-            outputs: *self.published.lock().unwrap_or_else(PoisonError::into_inner),
-        }
+        self.monitor.stats()
+    }
+
+    /// A handle on the counters for another thread.
+    pub fn monitor(&self) -> PipelineMonitor {
+        self.monitor.clone()
     }
 
     /// Waits for the worker to end (call after the output channel closed) and returns the final counters. A

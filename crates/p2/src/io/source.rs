@@ -2,10 +2,14 @@
 //! built-in simulator. Each is a thin adapter behind [`Source`], read by the pipeline's reader thread; a front
 //! end opens one from a description with [`SourceSpec::open`](super::SourceSpec::open).
 
+use std::collections::VecDeque;
 use std::io;
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
+
+use super::transmit::{Link, SerialLink, TcpLink, Transmitter, WRITE_TIMEOUT};
 
 use crate::recording::{Cut, Recording, RecordingError};
 use crate::simulate;
@@ -190,6 +194,22 @@ impl SerialSource {
     /// The open port, for the ROM loader's writes, reads and baud switch.
     pub fn port_mut(&mut self) -> &mut dyn serialport::SerialPort {
         self.port.as_mut()
+    }
+
+    /// The port's way back to the P2 (typed input, PC_KEY/PC_MOUSE replies, the reset line): a second
+    /// descriptor of the same port, written from other threads while this one reads.
+    ///
+    /// # Errors
+    /// [`SourceError::Port`] if the port cannot be duplicated.
+    pub fn transmitter(&self) -> Result<Transmitter, SourceError> {
+        let path = self.port.name().unwrap_or_default();
+        let mut port = self
+            .port
+            .try_clone()
+            .map_err(|error| classify_port_error(&path, error))?;
+        port.set_timeout(WRITE_TIMEOUT)
+            .map_err(|error| classify_port_error(&path, error))?;
+        Ok(Transmitter::new(SerialLink(port), &format!("serial port {path}"), true))
     }
 
     /// Pulses the reset line: assert, [`RESET_PULSE`], release.
@@ -377,6 +397,26 @@ impl StreamSource<TcpStream> {
     }
 }
 
+impl StreamSource<TcpStream> {
+    /// The socket's way back to the P2 (typed input, PC_KEY/PC_MOUSE replies).
+    ///
+    /// # Errors
+    /// [`SourceError::Tcp`] if the socket cannot be duplicated.
+    pub fn transmitter(&self) -> Result<Transmitter, SourceError> {
+        let peer = self
+            .reader
+            .peer_addr()
+            .map_or_else(|_| "the TCP peer".to_owned(), |peer| peer.to_string());
+        let tcp_error = |source| SourceError::Tcp {
+            address: peer.clone(),
+            source,
+        };
+        let stream = self.reader.try_clone().map_err(tcp_error)?;
+        stream.set_write_timeout(Some(WRITE_TIMEOUT)).map_err(tcp_error)?;
+        Ok(Transmitter::new(TcpLink(stream), &format!("TCP {peer}"), false))
+    }
+}
+
 impl<R: io::Read + Send> Source for StreamSource<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<Read> {
         live_read(self.reader.read(buf))
@@ -500,11 +540,11 @@ impl Scenario {
     }
 
     /// How the built-in P2 paces it unless told otherwise: bursts as fast as they go, the demo a message every
-    /// 60 ms so a person can follow it.
+    /// 20 ms (about 15 s for its 740 messages) so a person can watch its displays move.
     pub fn default_pace(self) -> Pace {
         match self {
             Scenario::Hsv16 | Scenario::Mixed => Pace::Burst,
-            Scenario::Demo => Pace::PerMessage(Duration::from_millis(60)),
+            Scenario::Demo => Pace::PerMessage(Duration::from_millis(20)),
         }
     }
 }
@@ -539,15 +579,35 @@ pub enum Pace {
     PerMessage(Duration),
 }
 
-/// The built-in P2, run in-process.
+/// The built-in P2, run in-process. It reads what is typed to it ([`SimulatedSource::transmitter`]) at its
+/// stream's [`Prompt`](simulate::Prompt)s when it is paced (not in a burst): it echoes each typed byte, and a
+/// CR or LF ends the answer, which replaces the stream's own; with nothing typed for [`PROMPT_WAIT`] it
+/// answers itself. Pacing resumes after the wait.
 #[derive(Debug)]
 pub struct SimulatedSource {
     bytes: Vec<u8>,
     message_ends: Vec<usize>,
+    prompts: Vec<simulate::Prompt>,
+    /// The next prompt not yet passed.
+    next_prompt: usize,
+    /// When the program reached the prompt it waits at, and when it last got a byte there.
+    waiting: Option<(Instant, Instant)>,
+    /// Whether anything was typed at the current prompt.
+    answered: bool,
+    typed: Arc<Mutex<VecDeque<u8>>>,
+    /// Echoed bytes not yet read.
+    echo: Vec<u8>,
     sent: usize,
     pace: Pace,
     started: Option<Instant>,
 }
+
+/// How long the simulated program waits at a prompt for something to be typed (again), before it answers
+/// itself or takes what was typed.
+pub const PROMPT_WAIT: Duration = Duration::from_secs(3);
+
+/// Bytes typed to the simulated program that it holds until a prompt reads them; more are lost, as on a UART.
+const TYPED_MAX: usize = 4096;
 
 impl SimulatedSource {
     /// A simulator playing `stream` at `pace`.
@@ -556,10 +616,21 @@ impl SimulatedSource {
         Self {
             bytes: stream.bytes().to_vec(),
             message_ends,
+            prompts: stream.prompts().to_vec(),
+            next_prompt: 0,
+            waiting: None,
+            answered: false,
+            typed: Arc::default(),
+            echo: Vec::new(),
             sent: 0,
             pace,
             started: None,
         }
+    }
+
+    /// Its input: what is written there is typed to the simulated program.
+    pub fn transmitter(&self) -> Transmitter {
+        Transmitter::new(SimulatorLink(Arc::clone(&self.typed)), "the simulator", false)
     }
 
     /// How many bytes are due by now.
@@ -580,17 +651,94 @@ impl SimulatedSource {
             }
         }
     }
+
+    /// The prompt the program is reading at now, if it waits for input.
+    fn prompt_here(&self) -> Option<&simulate::Prompt> {
+        let prompt = self.prompts.get(self.next_prompt)?;
+        (self.pace != Pace::Burst && self.sent == prompt.at).then_some(prompt)
+    }
+
+    /// Reads typed bytes at a prompt: echoes them, and passes the prompt on a line end or when the wait is
+    /// over. Returns whether the program still waits.
+    fn read_prompt(&mut self, default_end: usize) -> bool {
+        let now = Instant::now();
+        let (reached, last_heard) = self.waiting.get_or_insert((now, now));
+        let mut line_ended = false;
+        {
+            let mut typed = self.typed.lock().unwrap_or_else(PoisonError::into_inner);
+            while let Some(byte) = typed.pop_front() {
+                if byte == b'\r' || byte == b'\n' {
+                    line_ended = true;
+                    break;
+                }
+                self.echo.push(byte);
+                self.answered = true;
+                *last_heard = now;
+            }
+        }
+        let reached = *reached;
+        let timed_out = now.saturating_duration_since(*last_heard) >= PROMPT_WAIT;
+        if !line_ended && !timed_out {
+            return true;
+        }
+        if line_ended || self.answered {
+            self.sent = default_end;
+        }
+        // Pacing resumes where it stopped.
+        if let Some(started) = self.started.as_mut() {
+            *started += now.saturating_duration_since(reached);
+        }
+        self.next_prompt += 1;
+        self.waiting = None;
+        self.answered = false;
+        false
+    }
+}
+
+/// The simulated program's input.
+struct SimulatorLink(Arc<Mutex<VecDeque<u8>>>);
+
+impl Link for SimulatorLink {
+    fn write_all(&mut self, bytes: &[u8]) -> io::Result<()> {
+        let mut typed = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        let room = TYPED_MAX.saturating_sub(typed.len());
+        typed.extend(&bytes[..bytes.len().min(room)]);
+        Ok(())
+    }
 }
 
 impl Source for SimulatedSource {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<Read> {
+        loop {
+            if !self.echo.is_empty() {
+                let len = self.echo.len().min(buf.len());
+                buf[..len].copy_from_slice(&self.echo[..len]);
+                self.echo.drain(..len);
+                return Ok(Read::Data { len, at: None });
+            }
+            let Some(default_end) = self.prompt_here().map(|prompt| prompt.default.end) else {
+                break;
+            };
+            if !self.read_prompt(default_end) {
+                continue;
+            }
+            if self.echo.is_empty() {
+                std::thread::sleep(Duration::from_millis(5));
+                return Ok(Read::Idle);
+            }
+        }
         if self.sent == self.bytes.len() {
             return Ok(Read::End);
         }
-        let mut due = self.due();
+        // Stops at the next prompt the program waits at.
+        let limit = match self.prompts.get(self.next_prompt) {
+            Some(prompt) if self.pace != Pace::Burst => prompt.at,
+            _ => self.bytes.len(),
+        };
+        let mut due = self.due().min(limit);
         if due <= self.sent {
             std::thread::sleep(Duration::from_millis(1).min(POLL_INTERVAL));
-            due = self.due();
+            due = self.due().min(limit);
             if due <= self.sent {
                 return Ok(Read::Idle);
             }
