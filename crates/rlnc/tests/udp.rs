@@ -352,9 +352,11 @@ fn a_receiver_restarted_mid_transfer_ends_both_ends_within_the_timeout() {
         ),
         "{error}"
     );
-    let bound = timeout + Duration::from_millis(1500);
+    // Each within its own limit (the receiver's is its wait for a first
+    // datagram), plus slack for a loaded machine.
+    let slack = Duration::from_millis(1500);
     assert!(
-        receiver_ended < bound && sender_ended < bound,
+        receiver_ended < 2 * timeout + slack && sender_ended < timeout + slack,
         "{receiver_ended:?} {sender_ended:?}"
     );
 }

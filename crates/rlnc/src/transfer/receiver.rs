@@ -45,6 +45,10 @@ pub struct ReceiverConfig {
     pub linger: Duration,
 }
 
+/// Data datagrams a receiver takes before it sends feedback, by default; the
+/// sender's window covers two such spans (T.7).
+pub const FEEDBACK_EVERY: u32 = 16;
+
 impl ReceiverConfig {
     /// Defaults for a receiver with this instance id: up to 1024 decoders
     /// and 64 MiB of them, feedback every 16 datagrams or 2 ms, 10 s
@@ -56,7 +60,7 @@ impl ReceiverConfig {
             session: None,
             max_window: 1024,
             max_window_bytes: 64 << 20,
-            feedback_every: 16,
+            feedback_every: FEEDBACK_EVERY,
             feedback_interval: Duration::from_millis(2),
             idle_timeout: Duration::from_secs(10),
             linger: Duration::from_secs(2),

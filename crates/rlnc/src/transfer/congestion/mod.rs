@@ -27,6 +27,8 @@ use core::time::Duration;
 
 use delivery::{DeliverySampler, MaxFilter};
 use loss::{LossClassifier, Verdict};
+
+use super::receiver::FEEDBACK_EVERY;
 pub(crate) use roots::{cbrt, sqrt};
 
 /// Startup gain: doubles the delivery rate each round (2 / ln 2).
@@ -40,6 +42,12 @@ const CRUISE_PHASE: usize = 2;
 /// Bandwidth-delay products in flight at most (Startup and ProbeBW): with
 /// a queue of one BDP, Startup's last round cannot overflow it (BBRv3).
 const WINDOW_GAIN: f64 = 2.0;
+/// Feedback spans the window covers at least: the receiver reports after
+/// [`FEEDBACK_EVERY`] datagrams (or 2 ms), so a window below two spans waits
+/// for its timer, and for a probe when a feedback is lost — on a path whose
+/// BDP is a few datagrams (loopback, a LAN) that, not the path, would set the
+/// rate.
+const FEEDBACK_SPANS: f64 = 2.0;
 /// Outside the probe phase, the window stays this far under a loss bound
 /// (as BBRv2 cruises), leaving room for a loss-based flow to grow into.
 const CRUISE_HEADROOM: f64 = 0.85;
@@ -274,7 +282,14 @@ impl Controller {
         // A few pacing bursts on top absorb feedback batching.
         (target + 4.0 * self.burst())
             .min(self.effective_bound())
-            .max(4.0 * self.datagram_len)
+            .max(self.feedback_floor())
+    }
+
+    /// The smallest window: two feedback spans of datagrams that arrive,
+    /// sent at the link's random loss.
+    fn feedback_floor(&self) -> f64 {
+        let arriving = 1.0 - self.random_loss().min(0.9);
+        FEEDBACK_SPANS * f64::from(FEEDBACK_EVERY) / arriving * self.datagram_len
     }
 
     /// The loss bound in bytes as it limits the window now: with headroom
@@ -604,6 +619,22 @@ mod tests {
         );
         assert!((c.delivery_rate() / 12.5e6 - 1.0).abs() < 0.05, "{}", c.delivery_rate());
         assert!(goodput > 0.97 * 12.5e6, "{goodput}");
+    }
+
+    #[test]
+    fn a_short_slow_path_still_gets_two_feedback_spans_in_flight() {
+        // 1 MB/s, 4 ms, 30 % lost, a 100 kB queue: a window of 2 BDP and
+        // four bursts would be fewer datagrams than the receiver waits for
+        // before it reports.
+        let (c, _) = fluid(1e6, 4, 0.3, 25.0, 4.0);
+        let arriving = 1.0 - c.random_loss();
+        assert!((c.random_loss() - 0.3).abs() < 0.05, "{}", c.random_loss());
+        assert!(2.0 * c.bdp() + 4.0 * c.burst() < 32.0 * 1250.0, "{}", c.bdp());
+        assert!(
+            c.window() >= 2.0 * f64::from(FEEDBACK_EVERY) / arriving * 1250.0 - 1.0,
+            "{}",
+            c.window()
+        );
     }
 
     #[test]
