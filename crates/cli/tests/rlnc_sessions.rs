@@ -1,9 +1,11 @@
 //! How `sluicegate rlnc` sessions end when a peer goes away, over 127.0.0.1:
-//! a receiver restarted on the same port mid-transfer ends both sides at
-//! once with exit code 4 and says why (datagrams in the clear: encrypted,
-//! the restarted receiver has no keys for the session, and both sides end
-//! within their timeouts instead), and a sender whose receiver was killed
-//! exits non-zero within its timeout.
+//! a receiver restarted on the same port mid-transfer ends both sides with
+//! exit code 4 and says why — at once when the sender's data reaches the
+//! new receiver (datagrams in the clear: encrypted, the restarted receiver
+//! has no keys for the session, and both sides end within their timeouts
+//! instead), or, when the sender saw the port closed between the two
+//! receivers, the sender at once and the new receiver at its `--wait` — and
+//! a sender whose receiver was killed exits non-zero within its timeout.
 
 use std::net::UdpSocket;
 use std::process::{Child, Command, Stdio};
@@ -112,28 +114,50 @@ fn restart(keying: Keying, sender_timeout: &str, wait: &str) -> [(Option<i32>, S
     ]
 }
 
+/// Whether the sender saw the restart gap's refusals (the port closed
+/// between the two receivers) and ended on them, so that the second receiver
+/// was never sent to: then the second one is only a listener, and ends at
+/// its `--wait`.
+fn sender_saw_the_port_closed(sender: &(Option<i32>, String, Duration)) -> bool {
+    sender.1.contains("went away")
+}
+
 #[test]
 fn a_receiver_restarted_mid_transfer_ends_both_sides_with_exit_4() {
-    let [receiver, sender] = restart(Keying::Insecure, "10", "20");
-    // Both within a second or two of the restart, not after the 10 s timeout.
-    assert_eq!(receiver.0, Some(4), "receiver: {}", receiver.1);
-    assert!(receiver.1.contains("earlier receiver"), "receiver: {}", receiver.1);
-    assert!(receiver.2 < Duration::from_secs(3), "{:?}", receiver.2);
+    let [receiver, sender] = restart(Keying::Insecure, "10", "3");
+    eprintln!("receiver: {receiver:?}\nsender: {sender:?}");
+    // Both within a few seconds of the restart, not after the 10 s timeout.
     assert_eq!(sender.0, Some(4), "sender: {}", sender.1);
-    assert!(sender.1.contains("restarted"), "sender: {}", sender.1);
-    assert!(sender.2 < Duration::from_secs(3), "{:?}", sender.2);
+    assert!(sender.2 < Duration::from_secs(5), "{:?}", sender.2);
+    assert_eq!(receiver.0, Some(4), "receiver: {}", receiver.1);
+    if sender_saw_the_port_closed(&sender) {
+        assert!(receiver.1.contains("no transfer started"), "receiver: {}", receiver.1);
+        assert!(receiver.2 < Duration::from_secs(5), "{:?}", receiver.2);
+    } else {
+        // The sender's data, bound to the first receiver, reached the second.
+        assert!(receiver.1.contains("earlier receiver"), "receiver: {}", receiver.1);
+        assert!(receiver.2 < Duration::from_secs(3), "{:?}", receiver.2);
+        assert!(sender.1.contains("restarted"), "sender: {}", sender.1);
+        assert!(sender.2 < Duration::from_secs(3), "{:?}", sender.2);
+    }
 }
 
 #[test]
 fn encrypted_a_restarted_receiver_and_its_sender_end_within_their_timeouts() {
     // The restarted receiver cannot open the session's datagrams (it has no
     // keys for it): it sees no transfer start within its 3 s wait, and the
-    // sender no progress within its 3 s timeout.
+    // sender no progress within its 3 s timeout (or, if it saw the port
+    // closed between the two receivers, ends on that at once).
     let [receiver, sender] = restart(Keying::KeyFile, "3", "3");
+    eprintln!("receiver: {receiver:?}\nsender: {sender:?}");
     assert_eq!(receiver.0, Some(4), "receiver: {}", receiver.1);
     assert!(receiver.2 < Duration::from_secs(5), "{:?}", receiver.2);
     assert_eq!(sender.0, Some(4), "sender: {}", sender.1);
-    assert!(sender.1.contains("no progress"), "sender: {}", sender.1);
+    assert!(
+        sender.1.contains("no progress") || sender_saw_the_port_closed(&sender),
+        "sender: {}",
+        sender.1
+    );
     assert!(sender.2 < Duration::from_secs(5), "{:?}", sender.2);
 }
 
