@@ -1,13 +1,14 @@
 //! Random element streams to random displays: the input's first bytes declare up to a few displays of each of the
 //! nine types with sizes and options taken from the input, then every input line (split at LF) is a message, half
-//! of them aimed at an open display's name. Nothing may panic or hang, at most 32 displays exist, every image stays
-//! within the sizes docs/p2-displays.md A allows, and events are drained as a front end would.
+//! of them aimed at an open display's name; a few header bytes declare BITMAP, PLOT or TERM at the largest sizes PNut
+//! accepts instead. Nothing may panic or hang, at most 32 displays exist, every image (frames and SAVE files) stays
+//! within the sizes docs/p2-displays.md A.0 allows, and events are drained as a front end would.
 #![no_main]
 
 use std::time::{Duration, Instant};
 
 use libfuzzer_sys::fuzz_target;
-use sluicegate_p2_display::{DISPLAYS_MAX, Displays};
+use sluicegate_p2_display::{DISPLAYS_MAX, Displays, Event};
 
 const NAMES: [&str; 4] = ["a", "b", "c", "d"];
 
@@ -28,6 +29,18 @@ fn declaration(kind: u8, name: &str, b: u8, size: u32) -> String {
     }
 }
 
+/// A declaration at the limits PNut accepts (a few header bytes ask for one), kept cheap: a BITMAP or PLOT 2048
+/// pixels wide at DOTSIZE 256, whose window is 524,288 pixels wide (SAVE WINDOW must refuse it), a 256×256 TERM
+/// from TEXTSIZE 15 on (refused: over 16 Mi pixels), or one row of 256 cells at 100 to 200 points (near the limit).
+fn declaration_at_limits(kind: u8, name: &str, b: u8) -> String {
+    match kind % 3 {
+        0 => format!("`bitmap {name} size 2048 1 dotsize 256 sparse red trace {}", b % 16),
+        1 => format!("`plot {name} size 2048 32 dotsize 256"),
+        _ if b & 1 == 0 => format!("`term {name} size 256 256 textsize {}", 15 + b % 8),
+        _ => format!("`term {name} size 256 1 textsize {}", 100 + b % 101),
+    }
+}
+
 fuzz_target!(|data: &[u8]| {
     let mut displays = Displays::new();
     let start = Instant::now();
@@ -35,7 +48,11 @@ fuzz_target!(|data: &[u8]| {
     for (i, pair) in head.chunks(2).enumerate() {
         // Sizes up to 252: big enough for every code path, small enough for thousands of runs a second.
         let size = pair.get(1).map_or(16, |&b| u32::from(b % 64) * 4);
-        let line = declaration(pair[0], NAMES[i], pair[0] / 9, size);
+        let line = if pair[0] >= 0xF4 {
+            declaration_at_limits(pair[0], NAMES[i], pair.get(1).copied().unwrap_or(0))
+        } else {
+            declaration(pair[0], NAMES[i], pair[0] / 9, size)
+        };
         let _ = displays.handle_line(line.as_bytes(), start);
     }
     for (i, line) in body.split(|&b| b == b'\n').enumerate() {
@@ -48,7 +65,11 @@ fuzz_target!(|data: &[u8]| {
             displays.handle_line(line, now)
         };
         assert!(displays.len() <= DISPLAYS_MAX);
-        while displays.poll_event().is_some() {}
+        while let Some(event) = displays.poll_event() {
+            if let Event::Save { image, .. } = event {
+                assert!(u64::from(image.width()) * u64::from(image.height()) <= 1 << 24);
+            }
+        }
         if i % 8 == 0 {
             let ids: Vec<_> = displays.iter().map(|d| d.id()).collect();
             for id in ids {

@@ -1,6 +1,12 @@
 //! sluicegate-rlnc against the `rlnc` crate, `raptorq` and (systematic only)
 //! `reed-solomon-simd`: same run, same data, S = 1500, single thread.
-//! Throughput is source bytes (K·S) per iteration.
+//! Throughput is source bytes (K·S) per iteration, timed in this thread's
+//! CPU time (the benchmark machine is shared; wall time would mostly measure
+//! the neighbours).
+//!
+//! sluicegate runs twice: `sluicegate` on the fastest kernel backend this
+//! CPU has (GFNI on 64-byte vectors where available), `sluicegate-avx2` on
+//! the AVX2 nibble-table backend, the path of CPUs without GFNI.
 //!
 //! Workloads, identical for every implementation:
 //! * encode random: K coded packets; encode systematic: K originals + K/4
@@ -9,6 +15,7 @@
 //!   (raptorq gets K+2 repair packets, its usual overhead); decode
 //!   systematic: one original in eight lost, recovered from repair packets.
 
+use criterion::measurement::{Measurement, ValueFormatter, WallTime};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -19,8 +26,59 @@ use raptorq::{
     EncodingPacket, ObjectTransmissionInformation, SourceBlockDecoder, SourceBlockEncoder,
 };
 use reed_solomon_simd::{ReedSolomonDecoder, ReedSolomonEncoder};
+use sluicegate_rlnc::gf::Backend;
 use sluicegate_rlnc::speed::{decode_indices, encode_indices, sample_data};
 use sluicegate_rlnc::{Decoder, Encoder, EncoderConfig, Mode, Packet};
+
+/// This thread's CPU time, as a criterion measurement.
+struct ThreadCpuTime;
+
+/// Durations are formatted as criterion formats wall time.
+static WALL_TIME: WallTime = WallTime;
+
+impl Measurement for ThreadCpuTime {
+    type Intermediate = Duration;
+    type Value = Duration;
+
+    fn start(&self) -> Duration {
+        cpu_time::ThreadTime::now().as_duration()
+    }
+
+    fn end(&self, start: Duration) -> Duration {
+        cpu_time::ThreadTime::now().as_duration().saturating_sub(start)
+    }
+
+    fn add(&self, a: &Duration, b: &Duration) -> Duration {
+        *a + *b
+    }
+
+    fn zero(&self) -> Duration {
+        Duration::ZERO
+    }
+
+    fn to_f64(&self, value: &Duration) -> f64 {
+        value.as_nanos() as f64
+    }
+
+    fn formatter(&self) -> &dyn ValueFormatter {
+        WALL_TIME.formatter()
+    }
+}
+
+type Bench = Criterion<ThreadCpuTime>;
+
+/// The sluicegate runs: the best backend, then AVX2 if it is a different
+/// one this CPU has.
+fn sluicegate_backends() -> Vec<(&'static str, Backend)> {
+    let best = Backend::available().last().expect("portable is always there");
+    let mut runs = vec![("sluicegate", best)];
+    if let Some(avx2) = Backend::available().find(|b| b.name() == "avx2")
+        && avx2 != best
+    {
+        runs.push(("sluicegate-avx2", avx2));
+    }
+    runs
+}
 
 const S: usize = 1500;
 const KS: [usize; 4] = [16, 32, 64, 128];
@@ -33,7 +91,7 @@ fn raptorq_config(len: usize) -> ObjectTransmissionInformation {
     ObjectTransmissionInformation::new(len as u64, S as u16, 1, 1, 1)
 }
 
-fn encode(c: &mut Criterion) {
+fn encode(c: &mut Bench) {
     for mode in [Mode::Random, Mode::Systematic] {
         let name = match mode {
             Mode::Random => "encode/random",
@@ -51,12 +109,16 @@ fn encode(c: &mut Criterion) {
             let enc = Encoder::new(EncoderConfig::new(k as u8, S as u16, mode), &data).unwrap();
             let indices = encode_indices(k as u8, mode);
             let mut out = vec![0u8; indices.len() * S];
-            group.bench_function(BenchmarkId::new("sluicegate", k), |b| {
-                b.iter(|| {
-                    enc.write_payloads(0, indices.clone(), &mut out).unwrap();
-                    black_box(&out);
-                })
-            });
+            for (name, backend) in sluicegate_backends() {
+                backend.activate().unwrap();
+                group.bench_function(BenchmarkId::new(name, k), |b| {
+                    b.iter(|| {
+                        enc.write_payloads(0, indices.clone(), &mut out).unwrap();
+                        black_box(&out);
+                    })
+                });
+            }
+            sluicegate_backends()[0].1.activate().unwrap();
 
             // rlnc: no systematic mode; originals are copied with unit vectors.
             let renc = rlnc::full::Encoder::new(data[..k * S - 1].to_vec(), k).unwrap();
@@ -113,7 +175,7 @@ fn encode(c: &mut Criterion) {
     }
 }
 
-fn decode(c: &mut Criterion) {
+fn decode(c: &mut Bench) {
     for mode in [Mode::Random, Mode::Systematic] {
         let name = match mode {
             Mode::Random => "decode/random",
@@ -148,18 +210,22 @@ fn decode(c: &mut Criterion) {
                 })
                 .collect();
             let mut dec = Decoder::new(0, k as u8, S as u16).unwrap();
-            group.bench_function(BenchmarkId::new("sluicegate", k), |b| {
-                b.iter(|| {
-                    dec.reset(0);
-                    for p in &packets {
-                        dec.receive(p).unwrap();
-                        if dec.is_complete() {
-                            break;
+            for (name, backend) in sluicegate_backends() {
+                backend.activate().unwrap();
+                group.bench_function(BenchmarkId::new(name, k), |b| {
+                    b.iter(|| {
+                        dec.reset(0);
+                        for p in &packets {
+                            dec.receive(p).unwrap();
+                            if dec.is_complete() {
+                                break;
+                            }
                         }
-                    }
-                    black_box(dec.data().unwrap());
-                })
-            });
+                        black_box(dec.data().unwrap());
+                    })
+                });
+            }
+            sluicegate_backends()[0].1.activate().unwrap();
             dec.reset(0);
             for p in &packets {
                 if dec.is_complete() {
@@ -255,8 +321,9 @@ fn decode(c: &mut Criterion) {
     }
 }
 
-fn config() -> Criterion {
+fn config() -> Bench {
     Criterion::default()
+        .with_measurement(ThreadCpuTime)
         .sample_size(20)
         .warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(2))

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use clap::{Args, Subcommand, ValueEnum};
 use sluicegate_rlnc::Mode;
+use sluicegate_rlnc::gf::Backend;
 use sluicegate_rlnc::speed::{self, SpeedConfig};
 
 use crate::exit::Failure;
@@ -56,6 +57,14 @@ struct BenchArgs {
     /// Minimum measuring time per figure, in milliseconds.
     #[arg(long, default_value_t = 300)]
     min_time_ms: u64,
+    /// Kernel backend to measure instead of the fastest one this CPU has
+    /// (portable, ssse3, gfni128, avx2, avx512bw, gfni256, gfni512).
+    #[arg(long, value_name = "NAME")]
+    kernel: Option<String>,
+    /// Also measure the bounds (64-byte GFNI's register-only multiply-add
+    /// loop, memcpy in L1 and L2) and the raw kernels as a fraction of each.
+    #[arg(long)]
+    kernels: bool,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -78,7 +87,7 @@ impl ModeArg {
 /// Run `sluicegate rlnc …`.
 pub fn run(args: RlncArgs) -> Result<(), Failure> {
     match args.command {
-        RlncCommand::Bench(b) => bench(b).map_err(Failure::runtime),
+        RlncCommand::Bench(b) => bench(b),
         RlncCommand::Send(a) => send::send(a),
         RlncCommand::Recv(a) => recv::recv(a),
         RlncCommand::Relay(a) => relay::run(a),
@@ -86,7 +95,15 @@ pub fn run(args: RlncArgs) -> Result<(), Failure> {
     }
 }
 
-fn bench(args: BenchArgs) -> anyhow::Result<()> {
+fn bench(args: BenchArgs) -> Result<(), Failure> {
+    if let Some(name) = &args.kernel {
+        let backend: Backend = name.parse().map_err(Failure::usage)?;
+        backend.activate().map_err(Failure::usage)?;
+    }
+    bench_report(args).map_err(Failure::runtime)
+}
+
+fn bench_report(args: BenchArgs) -> anyhow::Result<()> {
     let modes = match args.mode {
         ModeArg::Random => vec![Mode::Random],
         ModeArg::Systematic => vec![Mode::Systematic],
@@ -99,8 +116,23 @@ fn bench(args: BenchArgs) -> anyhow::Result<()> {
         min_time: Duration::from_millis(args.min_time_ms),
     };
     let mut out = std::io::stdout().lock();
+    let backend = speed::backend();
     if !args.json {
-        writeln!(out, "kernel backend: {}", speed::backend().name())?;
+        let available: Vec<&str> = Backend::available().map(Backend::name).collect();
+        writeln!(out, "kernel backend: {} ({})", backend.name(), backend.describe())?;
+        writeln!(out, "available: {}", available.join(", "))?;
+    }
+    if args.kernels {
+        let bounds = speed::bounds(config.min_time);
+        let figures = speed::kernel_figures(&bounds, config.min_time);
+        if args.json {
+            let line = serde_json::json!({ "bounds": bounds, "kernels": figures });
+            writeln!(out, "{line}")?;
+        } else {
+            print_kernels(&mut out, &bounds, &figures)?;
+        }
+    }
+    if !args.json {
         writeln!(
             out,
             "{:>4} {:>6} {:>11} {:>14} {:>14}",
@@ -126,6 +158,36 @@ fn bench(args: BenchArgs) -> anyhow::Result<()> {
             }
             out.flush()?;
         }
+    }
+    Ok(())
+}
+
+fn print_kernels(out: &mut impl Write, bounds: &speed::Bounds, figures: &[speed::KernelFigure]) -> std::io::Result<()> {
+    let or_dash = |g: Option<f64>| g.map_or_else(|| "-".to_string(), |g| format!("{g:.2}"));
+    writeln!(
+        out,
+        "bounds GB/s: 64-byte GFNI register-only multiply-add {}, memcpy L1 {:.1}, memcpy L2 {:.1}",
+        bounds
+            .gfni_peak_gb_s
+            .map_or_else(|| "-".to_string(), |g| format!("{g:.1}")),
+        bounds.l1_copy_gb_s,
+        bounds.l2_copy_gb_s
+    )?;
+    writeln!(
+        out,
+        "{:<16} {:>8} {:>10} {:>9} {:>9}",
+        "kernel (S=1500)", "GB/s", "of GFNI", "of L1 cp", "of L2 cp"
+    )?;
+    for f in figures {
+        writeln!(
+            out,
+            "{:<16} {:>8.1} {:>10} {:>9.2} {:>9.2}",
+            f.kernel,
+            f.gb_s,
+            or_dash(f.of_gfni_peak),
+            f.of_l1_copy,
+            f.of_l2_copy
+        )?;
     }
     Ok(())
 }
@@ -160,6 +222,11 @@ mod tests {
         assert_eq!(b.symbol_size, 1500);
         assert!(matches!(b.mode, ModeArg::Systematic));
         assert!(b.json);
+        assert!(b.kernel.is_none() && !b.kernels);
+        let w = Wrapper::try_parse_from(["x", "bench", "--kernel", "avx2", "--kernels"]).unwrap();
+        let RlncCommand::Bench(b) = w.command else { panic!() };
+        assert_eq!(b.kernel.as_deref(), Some("avx2"));
+        assert!(b.kernels);
         assert!(Wrapper::try_parse_from(["x", "bench", "--k", "0"]).is_err());
     }
 }

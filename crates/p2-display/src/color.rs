@@ -93,10 +93,11 @@ impl ColorMode {
 
 /// `HUE[i]` (A.0, DDU `SetPolarColors`): three trapezoid ramps 120° apart, starting exactly at red.
 ///
-/// PNut computes `k = i − 7.2 + j·256/3` in x87 extended precision; with `K = 15·k` everything is an exact
-/// integer: a rising ramp `(K − 1280)·51/128`, a falling one `(3840 − K)·51/128`. Two entries fall exactly on a
-/// half (i = 20 rising, i = 148 falling); PNut's extended `−7.2` lies a hair above the true value, so k does too:
-/// the rising tie rounds up and the falling one down (checked against an 80-bit re-run of the Delphi code).
+/// With `K = 15·k` (`k = i − 7.2 + j·256/3`) everything is an exact integer: a rising ramp `(K − 1280)·51/128`, a
+/// falling one `(3840 − K)·51/128`. Two entries fall exactly on a half in exact arithmetic, and PNut's x87 code
+/// (extended precision, `Round` = FISTP under the default round-to-nearest-even) splits them: the rising one
+/// (i = 20, green) is no tie there — the extended `−7.2` lies a hair above −7.2 — and rounds up to 77; the falling
+/// one (i = 148, green) is still an exact half and goes to the even 178. Hence `+ 64` and `+ 63` below.
 pub const HUE: [u32; 256] = {
     let mut table = [0u32; 256];
     let mut i = 0;
@@ -274,7 +275,13 @@ pub fn blend_channel(dst: u32, src: u32, alpha: u32) -> u32 {
 /// 256, so full opacity is special-cased by its callers).
 #[inline]
 pub fn blend(dst: u32, src: u32, alpha: u32) -> u32 {
-    let channel = |shift: u32| blend_channel((dst >> shift) & 0xFF, (src >> shift) & 0xFF, alpha) << shift;
+    let channel = |shift: u32| {
+        let (d, s) = ((dst >> shift) & 0xFF, (src >> shift) & 0xFF);
+        // A value blended over itself stays (tested for every value and alpha): the channels a trace colour
+        // shares with the pixel (a green trace over black: red and blue) cost nothing.
+        let blended = if d == s { d } else { blend_channel(d, s, alpha) };
+        blended << shift
+    };
     channel(16) | channel(8) | channel(0)
 }
 
@@ -413,34 +420,136 @@ mod tests {
         }
     }
 
-    #[test]
-    fn hue_matches_the_floating_point_formula_away_from_ties() {
-        // The Delphi formula in f64; where it lands within 1e-9 of a half, the tie rule of the doc comment decides.
-        for (i, hue) in HUE.iter().enumerate() {
-            for j in 0..3 {
-                let mut k = i as f64 - 7.2 + j as f64 * 256.0 / 3.0;
-                if k >= 256.0 {
-                    k -= 256.0;
-                }
-                let (exact, rising) = if k < 256.0 * 2.0 / 6.0 {
-                    (0.0, true)
-                } else if k < 256.0 * 3.0 / 6.0 {
-                    ((k - 256.0 * 2.0 / 6.0) / (256.0 / 6.0) * 255.0, true)
-                } else if k < 256.0 * 5.0 / 6.0 {
-                    (255.0, true)
-                } else {
-                    ((256.0 - k) / (256.0 / 6.0) * 255.0, false)
-                };
-                let got = (hue >> (8 * j)) & 0xFF;
-                if (exact.fract() - 0.5).abs() < 1e-9 {
-                    let expected = if rising { exact.ceil() } else { exact.floor() };
-                    assert_eq!(got, expected as u32, "tie at HUE[{i}] channel {j}");
-                    assert!((i, rising) == (20, true) || (i, rising) == (148, false));
-                } else {
-                    assert_eq!(got, exact.round() as u32, "HUE[{i}] channel {j}");
+    /// A number as PNut's x87 FPU holds it (64 significant bits), as a fixed-point integer of 2⁻¹⁰⁰ units: exact
+    /// for every value `SetPolarColors` meets (zero, or between 2⁻³⁶ and 2⁹).
+    #[derive(Clone, Copy, PartialEq, PartialOrd, Debug)]
+    struct X87(i128);
+
+    impl X87 {
+        const FRACTION: u32 = 100;
+
+        fn int(n: i64) -> Self {
+            Self(i128::from(n) << Self::FRACTION)
+        }
+
+        /// `magnitude` (plus `sticky`: more non-zero bits below it) to 64 significant bits, nearest, ties to even.
+        fn rounded(negative: bool, magnitude: u128, sticky: bool) -> Self {
+            let top = 127 - magnitude.leading_zeros().min(127);
+            let magnitude = if top < 64 {
+                assert!(!sticky, "a value below 2^-36 left the fixed-point range");
+                magnitude
+            } else {
+                let drop = top - 63;
+                let low = magnitude & ((1 << drop) - 1);
+                let half = 1u128 << (drop - 1);
+                let up = low > half || (low == half && (sticky || (magnitude >> drop) & 1 == 1));
+                ((magnitude >> drop) + u128::from(up)) << drop
+            };
+            let value = magnitude as i128;
+            Self(if negative { -value } else { value })
+        }
+
+        fn add(self, other: Self) -> Self {
+            let sum = self.0 + other.0;
+            Self::rounded(sum < 0, sum.unsigned_abs(), false)
+        }
+
+        fn sub(self, other: Self) -> Self {
+            self.add(Self(-other.0))
+        }
+
+        fn mul_int(self, n: i64) -> Self {
+            let product = self.0 * i128::from(n);
+            Self::rounded(product < 0, product.unsigned_abs(), false)
+        }
+
+        /// FDIV: long division to 2⁻¹⁰⁰, the remainder as the sticky bit.
+        fn div(self, other: Self) -> Self {
+            let (a, b) = (self.0.unsigned_abs(), other.0.unsigned_abs());
+            let (mut quotient, mut remainder) = (a / b, a % b);
+            for _ in 0..Self::FRACTION {
+                quotient <<= 1;
+                remainder <<= 1;
+                if remainder >= b {
+                    remainder -= b;
+                    quotient |= 1;
                 }
             }
+            Self::rounded((self.0 < 0) != (other.0 < 0), quotient, remainder != 0)
         }
+
+        /// Delphi's `Round`: FISTP under the FPU's default rounding, nearest with ties to even. Also says whether
+        /// the value was an exact half.
+        fn round(self) -> (u32, bool) {
+            assert!(self.0 >= 0);
+            let whole = self.0 >> Self::FRACTION;
+            let fraction = self.0 & ((1 << Self::FRACTION) - 1);
+            let half = 1i128 << (Self::FRACTION - 1);
+            let up = fraction > half || (fraction == half && whole & 1 == 1);
+            ((whole + i128::from(up)) as u32, fraction == half)
+        }
+    }
+
+    /// `SetPolarColors` as PNut v55's compiler emits it: `(i + tuning) + (j·256)/3` in extended precision, the
+    /// folded constants `256·2/6`, `256·5/6` (rounded to 64 bits) and the ramp widths `128 − 256·2/6`,
+    /// `256 − 256·5/6` (exact from those), then `(k − 256·2/6)/width·255` or `(256 − k)/width·255` and `Round`.
+    /// Returns the table and the entries whose ramp value was an exact half.
+    fn pnut_hue_table() -> ([u32; 256], Vec<(usize, usize)>) {
+        let tuning = X87::int(-72).div(X87::int(10));
+        let two_sixths = X87::int(512).div(X87::int(6));
+        let five_sixths = X87::int(1280).div(X87::int(6));
+        let rise_width = X87::int(128).sub(two_sixths);
+        let fall_width = X87::int(256).sub(five_sixths);
+        let mut table = [0u32; 256];
+        let mut ties = Vec::new();
+        for (i, entry) in table.iter_mut().enumerate() {
+            for j in 0..3 {
+                let mut k = X87::int(i as i64)
+                    .add(tuning)
+                    .add(X87::int(j as i64 * 256).div(X87::int(3)));
+                if k >= X87::int(256) {
+                    k = k.sub(X87::int(256));
+                }
+                let value = if k < two_sixths {
+                    0
+                } else if k < X87::int(128) {
+                    let (v, tie) = k.sub(two_sixths).div(rise_width).mul_int(255).round();
+                    if tie {
+                        ties.push((i, j));
+                    }
+                    v
+                } else if k < five_sixths {
+                    255
+                } else {
+                    let (v, tie) = X87::int(256).sub(k).div(fall_width).mul_int(255).round();
+                    if tie {
+                        ties.push((i, j));
+                    }
+                    v
+                };
+                *entry |= value << (8 * j);
+            }
+        }
+        (table, ties)
+    }
+
+    #[test]
+    fn hue_is_what_pnuts_x87_code_computes() {
+        let (pnut, ties) = pnut_hue_table();
+        for (i, (ours, theirs)) in HUE.iter().zip(pnut).enumerate() {
+            assert_eq!(*ours, theirs, "HUE[{i}]: {ours:06X}, PNut {theirs:06X}");
+        }
+        // The two exact halves of the exact arithmetic: the rising one is no tie in extended precision and
+        // rounds up (a ties-to-even rule on exact values would give 76); the falling one is an exact half there
+        // and goes to the even 178 (ties away from zero would give 179).
+        assert_eq!(ties, [(148, 1)]);
+        assert_eq!(HUE[20], 0xFF4D00);
+        assert_eq!(HUE[148], 0x00B2FF);
+        // The folded constants are the ones in PNut v55's code for SetPolarColors: −7.2 = −0xE666…666·2⁻⁶¹,
+        // 256·2/6 = 0xAAAA…AAAB·2⁻⁵⁷, 256·5/6 = 0xD555…5555·2⁻⁵⁶.
+        assert_eq!(X87::int(-72).div(X87::int(10)).0, -(0xE666_6666_6666_6666 << 39));
+        assert_eq!(X87::int(512).div(X87::int(6)).0, 0xAAAA_AAAA_AAAA_AAAB << 43);
+        assert_eq!(X87::int(1280).div(X87::int(6)).0, 0xD555_5555_5555_5555 << 44);
     }
 
     #[test]

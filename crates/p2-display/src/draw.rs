@@ -1,5 +1,5 @@
-//! Drawing into a display's back buffer, with PNut's own algorithms (docs/p2-displays.md A.0 "Geometry &
-//! rendering"):
+//! Drawing into a display's back buffer, with PNut's own algorithms (docs/p2-displays.md A.0 "Geometry and
+//! drawing"):
 //!
 //! - [`smooth_line`] / [`smooth_dot`]: anti-aliased lines and dots in 1/256 pixel with round ends (DDU
 //!   `SmoothLine`, `SmoothDot`, `SmoothClip`, `SmoothPixel`), gamma-2 blended.
@@ -14,21 +14,13 @@
 //! what makes the pixels the same.
 
 use crate::color::blend;
-use crate::frame::{Canvas, Rect};
+use crate::frame::{Canvas, Damage, Rect};
+
+#[cfg(test)]
+pub(crate) mod reference;
 
 /// The largest shape PNut draws (`SmoothFillMax`): sizes above it are ignored.
 const SMOOTH_FILL_MAX: i32 = 2048;
-
-/// One pixel at `opacity · opacity2` (both 0–255), axes swapped when `swap` (DDU `SmoothPixel`).
-#[inline]
-fn smooth_pixel(canvas: &mut Canvas, swap: bool, x: i32, y: i32, color: u32, opacity: u32, opacity2: u32) {
-    let opacity = (opacity * opacity2 + 0xFF) >> 8;
-    if opacity == 0 {
-        return;
-    }
-    let (x, y) = if swap { (y, x) } else { (x, y) };
-    plot(canvas, x, y, color, opacity);
-}
 
 /// One pixel at `opacity` 0–255: written when opaque, gamma-blended otherwise.
 #[inline]
@@ -72,6 +64,9 @@ fn smooth_clip(width: u32, height: u32, x1: &mut i32, y1: &mut i32, x2: &mut i32
         code
     };
     let (mut out1, mut out2) = (outcode(*x1, *y1), outcode(*x2, *y2));
+    if out1 | out2 == 0 {
+        return true;
+    }
     let (mut fx1, mut fy1, mut fx2, mut fy2) = (f64::from(*x1), f64::from(*y1), f64::from(*x2), f64::from(*y2));
     // Each pass moves one end onto an edge; four passes always settle it (the bound guards against NaN).
     for _ in 0..8 {
@@ -381,7 +376,22 @@ impl Line {
     }
 
     /// The body of `SmoothLine`, given its tables `y1_lut1, y2_lut1, x1_lut2, y1_lut2, x2_lut2, y2_lut2` and slant.
-    fn draw(
+    fn draw(self, rows: [Row<'_>; 6], slant: Slant, canvas: &mut Canvas) {
+        match (self.swap, rows[0].0.len()) {
+            (false, 3) => self.draw_as::<false, 3>(rows, slant, canvas),
+            (true, 3) => self.draw_as::<true, 3>(rows, slant, canvas),
+            (false, 5) => self.draw_as::<false, 5>(rows, slant, canvas),
+            (true, 5) => self.draw_as::<true, 5>(rows, slant, canvas),
+            (false, _) => self.draw_as::<false, 0>(rows, slant, canvas),
+            (true, _) => self.draw_as::<true, 0>(rows, slant, canvas),
+        }
+    }
+
+    /// [`draw`](Self::draw) with the axis swap and, for the thin lines of every trace (radius under 2 px), the
+    /// table width `ROWS` known at compile time (0: any width): these pixel loops are the inner loop of every
+    /// trace, so they carry no decision a line settles once, and a round end's column is unrolled.
+    #[inline(always)]
+    fn draw_as<const SWAP: bool, const ROWS: usize>(
         self,
         [y1_lut1, y2_lut1, x1_lut2, y1_lut2, x2_lut2, y2_lut2]: [Row<'_>; 6],
         slant: Slant,
@@ -398,10 +408,11 @@ impl Line {
             y2f,
             radius,
             span,
-            swap,
             color,
             opacity,
+            ..
         } = self;
+        let mut target = Target::new(canvas, color, opacity);
         // x at pixel centres; y stepped with a 16-bit fraction.
         let x_left = ((x1 - radius) & !0xFF) + 0x80;
         let x_right = ((x2 + radius) & !0xFF) + 0x80;
@@ -418,16 +429,10 @@ impl Line {
             if x <= left_top && x <= left_bottom {
                 // Left round end, before the line leaves it: a 2-D slice.
                 let xp = x1 / 0x100 - x / 0x100;
-                for yp in -span..=span {
-                    let o = end_cap(x1_lut2, y1_lut2, xp, yp, x1f, y1f);
-                    smooth_pixel(canvas, swap, x >> 8, (y1 >> 8) - yp, color, o, opacity);
-                }
+                target.end_cap::<SWAP, ROWS>(x >> 8, y1 >> 8, x1_lut2, y1_lut2.get(xp), (xp, span), (x1f, y1f));
             } else if x >= right_top && x >= right_bottom {
                 let xp = x2 / 0x100 - x / 0x100;
-                for yp in -span..=span {
-                    let o = end_cap(x2_lut2, y2_lut2, xp, yp, x2f, y2f);
-                    smooth_pixel(canvas, swap, x >> 8, (y2 >> 8) - yp, color, o, opacity);
-                }
+                target.end_cap::<SWAP, ROWS>(x >> 8, y2 >> 8, x2_lut2, y2_lut2.get(xp), (xp, span), (x2f, y2f));
             } else {
                 // Between the ends: a 1-D vertical slice, its end pixels at their fractional coverage.
                 let y = (y_acc / 0x100) as i32;
@@ -452,32 +457,111 @@ impl Line {
                     } else {
                         !y_bottom & 0xFF
                     };
-                    smooth_pixel(canvas, swap, x >> 8, y_bottom >> 8, color, o as u32, opacity);
+                    target.put::<SWAP>(x >> 8, y_bottom >> 8, o as u32);
                     y_bottom = next;
                 }
             }
             x += 0x100;
             y_acc += slope;
         }
+        let drawn = target.drawn;
+        canvas.pending.merge(drawn);
     }
 }
 
-/// The opacity of the pixel `(xp, yp)` pixels from a round end (a 2-D slice): the product of its coverage across
-/// and along, each from a chord table.
+/// The back buffer as one line draws into it (DDU `SmoothPixel`): one colour at one opacity, and the box of the
+/// pixels it changed, kept here and added to the canvas's damage once per line.
+struct Target<'a> {
+    pixels: &'a mut [u32],
+    width: u32,
+    height: u32,
+    color: u32,
+    opacity: u32,
+    drawn: Damage,
+}
+
+impl<'a> Target<'a> {
+    fn new(canvas: &'a mut Canvas, color: u32, opacity: u32) -> Self {
+        let (width, height) = (canvas.width(), canvas.height());
+        Self {
+            pixels: canvas.back.pixels_mut(),
+            width,
+            height,
+            color,
+            opacity,
+            drawn: Damage::NONE,
+        }
+    }
+
+    /// The pixel at `(major, minor)` (`(x, y)`, or `(y, x)` when `SWAP`) at `coverage · opacity`, gamma-blended.
+    #[inline(always)]
+    fn put<const SWAP: bool>(&mut self, major: i32, minor: i32, coverage: u32) {
+        let opacity = (coverage * self.opacity + 0xFF) >> 8;
+        if opacity == 0 {
+            return;
+        }
+        let (x, y) = if SWAP { (minor, major) } else { (major, minor) };
+        // A negative coordinate wraps past the size.
+        let (x, y) = (x as u32, y as u32);
+        if x >= self.width || y >= self.height {
+            return;
+        }
+        let pixel = &mut self.pixels[y as usize * self.width as usize + x as usize];
+        // Blending a colour over itself keeps it (each channel c·√(255/256) rounds back to c): a trace's core
+        // pixels, covered again by every overlapping segment, cost nothing.
+        if *pixel == self.color {
+            return;
+        }
+        *pixel = if opacity == 0xFF {
+            self.color
+        } else {
+            blend(*pixel, self.color, opacity)
+        };
+        self.drawn.add_pixel(x, y);
+    }
+
+    /// One column of a round end (a 2-D slice), `xp` pixels from the end's centre column, rows `-span..=span`
+    /// from its centre `row`: each pixel at the product of its coverage across (the chord `across` of its row) and
+    /// along (`along`, the chord of this column), each less the distance from the sub-pixel centre `(fx, fy)`.
+    #[inline(always)]
+    fn end_cap<const SWAP: bool, const ROWS: usize>(
+        &mut self,
+        column: i32,
+        row: i32,
+        across: Row<'_>,
+        along: i32,
+        (xp, span): (i32, i32),
+        (fx, fy): (i32, i32),
+    ) {
+        let across_offset = from_centre(xp, fx);
+        match <&[i32; ROWS]>::try_from(across.0) {
+            Ok(chords) => {
+                for (i, &chord) in chords.iter().enumerate() {
+                    let yp = i as i32 - (ROWS / 2) as i32;
+                    self.cap_pixel::<SWAP>(column, row - yp, chord - across_offset, along - from_centre(yp, fy));
+                }
+            }
+            Err(_) => {
+                for (yp, &chord) in (-span..=span).zip(across.0) {
+                    self.cap_pixel::<SWAP>(column, row - yp, chord - across_offset, along - from_centre(yp, fy));
+                }
+            }
+        }
+    }
+
+    /// One pixel of a round end at the product of its coverage across and along, each clamped to 0–255.
+    #[inline(always)]
+    fn cap_pixel<const SWAP: bool>(&mut self, major: i32, minor: i32, across: i32, along: i32) {
+        let (xo, yo) = (across.clamp(0, 0xFF) as u32, along.clamp(0, 0xFF) as u32);
+        self.put::<SWAP>(major, minor, (xo * yo + 0xFF) >> 8);
+    }
+}
+
+/// How far, in 1/256 px, the centre of the pixel `p` pixels from a round end's centre pixel is from the end's
+/// sub-pixel centre `f`; the centre pixel itself is not reduced (PNut's `xp = 0` and `yp = 0` cases).
 #[inline(always)]
-fn end_cap(across_lut: Row<'_>, along_lut: Row<'_>, xp: i32, yp: i32, fx: i32, fy: i32) -> u32 {
-    let across = match xp {
-        ..0 => across_lut.get(yp) + ((xp << 8) + fx),
-        1.. => across_lut.get(yp) - ((xp << 8) + fx),
-        0 => across_lut.get(yp),
-    };
-    let along = match yp {
-        ..0 => along_lut.get(xp) + ((yp << 8) + fy),
-        1.. => along_lut.get(xp) - ((yp << 8) + fy),
-        0 => along_lut.get(xp),
-    };
-    let (xo, yo) = (across.clamp(0, 0xFF) as u32, along.clamp(0, 0xFF) as u32);
-    (xo * yo + 0xFF) >> 8
+fn from_centre(p: i32, f: i32) -> i32 {
+    ((p << 8) + f).abs() * i32::from(p != 0)
 }
 
 /// PNut's `Round(radius · Sin(th))` and `Round(Cos(th) · $10000)` for `th = ArcTan2(dy, dx)`, `dx ≥ |dy|`, from
@@ -504,7 +588,7 @@ fn smooth_fill(canvas: &mut Canvas, x: i32, y: i32, count: i32, color: u32, opac
     }
     let (mut x, mut count) = (x, count);
     if x < 0 {
-        count += x;
+        count = count.saturating_add(x);
         if count < 0 {
             return;
         }
@@ -513,7 +597,7 @@ fn smooth_fill(canvas: &mut Canvas, x: i32, y: i32, count: i32, color: u32, opac
     if x >= width || count < 0 {
         return;
     }
-    if x + count >= width {
+    if x.saturating_add(count) >= width {
         count = width - 1 - x;
     }
     let rect = Rect::new(x as u32, y as u32, count as u32 + 1, 1);
@@ -530,13 +614,20 @@ fn smooth_fill(canvas: &mut Canvas, x: i32, y: i32, count: i32, color: u32, opac
     canvas.touch(rect);
 }
 
-/// `xs × ys` pixels from `(x, y)` (DDU `SmoothRect`).
+/// `xs × ys` pixels from `(x, y)` (DDU `SmoothRect`). PNut loops `for row := y to y + ys − 1` with that bound in
+/// wrapping 32-bit arithmetic (an empty loop when it wraps below `y`); only the rows inside the canvas are walked
+/// here, so a frame thickness near 2³¹ costs no billion empty rows.
 fn smooth_rect(canvas: &mut Canvas, x: i32, y: i32, xs: i32, ys: i32, color: u32, opacity: u32) {
     if xs == 0 || ys == 0 {
         return;
     }
-    for row in y..y.saturating_add(ys) {
-        smooth_fill(canvas, x, row, xs - 1, color, opacity);
+    let last = y.wrapping_add(ys).wrapping_sub(1);
+    if last < y {
+        return;
+    }
+    let height = canvas.height() as i32;
+    for row in y.max(0)..=last.min(height - 1) {
+        smooth_fill(canvas, x, row, xs.wrapping_sub(1), color, opacity);
     }
 }
 
@@ -568,18 +659,22 @@ pub(crate) fn smooth_shape(
     {
         return;
     }
-    let mut solid = thick == 0 || thick << 1 >= xs || thick << 1 >= ys;
+    // PNut's 32-bit arithmetic wraps: a thickness of 2³⁰ or more doubles to a negative number, so such a frame is
+    // not solid, and its pieces land where the wrapped sums put them.
+    let double = thick.wrapping_shl(1);
+    let mut solid = thick == 0 || double >= xs || double >= ys;
     if xro == 0 || yro == 0 {
         let (xl, xr) = (xc - (xs >> 1), xc + (xs - (xs >> 1)));
         let (yt, yb) = (yc - (ys >> 1), yc + (ys - (ys >> 1)));
         if solid {
             smooth_rect(canvas, xl, yt, xs, ys, color, opacity);
         } else {
-            let inner = ys - (thick << 1);
+            let inner = ys.wrapping_sub(double);
+            let below = yt.wrapping_add(thick);
             smooth_rect(canvas, xl, yt, xs, thick, color, opacity);
-            smooth_rect(canvas, xl, yb - thick, xs, thick, color, opacity);
-            smooth_rect(canvas, xl, yt + thick, thick, inner, color, opacity);
-            smooth_rect(canvas, xr - thick, yt + thick, thick, inner, color, opacity);
+            smooth_rect(canvas, xl, yb.wrapping_sub(thick), xs, thick, color, opacity);
+            smooth_rect(canvas, xl, below, thick, inner, color, opacity);
+            smooth_rect(canvas, xr.wrapping_sub(thick), below, thick, inner, color, opacity);
         }
         return;
     }
@@ -756,6 +851,112 @@ pub(crate) fn gdi_line(canvas: &mut Canvas, x0: i32, y0: i32, x1: i32, y1: i32, 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    /// A canvas of random colours drawn from a few (so that a line meets its own colour and partial blends).
+    fn speckled(width: u32, height: u32, seed: u64, colors: &[u32]) -> Canvas {
+        let mut canvas = Canvas::new(width, height, 0);
+        let mut state = seed | 1;
+        for pixel in canvas.back.pixels_mut() {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            *pixel = colors[(state % colors.len() as u64) as usize];
+        }
+        canvas
+    }
+
+    /// The same pixels as the reference, and damage that covers every changed pixel and no more than the reference
+    /// touched.
+    fn same_as_reference(fast: &Canvas, reference: &Canvas, before: &Canvas) -> Result<(), TestCaseError> {
+        prop_assert!(fast.back == reference.back, "pixels differ from the reference");
+        let (damage, touched) = (fast.pending.rect(), reference.pending.rect());
+        for y in 0..before.height() {
+            for x in 0..before.width() {
+                if fast.back.get(x, y) != before.back.get(x, y) {
+                    prop_assert!(
+                        damage.is_some_and(|d| d.contains(x, y)),
+                        "({}, {}) changed outside the damage",
+                        x,
+                        y
+                    );
+                }
+            }
+        }
+        if let Some(damage) = damage {
+            prop_assert!(
+                touched.is_some_and(|t| t.union(damage) == t),
+                "damage beyond what the reference touched"
+            );
+        }
+        Ok(())
+    }
+
+    /// A line end in 1/256 px, mostly on and near a `size`-pixel canvas, sometimes far off it.
+    fn coordinate(size: i32) -> impl Strategy<Value = i32> {
+        prop_oneof![
+            8 => -3 << 8..(size + 3) << 8,
+            1 => -(1 << 20)..1 << 20,
+        ]
+    }
+
+    /// A radius in 1/256 px: the sizes the displays use, odd ones, and beyond PNut's cap.
+    fn radius() -> impl Strategy<Value = i32> {
+        prop_oneof![
+            4 => (0..=32).prop_map(|size| size << 6),
+            2 => 0..6 << 8,
+            1 => 0..140 << 8,
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        /// Every line, with tables computed for it or kept for its radius, draws the reference's pixels.
+        #[test]
+        fn lines_draw_the_reference_pixels(
+            (width, height) in (1u32..40, 1u32..40),
+            ends in prop::collection::vec((coordinate(40), coordinate(40)), 2..6),
+            radius in radius(),
+            color in prop_oneof![Just(0x00FF00u32), Just(0xFF7F00), 0u32..0x100_0000],
+            opacity in prop_oneof![Just(0xFFu32), 0u32..=0xFF],
+            seed: u64,
+        ) {
+            let before = speckled(width, height, seed, &[0, color, 0x123456, color ^ 0x80, 0xFFFFFF]);
+            let mut tables = LineTables::new(radius);
+            let (mut computed, mut with_tables, mut reference) = (before.clone(), before.clone(), before.clone());
+            for pair in ends.windows(2) {
+                let ((x1, y1), (x2, y2)) = (pair[0], pair[1]);
+                smooth_line(&mut computed, x1, y1, x2, y2, radius, color, opacity);
+                smooth_line_with(&mut with_tables, &mut tables, x1, y1, x2, y2, color, opacity);
+                reference::smooth_line(&mut reference, x1, y1, x2, y2, radius, color, opacity);
+            }
+            same_as_reference(&computed, &reference, &before)?;
+            same_as_reference(&with_tables, &reference, &before)?;
+        }
+
+        /// Every dot (a line of no length), on, across and off the canvas's edges, draws the reference's pixels.
+        #[test]
+        fn dots_draw_the_reference_pixels(
+            (width, height) in (1u32..24, 1u32..24),
+            dots in prop::collection::vec((coordinate(24), coordinate(24)), 1..8),
+            radius in radius(),
+            color in prop_oneof![Just(0xFF0000u32), 0u32..0x100_0000],
+            opacity in prop_oneof![Just(0xFFu32), 0u32..=0xFF],
+            seed: u64,
+        ) {
+            let before = speckled(width, height, seed, &[0, color, 0x00FF00, color ^ 0x010101, 0xFFFFFF]);
+            let mut tables = LineTables::new(radius);
+            let (mut computed, mut with_tables, mut reference) = (before.clone(), before.clone(), before.clone());
+            for &(x, y) in &dots {
+                smooth_dot(&mut computed, x, y, radius, color, opacity);
+                smooth_line_with(&mut with_tables, &mut tables, x, y, x, y, color, opacity);
+                reference::smooth_line(&mut reference, x, y, x, y, radius, color, opacity);
+            }
+            same_as_reference(&computed, &reference, &before)?;
+            same_as_reference(&with_tables, &reference, &before)?;
+        }
+    }
 
     fn canvas(w: u32, h: u32) -> Canvas {
         Canvas::new(w, h, 0)

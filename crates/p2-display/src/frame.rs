@@ -112,6 +112,15 @@ impl Damage {
         self.bottom = self.bottom.max(rect.bottom());
     }
 
+    /// Adds another region.
+    #[inline]
+    pub(crate) fn merge(&mut self, other: Damage) {
+        self.left = self.left.min(other.left);
+        self.top = self.top.min(other.top);
+        self.right = self.right.max(other.right);
+        self.bottom = self.bottom.max(other.bottom);
+    }
+
     pub(crate) fn rect(self) -> Option<Rect> {
         (self.right > self.left && self.bottom > self.top)
             .then(|| Rect::new(self.left, self.top, self.right - self.left, self.bottom - self.top))
@@ -167,6 +176,12 @@ impl Framebuffer {
     /// Every pixel, `0x00RRGGBB`, row by row.
     pub fn pixels(&self) -> &[u32] {
         &self.pixels
+    }
+
+    /// Every pixel, mutable, row by row.
+    #[inline]
+    pub(crate) fn pixels_mut(&mut self) -> &mut [u32] {
+        &mut self.pixels
     }
 
     /// The whole buffer as a rectangle.

@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use sluicegate_p2::WindowType;
 
-use crate::display::{Common, Context, Display, Model, Setup, magnify};
+use crate::display::{Common, Context, Display, Model, Setup, window_image};
 use crate::element::{Cursor, Element, Keyword, Reserved, Scanner, Symbol, Token, reserved};
 use crate::frame::{Framebuffer, Rect};
 use crate::input::{Buttons, Key, Reply};
@@ -17,7 +17,8 @@ use crate::text::Fonts;
 pub const DISPLAYS_MAX: usize = 32;
 /// PNut's limit on records per message: the type or target names, the elements, and an end record.
 pub const RECORDS_MAX: usize = 1100;
-/// PNut's limit on a display string: longer lines are discarded whole.
+/// PNut's buffer for a display string: the bytes between the backtick and the CR must be fewer (the buffer also
+/// holds the terminating NUL); a longer line is discarded whole.
 pub const LINE_MAX: usize = 32_768;
 
 /// A display's identity: a new declaration of a name gets a new id.
@@ -60,11 +61,11 @@ pub enum DropReason {
     /// More than 32 targets.
     #[error("more than 32 targets")]
     TooManyTargets,
-    /// Longer than 32,768 bytes.
-    #[error("line longer than 32768 bytes")]
+    /// 32,768 bytes or more between the backtick and the line end.
+    #[error("line of 32768 bytes or more")]
     LineTooLong,
     /// A declaration whose picture would exceed 16 Mi pixels (PNut's limits allow a few such sizes, e.g. LOGIC
-    /// at 2047 samples of 32 px, or MIDI at SIZE 50 over all 128 notes).
+    /// at 2047 samples of 32 px, MIDI at SIZE 50 over all 128 notes, or a TERM of 256×256 cells at TEXTSIZE 15).
     #[error("display too large")]
     TooLarge,
 }
@@ -154,6 +155,10 @@ pub enum SaveRefused {
     /// `SAVE left top width height 'f'` captures a desktop region; there is no desktop here.
     #[error("desktop-region capture is not available")]
     DesktopRegion,
+    /// `SAVE WINDOW 'f'` of a window over 16 Mi pixels (a 2048×2048 BITMAP at DOTSIZE 256 is 524,288 pixels a
+    /// side): that image is never built. `SAVE 'f'` of the same display writes its logical size.
+    #[error("window too large to save")]
+    TooLarge,
 }
 
 /// Something the caller must act on, in the order it happened.
@@ -371,17 +376,20 @@ impl Default for Displays {
     }
 }
 
-/// The display text of a line: after a leading backtick, before the line end; a NUL ends it (PNut's string is
-/// NUL-terminated).
-fn display_text(line: &[u8]) -> &[u8] {
+/// What PNut stores of a line: every byte after a leading backtick, before the line end (a NUL included).
+fn stored_text(line: &[u8]) -> &[u8] {
     let line = line.strip_prefix(b"`").unwrap_or(line);
-    let end = line.iter().position(|&b| b == 0).unwrap_or(line.len());
-    let line = &line[..end];
     let end = line
         .iter()
         .rposition(|&b| b != b'\r' && b != b'\n')
         .map_or(0, |i| i + 1);
     &line[..end]
+}
+
+/// The display text PNut parses: the stored bytes up to a NUL (its string is NUL-terminated).
+fn display_text(stored: &[u8]) -> &[u8] {
+    let end = stored.iter().position(|&b| b == 0).unwrap_or(stored.len());
+    &stored[..end]
 }
 
 impl Displays {
@@ -417,7 +425,17 @@ impl Displays {
     /// # Errors
     /// [`Dropped`] when PNut would drop the whole message (B.1); nothing was changed then.
     pub fn handle_line(&mut self, line: &[u8], now: Instant) -> Result<Applied, Dropped> {
-        let result = self.apply(display_text(line), now);
+        let stored = stored_text(line);
+        let result = if stored.len() >= LINE_MAX {
+            // PNut counts every byte up to the CR, a NUL too, before it parses anything.
+            Err(Dropped {
+                reason: DropReason::LineTooLong,
+                offset: LINE_MAX - 1,
+                kind: None,
+            })
+        } else {
+            self.apply(display_text(stored), now)
+        };
         if let Err(dropped) = result {
             match dropped.kind {
                 Some(kind) => self.stats.of_mut(kind).dropped.add(dropped.reason),
@@ -429,9 +447,6 @@ impl Displays {
 
     fn apply(&mut self, text: &[u8], now: Instant) -> Result<Applied, Dropped> {
         let drop = |reason, offset, kind| Err(Dropped { reason, offset, kind });
-        if text.len() > LINE_MAX {
-            return drop(DropReason::LineTooLong, LINE_MAX, None);
-        }
         let mut scanner = Scanner::new(text);
         self.elements.clear();
         self.targets.clear();
@@ -677,13 +692,13 @@ impl Displays {
         self.iter().filter(|d| d.model.is_damaged()).map(|d| d.id)
     }
 
-    /// A display's visible image as the user sees it (DOTSIZE applied): what `SAVE WINDOW` writes.
+    /// A display's visible image as the user sees it (DOTSIZE applied): what `SAVE WINDOW` writes. `None` when the
+    /// display is not open, or when that image would exceed 16 Mi pixels (see [`SaveRefused::TooLarge`]).
     pub fn window_image(&mut self, id: DisplayId) -> Option<Framebuffer> {
         let slot = self.slot_by_id(id)?;
         let display = self.slots[slot].as_mut()?;
         let geometry = display.model.geometry();
-        let image = display.model.front(&mut self.fonts);
-        Some(magnify(image, geometry.client_width, geometry.client_height))
+        window_image(display.model.front(&mut self.fonts), geometry)
     }
 
     /// A key typed into a display at `now` (PC_KEY reads it within 100 ms).
@@ -727,9 +742,15 @@ mod tests {
 
     #[test]
     fn display_text_strips_the_backtick_the_line_end_and_stops_at_nul() {
-        assert_eq!(display_text(b"`j k $1\r\n"), b"j k $1");
-        assert_eq!(display_text(b"j\n\r"), b"j");
-        assert_eq!(display_text(b"`j 'a\0b' 5"), b"j 'a");
-        assert_eq!(display_text(b"``j"), b"`j", "only one backtick");
+        let text = |line| display_text(stored_text(line));
+        assert_eq!(text(b"`j k $1\r\n"), b"j k $1");
+        assert_eq!(text(b"j\n\r"), b"j");
+        assert_eq!(text(b"`j 'a\0b' 5"), b"j 'a");
+        assert_eq!(
+            stored_text(b"`j 'a\0b' 5\r\n"),
+            b"j 'a\0b' 5",
+            "PNut stores the bytes after a NUL too"
+        );
+        assert_eq!(text(b"``j"), b"`j", "only one backtick");
     }
 }

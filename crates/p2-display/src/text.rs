@@ -112,6 +112,17 @@ const CP1252_HIGH: [char; 32] = [
     '“', '”', '•', '–', '—', '˜', '™', 'š', '›', 'œ', '\u{9D}', 'ž', 'Ÿ',
 ];
 
+/// Bytes as PNut's Windows shows them in captions and file names: Windows-1252.
+pub(crate) fn decode_windows_1252(bytes: &[u8]) -> String {
+    bytes
+        .iter()
+        .map(|&b| match b {
+            0x80..=0x9F => CP1252_HIGH[usize::from(b - 0x80)],
+            _ => char::from(b),
+        })
+        .collect()
+}
+
 fn char_of(byte: u8) -> Option<char> {
     match byte {
         0..=31 | 127 => None,
@@ -247,15 +258,16 @@ impl Fonts {
         let face = style.face();
         let mut damage = Rect::default();
         if angle.rem_euclid(3600) == 0 {
-            let baseline = y + metrics.ascent;
+            // Saturating: text placed far outside (PLOT positions are any 32-bit number) stays outside.
+            let baseline = y.saturating_add(metrics.ascent);
             for (i, &byte) in text.iter().enumerate() {
-                let pen = x + i as i32 * metrics.chr_width;
+                let pen = x.saturating_add(i as i32 * metrics.chr_width);
                 if let Some(mask) = self.upright(face, metrics.em, byte) {
                     damage = damage.union(composite(
                         target,
                         clip,
-                        pen + mask.left,
-                        baseline + mask.top,
+                        pen.saturating_add(mask.left),
+                        baseline.saturating_add(mask.top),
                         mask,
                         color,
                     ));
@@ -271,7 +283,7 @@ impl Fonts {
                     height: thickness as u32,
                     coverage: vec![255; width.max(0) as usize * thickness as usize],
                 };
-                damage = damage.union(composite(target, clip, x, baseline + offset, &bar, color));
+                damage = damage.union(composite(target, clip, x, baseline.saturating_add(offset), &bar, color));
             }
             return damage;
         }

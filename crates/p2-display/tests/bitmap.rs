@@ -3,8 +3,8 @@
 
 mod common;
 
-use common::{feed, front, save_png_zoomed};
-use sluicegate_p2_display::{Displays, Framebuffer};
+use common::{events, feed, front, id, save_png_zoomed};
+use sluicegate_p2_display::{Displays, Event, Framebuffer, SaveRefused, WindowType};
 
 const W: u32 = 3;
 const H: u32 = 2;
@@ -246,4 +246,45 @@ fn changed_displays_and_damage() {
     assert_eq!(frame.scale, (2, 2));
     // The hover read-out counts y from the top (PC_MOUSE counts from the bottom).
     assert_eq!(displays.get(a).unwrap().hover_text(7, 5).as_deref(), Some("3,2"));
+}
+
+#[test]
+fn save_window_of_a_huge_window_is_refused_not_built() {
+    // 2048×2048 at DOTSIZE 256 is a window 524,288 pixels a side: SAVE WINDOW would need a terabyte.
+    let mut displays = Displays::new();
+    feed(
+        &mut displays,
+        &[
+            "`bitmap b size 2048 2048 dotsize 256 rate 1",
+            "`b $FF0000 $00FF00 save window 'w' save 's'",
+        ],
+    );
+    let b = id(&displays, "b");
+    let got = events(&mut displays);
+    assert!(
+        matches!(
+            got[1],
+            Event::SaveRefused {
+                reason: SaveRefused::TooLarge,
+                ..
+            }
+        ),
+        "{got:?}"
+    );
+    assert!(
+        matches!(&got[2], Event::Save { file, image, .. } if file == "s" && image.width() == 2048 && image.get(1, 0) == Some(0x00FF00)),
+        "SAVE writes the logical size"
+    );
+    assert!(displays.window_image(b).is_none());
+    assert_eq!(displays.stats().of(WindowType::Bitmap).saves_refused, 1);
+    // A window that fits is built, magnified.
+    feed(
+        &mut displays,
+        &["`bitmap small size 2 1 dotsize 3", "`small $0000FF $FFFFFF"],
+    );
+    let window = displays.window_image(id(&displays, "small")).expect("fits");
+    assert_eq!(
+        (window.width(), window.height(), window.get(5, 2)),
+        (6, 3, Some(0xFFFFFF))
+    );
 }

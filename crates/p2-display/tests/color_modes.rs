@@ -7,8 +7,9 @@
 use sluicegate_p2_display::color::{ColorMode, HUE, translate};
 
 /// A.0's HUE[i]: trapezoid ramps per channel, 0 below 2/6, rising to 255 over [2/6, 3/6), 255 until 5/6, falling
-/// to 0 at 1 (in units of 256), `k = i − 7.2 + j·256/3`. Exact halves occur; PNut's x87 `−7.2` is a hair above
-/// −7.2, so a rising tie rounds up and a falling one down.
+/// to 0 at 1 (in units of 256), `k = i − 7.2 + j·256/3`. Two exact halves occur; in PNut's extended precision the
+/// rising one is a hair above its half (rounds up) and the falling one an exact half that `Round` takes to the even
+/// value, which is the lower one there.
 fn hue(i: u32) -> u32 {
     let mut rgb = 0;
     for j in 0..3 {

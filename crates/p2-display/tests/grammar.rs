@@ -8,7 +8,7 @@ use std::time::Instant;
 use common::{events, feed, front, id};
 use proptest::prelude::*;
 use sluicegate_p2_display::{
-    Applied, DISPLAYS_MAX, Displays, DropReason, Event, Framebuffer, RECORDS_MAX, SaveRefused, WindowType,
+    Applied, DISPLAYS_MAX, Displays, DropReason, Event, Framebuffer, LINE_MAX, RECORDS_MAX, SaveRefused, WindowType,
 };
 
 fn reason(displays: &mut Displays, line: &str) -> DropReason {
@@ -100,9 +100,19 @@ fn limits() {
         .expect("1100 records");
     let too_many = format!("`j{}", " 1".repeat(RECORDS_MAX - 1));
     assert_eq!(reason(&mut displays, &too_many), DropReason::TooManyElements);
-    // Lines over 32,768 bytes are discarded whole.
-    let long = format!("`j {}", " ".repeat(40_000));
-    assert_eq!(reason(&mut displays, &long), DropReason::LineTooLong);
+    // PNut's 32,768-byte buffer keeps the text after the backtick and a terminating NUL: 32,767 bytes before the
+    // CR are parsed, 32,768 or more discard the line whole; bytes after a NUL count too.
+    let longest = format!("`j 1{}\r\n", " ".repeat(LINE_MAX - 4));
+    displays
+        .handle_line(longest.as_bytes(), Instant::now())
+        .expect("32,767 bytes");
+    for long in [
+        format!("`j 1{}\r\n", " ".repeat(LINE_MAX - 3)),
+        format!("`j {}", " ".repeat(40_000)),
+        format!("`j 1\0{}", " ".repeat(LINE_MAX)),
+    ] {
+        assert_eq!(reason(&mut displays, &long), DropReason::LineTooLong);
+    }
     // 32 displays, then the 33rd is refused.
     for i in 1..DISPLAYS_MAX {
         feed(&mut displays, &[&format!("`bitmap d{i} size 1 1")]);
@@ -132,6 +142,34 @@ fn limits() {
             closed: false
         }
     );
+}
+
+#[test]
+fn pictures_over_16_mi_pixels_are_refused() {
+    // 256×256 cells of a 200-point font would be a 41,000×79,000-pixel picture (13 GB): dropped, counted.
+    let mut displays = Displays::new();
+    assert_eq!(
+        reason(&mut displays, "`term t size 256 256 textsize 200"),
+        DropReason::TooLarge
+    );
+    assert_eq!(
+        displays.stats().of(WindowType::Term).dropped.get(DropReason::TooLarge),
+        1
+    );
+    assert!(displays.is_empty());
+    // The largest grid fits up to TEXTSIZE 14 (2826×5642 pixels), not at 15 (3084×6156); one cell at the
+    // largest size fits.
+    assert_eq!(
+        reason(&mut displays, "`term t size 256 256 textsize 15"),
+        DropReason::TooLarge
+    );
+    feed(
+        &mut displays,
+        &["`term big size 256 256 textsize 14", "`term one size 1 1 textsize 200"],
+    );
+    assert_eq!(displays.len(), 2);
+    let (w, h) = displays.find("big").unwrap().client_size();
+    assert!(u64::from(w) * u64::from(h) <= 1 << 24);
 }
 
 #[test]
@@ -224,6 +262,26 @@ fn save_names_are_checked() {
     ));
     let stats = displays.stats().of(WindowType::Bitmap);
     assert_eq!((stats.saves, stats.saves_refused), (1, 3));
+    // Strings are Windows-1252 bytes, as PNut's Windows reads them: in a caption and in a file name; a name
+    // Windows would not save is refused.
+    let now = Instant::now();
+    displays
+        .handle_line(b"`bitmap q title 'Temp \xB0C' size 1 1", now)
+        .unwrap();
+    assert_eq!(displays.find("q").unwrap().caption(), "Temp °C");
+    displays.handle_line(b"`q save 'Gr\xFC\xDFe' save 'a*b'", now).unwrap();
+    let got: Vec<_> = events(&mut displays).into_iter().skip(1).collect();
+    assert!(
+        matches!(&got[0], Event::Save { file, .. } if file == "Grüße"),
+        "{got:?}"
+    );
+    assert!(matches!(
+        got[1],
+        Event::SaveRefused {
+            reason: SaveRefused::BadName,
+            ..
+        }
+    ));
 }
 
 fn snapshot(displays: &mut Displays) -> Vec<(String, Framebuffer, u64)> {

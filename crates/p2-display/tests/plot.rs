@@ -97,6 +97,67 @@ fn sprites_and_opacity() {
 }
 
 #[test]
+fn sprites_in_all_eight_orientations() {
+    // A 3×2 sprite, R G B over Y M C, at scale 6 in each orientation, side by side from x = 4 + 28·o.
+    let mut displays = Displays::new();
+    let mut place = String::from("`p cartesian 1");
+    for orientation in 0..8 {
+        place += &format!(" set {} 4 sprite 1 {orientation} 6", 4 + 28 * orientation);
+    }
+    feed(
+        &mut displays,
+        &[
+            "`plot p size 232 52 backcolor $303030",
+            "`p spritedef 1 3 2 1 2 3 4 5 6 $00000000 $FFFF0000 $FF00FF00 $FF0000FF $FFFFFF00 $FFFF00FF $FF00FFFF",
+            &place,
+            // Half alpha at full opacity, and full alpha at opacity 128: the same blend.
+            "`p spritedef 2 1 1 1 $00000000 $80FF0000 spritedef 3 1 1 1 $00000000 $FFFF0000",
+            "`p set 4 36 sprite 2 0 6 set 16 36 sprite 3 0 6 128",
+        ],
+    );
+    let image = front(&mut displays, "p");
+    save_png_zoomed(&image, "plot_sprite_orientations", 3);
+    let colour = |c: char| match c {
+        'R' => 0xFF0000,
+        'G' => 0x00FF00,
+        'B' => 0x0000FF,
+        'Y' => 0xFFFF00,
+        'M' => 0xFF00FF,
+        _ => 0x00FFFF,
+    };
+    // Rows of the shown sprite, from the orientation's meaning: as is, mirrored in x, in y, turned 180°,
+    // transposed, a quarter turn anticlockwise, a quarter turn clockwise, transposed across the other diagonal.
+    let shown = [
+        "RGB/YMC", "BGR/CMY", "YMC/RGB", "CMY/BGR", "RY/GM/BC", "BC/GM/RY", "YR/MG/CB", "CB/MG/YR",
+    ];
+    for (orientation, rows) in shown.iter().enumerate() {
+        for (row, cells) in rows.split('/').enumerate() {
+            for (col, c) in cells.chars().enumerate() {
+                let (x0, y0) = (4 + 28 * orientation as u32 + 6 * col as u32, 4 + 6 * row as u32);
+                for (x, y) in (y0..y0 + 6).flat_map(|y| (x0..x0 + 6).map(move |x| (x, y))) {
+                    assert_eq!(image.get(x, y), Some(colour(c)), "orientation {orientation} ({x},{y})");
+                }
+            }
+        }
+        let (width, height) = if orientation < 4 { (18, 12) } else { (12, 18) };
+        let x0 = 4 + 28 * orientation as u32;
+        assert_eq!(
+            image.get(x0 + width, 4),
+            Some(0x303030),
+            "orientation {orientation}: nothing right of it"
+        );
+        assert_eq!(
+            image.get(x0, 4 + height),
+            Some(0x303030),
+            "orientation {orientation}: nothing below it"
+        );
+    }
+    // Gamma-2 blend of red over $30 at 128: √((48²·127 + 255²·128)/256) = 183.4, √(48²·127/256) = 33.8.
+    assert_eq!(image.get(6, 38), Some(0xB72222));
+    assert_eq!(image.get(18, 38), Some(0xB72222));
+}
+
+#[test]
 fn layers_come_from_the_source_or_stop_the_message() {
     let mut displays = Displays::new();
     feed(
@@ -144,6 +205,64 @@ fn layers_come_from_the_source_or_stop_the_message() {
 }
 
 #[test]
+fn far_positions_wrap_as_pnuts_32_bit_arithmetic_does() {
+    // PLOT_GetXY is `height − 1 − originY − y` in 32-bit integers that wrap: an origin and a position of −2³¹
+    // each add 2³¹, which wraps back to the bottom row.
+    let mut displays = Displays::new();
+    feed(
+        &mut displays,
+        &[
+            "`plot p size 64 64",
+            "`p origin 0 -2147483648 set 5 -2147483648 box 1 1",
+        ],
+    );
+    assert_eq!(lit(&front(&mut displays, "p")), [(5, 63)]);
+    // The same wrap for DOT's 1/256-pixel coordinates, and for x with CARTESIAN's flipped x.
+    feed(
+        &mut displays,
+        &[
+            "`p clear set 9 -2147483648 dot",
+            "`p cartesian 1 1 origin -2147483648 0 set -2147483648 3 box 1 1",
+        ],
+    );
+    assert_eq!(lit(&front(&mut displays, "p")), [(63, 3), (9, 63)]);
+    // Far off the canvas: sprites, text and shapes draw nothing there, and nothing panics.
+    feed(
+        &mut displays,
+        &[
+            "`p clear spritedef 0 2 2 1 1 1 1 $FFFFFFFF $FFFF0000 origin 0 0",
+            "`p set 2147483647 2147483647 sprite 0 7 64 text 'far' circle 9 dot 9",
+            "`p set -2147483648 -2147483648 sprite 0 3 64 text 200 $FF 'far' obox 9 9 2 2",
+            "`p polar set -2147483648 $80000000 box 1 1",
+        ],
+    );
+    assert_eq!(lit(&front(&mut displays, "p")), []);
+}
+
+#[test]
+fn huge_frame_thickness_draws_what_pnuts_wrapping_sums_draw() {
+    // A BOX at screen (10, 53), 10×10: columns 5..=14, rows 48..=57. A thickness of 2³⁰ doubles to −2³¹, so the
+    // frame is not solid; its top piece runs from row 48 down past the canvas and its bottom piece from far above
+    // down to row 57: the column is filled over the whole height. (And it takes no 2³⁰ empty rows to get there.)
+    let mut displays = Displays::new();
+    feed(
+        &mut displays,
+        &["`plot p size 64 64", "`p set 10 10 box 10 10 $40000000"],
+    );
+    let column: Vec<(u32, u32)> = (0..64).flat_map(|y| (5..=14).map(move |x| (x, y))).collect();
+    assert_eq!(lit(&front(&mut displays, "p")), column);
+    // 2³¹ − 1 doubles to −2: the top piece's last row wraps below its first (no rows), the bottom piece covers
+    // rows up to 57, and the side pieces start at a wrapped, negative row.
+    feed(&mut displays, &["`p clear set 10 10 box 10 10 $7FFFFFFF"]);
+    let down_to_57: Vec<(u32, u32)> = (0..=57).flat_map(|y| (5..=14).map(move |x| (x, y))).collect();
+    assert_eq!(lit(&front(&mut displays, "p")), down_to_57);
+    // Rounded shapes with such thicknesses are solid (the inner radius is ≤ 0): the filled circle.
+    feed(&mut displays, &["`p clear circle 9 $7FFFFFFF"]);
+    feed(&mut displays, &["`plot q size 64 64", "`q set 10 10 circle 9"]);
+    assert_eq!(front(&mut displays, "p"), front(&mut displays, "q"));
+}
+
+#[test]
 fn pc_mouse_reads_y_from_the_bottom() {
     let mut displays = Displays::new();
     feed(&mut displays, &["`plot p size 64 32 dotsize 2", "`p set 0 0 box 1 1"]);
@@ -184,6 +303,11 @@ fn pc_mouse_reads_y_from_the_bottom() {
     assert_eq!(display.hover_text(9, 0).as_deref(), Some("4,32"));
     feed(&mut displays, &["`plot q size 32 32 hidexy"]);
     assert_eq!(displays.find("q").unwrap().hover_text(1, 1), None, "HIDEXY");
+    // Outside the client area there is no cross cursor (and a far pointer position must not overflow).
+    let display = displays.get(p).unwrap();
+    for (x, y) in [(128, 0), (0, 64), (-1, 5), (i32::MIN, i32::MIN), (i32::MAX, 0)] {
+        assert_eq!(display.hover_text(x, y), None, "({x}, {y})");
+    }
 }
 
 #[test]

@@ -334,6 +334,44 @@ fn d7_term_lazy_wrap_scroll_and_colour_keywords() {
 }
 
 #[test]
+fn term_colour_keywords() {
+    // v52 on: a colour name sets the text colour and, when a colour follows, the cell colour; a brightness is
+    // read first; BACKCOLOR sets the cell colour alone; the pairs 4–7 reset both.
+    let mut displays = Displays::new();
+    feed(
+        &mut displays,
+        &[
+            "`term c size 8 5",
+            "`c RED 'r' GREEN BLUE 'g' YELLOW 4 'y' 13 CYAN 15 MAGENTA 'c' BACKCOLOR GRAY 'b' ORANGE 0 'o'",
+            "`c 13 WHITE BLACK 'w' BLACK WHITE 'k' BLUE $00FF00 'n' BLUE 8 $00FF00 'm' 13 5 'p' 6 'q' 13 RED 65 'A' RED 8 65 'B'",
+        ],
+    );
+    let image = front(&mut displays, "c");
+    save_png_zoomed(&image, "term_colour_keywords", 4);
+    let cells = Cells::of(&image, 8, 5);
+    let named = |key, brightness| sluicegate_p2_display::color::named(key, brightness).unwrap();
+    use sluicegate_p2_display::Keyword::{Blue, Cyan, Gray, Green, Magenta, Orange, Red, Yellow};
+    cells.assert(&image, 0, 0, Some(named(Red, 8)), 0); // RED alone keeps the black cell
+    cells.assert(&image, 1, 0, Some(named(Green, 8)), named(Blue, 8));
+    cells.assert(&image, 2, 0, Some(named(Yellow, 4)), named(Blue, 8)); // 4 is YELLOW's brightness, not a code
+    cells.assert(&image, 0, 1, Some(named(Cyan, 15)), named(Magenta, 8));
+    cells.assert(&image, 1, 1, Some(named(Cyan, 15)), named(Gray, 8));
+    cells.assert(&image, 2, 1, Some(named(Orange, 0)), named(Gray, 8)); // ORANGE 0 is black
+    cells.assert(&image, 0, 2, Some(0xFFFFFF), 0x000000);
+    cells.assert(&image, 1, 2, Some(0x000000), 0xFFFFFF);
+    // A number right after a name is its brightness ($00FF00 & 15 = 0: black), so the cell stays white; after a
+    // brightness, a number is the cell colour (RGB24).
+    cells.assert(&image, 2, 2, Some(0x000000), 0xFFFFFF);
+    cells.assert(&image, 3, 2, Some(named(Blue, 8)), 0x00FF00);
+    cells.assert(&image, 0, 3, Some(0x000000), 0xFF7F00); // code 5: pair 1
+    cells.assert(&image, 1, 3, Some(0x00FF00), 0x000000); // code 6: pair 2
+    // RED 65: 65 is RED's brightness (65 & 15 = 1), not "A" and not a cell colour; RED 8 65 makes it the cell
+    // colour $000041.
+    cells.assert(&image, 0, 4, Some(named(Red, 1)), 0x000000);
+    cells.assert(&image, 1, 4, Some(named(Red, 8)), 0x000041);
+}
+
+#[test]
 fn term_tab_on_a_narrow_grid_stops_at_the_row_end() {
     // PNut spins forever here (no column of a 6-wide grid is a multiple of 8 after the first space).
     let mut displays = Displays::new();

@@ -1,52 +1,110 @@
-//! Raw GF(2^8) kernel speed next to `memcpy` (the ceiling), for the active
-//! backend, on L1/L2-resident buffers of S = 1500 bytes. Throughput counts
-//! multiply-accumulated source bytes.
+//! Raw GF(2^8) kernel speed on every backend this CPU has, next to its
+//! bounds: the 64-byte GFNI multiply-add loop on registers only, and
+//! `memcpy` in L1 (8 KiB) and L2 (256 KiB). S = 1500; throughput counts
+//! multiply-accumulated source bytes (outputs × sources × S). Timed in this
+//! thread's CPU time: the benchmark machine is shared.
+//!
+//! `sluicegate rlnc bench --kernels` prints the same shapes with their
+//! fractions of each bound.
 
-use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use sluicegate_rlnc::gf::{self, Backend};
 use std::hint::black_box;
 use std::time::Duration;
 
+use criterion::measurement::{Measurement, ValueFormatter, WallTime};
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use sluicegate_rlnc::gf::{self, Backend};
+use sluicegate_rlnc::speed::sample_data;
+
 const S: usize = 1500;
 
-fn kernels(c: &mut Criterion) {
-    let src: Vec<u8> = (0..S).map(|i| (i * 31 + 7) as u8).collect();
-    let mut dst = vec![0u8; S];
-    let mut group = c.benchmark_group("gf");
-    group.throughput(Throughput::Bytes(S as u64));
-    group.bench_function("memcpy/1500", |b| b.iter(|| dst.copy_from_slice(black_box(&src))));
-    group.bench_function(BenchmarkId::new("mul_acc", Backend::active().name()), |b| {
-        b.iter(|| gf::mul_acc(&mut dst, black_box(&src), 0x53))
-    });
-    group.bench_function(BenchmarkId::new("mul_acc_1501", Backend::active().name()), |b| {
-        let src = vec![9u8; S + 1];
-        let mut dst = vec![0u8; S + 1];
-        b.iter(|| gf::mul_acc(&mut dst, black_box(&src), 0x53))
-    });
-    let rows: Vec<u8> = (0..32 * S).map(|i| (i * 13 + 1) as u8).collect();
-    let coefs: Vec<u8> = (0..32).map(|i| (i * 37 + 5) as u8).collect();
-    group.throughput(Throughput::Bytes((32 * S) as u64));
-    group.bench_function(BenchmarkId::new("lin_comb_32x1500", Backend::active().name()), |b| {
-        b.iter(|| gf::lin_comb(&mut dst, black_box(&rows), S, &coefs))
-    });
-    // The encoder's kernel: four outputs per pass; counted as multiply-
-    // accumulated bytes (4 outputs × 32 sources × S).
-    let coefs4: Vec<u8> = (0..4 * 32).map(|i| (i * 37 + 5) as u8).collect();
-    let mut dst4 = vec![0u8; 4 * S];
-    group.throughput(Throughput::Bytes((4 * 32 * S) as u64));
-    group.bench_function(
-        BenchmarkId::new("lin_comb_multi_4x32x1500", Backend::active().name()),
-        |b| b.iter(|| gf::lin_comb_multi(&mut dst4, S, S, black_box(&rows), S, &coefs4, 32)),
-    );
+/// This thread's CPU time, as a criterion measurement.
+struct ThreadCpuTime;
+
+/// Durations are formatted as criterion formats wall time.
+static WALL_TIME: WallTime = WallTime;
+
+impl Measurement for ThreadCpuTime {
+    type Intermediate = Duration;
+    type Value = Duration;
+
+    fn start(&self) -> Duration {
+        cpu_time::ThreadTime::now().as_duration()
+    }
+
+    fn end(&self, start: Duration) -> Duration {
+        cpu_time::ThreadTime::now().as_duration().saturating_sub(start)
+    }
+
+    fn add(&self, a: &Duration, b: &Duration) -> Duration {
+        *a + *b
+    }
+
+    fn zero(&self) -> Duration {
+        Duration::ZERO
+    }
+
+    fn to_f64(&self, value: &Duration) -> f64 {
+        value.as_nanos() as f64
+    }
+
+    fn formatter(&self) -> &dyn ValueFormatter {
+        WALL_TIME.formatter()
+    }
+}
+
+fn bounds(c: &mut Criterion<ThreadCpuTime>) {
+    let mut group = c.benchmark_group("bounds");
+    const ROUNDS: u64 = 1 << 12;
+    if let Some(bytes) = gf::gfni_peak_loop(ROUNDS) {
+        group.throughput(Throughput::Bytes(bytes));
+        group.bench_function("gfni512-register-loop", |b| {
+            b.iter(|| gf::gfni_peak_loop(black_box(ROUNDS)))
+        });
+    }
+    for (name, len) in [("memcpy-l1-8KiB", 8 << 10), ("memcpy-l2-256KiB", 256 << 10)] {
+        let src = sample_data(len);
+        let mut dst = vec![0u8; len];
+        group.throughput(Throughput::Bytes(len as u64));
+        group.bench_function(name, |b| b.iter(|| dst.copy_from_slice(black_box(&src))));
+    }
     group.finish();
 }
 
-fn config() -> Criterion {
+fn kernels(c: &mut Criterion<ThreadCpuTime>) {
+    let mut group = c.benchmark_group("kernels");
+    for backend in Backend::available() {
+        backend.activate().expect("available");
+        for (name, outputs, sources) in [
+            ("mul_acc-1x1", 1, 1),
+            ("lin_comb-1x32", 1, 32),
+            ("product-8x32", 8, 32),
+            ("product-16x128", 16, 128),
+        ] {
+            let rows = sample_data(sources * S);
+            let coefs: Vec<u8> = sample_data(outputs * sources).iter().map(|&c| c | 1).collect();
+            let mut out = vec![0u8; outputs * S];
+            group.throughput(Throughput::Bytes((outputs * sources * S) as u64));
+            group.bench_function(BenchmarkId::new(name, backend.name()), |b| {
+                b.iter(|| {
+                    if sources == 1 {
+                        gf::mul_acc(&mut out, black_box(&rows), coefs[0]);
+                    } else {
+                        gf::lin_comb_multi(&mut out, S, S, black_box(&rows), S, &coefs, sources);
+                    }
+                })
+            });
+        }
+    }
+    group.finish();
+}
+
+fn config() -> Criterion<ThreadCpuTime> {
     Criterion::default()
-        .sample_size(30)
+        .with_measurement(ThreadCpuTime)
+        .sample_size(20)
         .warm_up_time(Duration::from_millis(300))
         .measurement_time(Duration::from_secs(1))
 }
 
-criterion_group! { name = benches; config = config(); targets = kernels }
+criterion_group! { name = benches; config = config(); targets = bounds, kernels }
 criterion_main!(benches);

@@ -7,8 +7,11 @@
 //! time; the [`Decoder`] eliminates packets as they arrive and delivers
 //! originals at once; a [`Recoder`] mixes what it holds without decoding.
 //! Packets are written into caller buffers and parsed as borrowed views;
-//! [`Encoder::write_payloads`] fills n repair payloads at once (BOOST), four
-//! coded payloads per pass over the source.
+//! [`Encoder::write_payloads`] fills n repair payloads at once (BOOST) and
+//! [`Recoder::recode_batch`] n recoded packets, each as one matrix product
+//! over the source. The GF(2^8) kernels ([`gf`]) run that product in
+//! register tiles with the best instructions the CPU has (GFNI, AVX-512,
+//! AVX2, SSSE3), chosen once per process.
 //!
 //! ```
 //! use sluicegate_rlnc::{Decoder, Encoder, EncoderConfig, Mode, Packet, ParseOptions};

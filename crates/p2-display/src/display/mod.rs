@@ -41,7 +41,7 @@ use crate::element::{Cursor, Keyword, Symbol};
 use crate::frame::{Framebuffer, Rect};
 use crate::input::{InputState, MOUSE_OUTSIDE, PIXEL_OUTSIDE, Reply, mouse_long};
 use crate::registry::{DisplayId, Event, LayerSource, Request, SaveRefused, TypeStats};
-use crate::text::Fonts;
+use crate::text::{Fonts, decode_windows_1252};
 
 pub(crate) use bitmap::Bitmap;
 pub(crate) use fft::Fft;
@@ -54,7 +54,8 @@ pub(crate) use spectro::Spectro;
 pub(crate) use term::Term;
 
 /// The most pixels one display's buffer may hold (16 Mi, 64 MiB per buffer). Every size PNut allows fits except
-/// a SPARSE bitmap drawn at DOTSIZE scale (up to 2048·256 px a side), which then draws as a plain bitmap.
+/// a SPARSE bitmap drawn at DOTSIZE scale (up to 2048·256 px a side), which then draws as a plain bitmap, and a
+/// TERM of many cells at a large TEXTSIZE, whose declaration is refused.
 pub(crate) const PIXELS_MAX: u64 = 1 << 24;
 
 /// What every declaration may set, whatever its type.
@@ -76,7 +77,7 @@ pub(crate) struct Setup<'a> {
 impl Setup<'_> {
     /// A picture of `width × height` pixels, if it fits [`PIXELS_MAX`]; otherwise the declaration is refused and
     /// a 1×1 stand-in is returned (PNut's own limits allow a few sizes no window could show, e.g. LOGIC at 2047
-    /// samples of 32 px).
+    /// samples of 32 px, or a TERM of 256×256 cells at TEXTSIZE 15 or more).
     pub(crate) fn size(&mut self, width: i64, height: i64) -> (u32, u32) {
         if width >= 1 && height >= 1 && width.saturating_mul(height) as u64 <= PIXELS_MAX {
             (width as u32, height as u32)
@@ -91,7 +92,7 @@ impl Setup<'_> {
         match key {
             Keyword::Title => {
                 if let Some(title) = cursor.next_str() {
-                    self.common.caption = String::from_utf8_lossy(title).into_owned();
+                    self.common.caption = decode_windows_1252(title);
                 }
             }
             Keyword::Pos => {
@@ -298,9 +299,13 @@ impl Display {
     }
 
     /// The pointer read-out PNut shows next to its cross cursor at client pixel `(x, y)`, in the display's units
-    /// (`None` with HIDEXY or where it shows nothing).
+    /// (`None` with HIDEXY, outside the client area — PNut's cursor exists only over it — or where it shows
+    /// nothing).
     pub fn hover_text(&self, x: i32, y: i32) -> Option<String> {
-        if self.common.hide_xy {
+        let geometry = self.model.geometry();
+        let inside = u32::try_from(x).is_ok_and(|x| x < geometry.client_width)
+            && u32::try_from(y).is_ok_and(|y| y < geometry.client_height);
+        if self.common.hide_xy || !inside {
             return None;
         }
         self.model.hover(x, y)
@@ -372,12 +377,13 @@ pub(crate) fn pc_mouse<M: DisplayModel>(model: &mut M, ctx: &mut Context<'_>) {
     });
 }
 
-/// Whether `name` may name a file inside the caller's directory: no path separator, no `..`, no NUL, no drive
-/// letter, not empty.
-pub(crate) fn check_file_name(name: &[u8]) -> Result<&str, SaveRefused> {
-    let text = std::str::from_utf8(name).map_err(|_| SaveRefused::BadName)?;
-    let drive = text.len() >= 2 && text.as_bytes()[1] == b':' && text.as_bytes()[0].is_ascii_alphabetic();
-    if text.is_empty() || text.contains(['/', '\\', '\0']) || text.contains("..") || drive || text.contains(':') {
+/// `name` (Windows-1252 bytes, as PNut's Windows reads them) as a file name inside the caller's directory, if it is
+/// one: not empty, no path separator or drive (`/`, `\\`, `:`), no `..`, and nothing Windows refuses in a name
+/// (control characters, `* ? " < > |`).
+pub(crate) fn check_file_name(name: &[u8]) -> Result<String, SaveRefused> {
+    let text = decode_windows_1252(name);
+    let refused = |c: char| c.is_ascii_control() || "/\\:*?\"<>|".contains(c);
+    if text.is_empty() || text.contains(refused) || text.contains("..") {
         return Err(SaveRefused::BadName);
     }
     Ok(text)
@@ -410,7 +416,7 @@ pub(crate) fn save<M: DisplayModel>(model: &mut M, cursor: &mut Cursor<'_>, ctx:
         return;
     };
     let file = match check_file_name(name) {
-        Ok(file) => file.to_owned(),
+        Ok(file) => file,
         Err(reason) => {
             ctx.stats.saves_refused += 1;
             ctx.events.push_back(Event::SaveRefused {
@@ -420,12 +426,21 @@ pub(crate) fn save<M: DisplayModel>(model: &mut M, cursor: &mut Cursor<'_>, ctx:
             return;
         }
     };
-    let geometry = model.geometry();
-    let front = model.front(ctx.fonts);
     let image = if window {
-        magnify(front, geometry.client_width, geometry.client_height)
+        let geometry = model.geometry();
+        match window_image(model.front(ctx.fonts), geometry) {
+            Some(image) => image,
+            None => {
+                ctx.stats.saves_refused += 1;
+                ctx.events.push_back(Event::SaveRefused {
+                    display: ctx.display,
+                    reason: SaveRefused::TooLarge,
+                });
+                return;
+            }
+        }
     } else {
-        front.clone()
+        model.front(ctx.fonts).clone()
     };
     ctx.stats.saves += 1;
     ctx.events.push_back(Event::Save {
@@ -433,6 +448,14 @@ pub(crate) fn save<M: DisplayModel>(model: &mut M, cursor: &mut Cursor<'_>, ctx:
         file,
         image,
     });
+}
+
+/// The front buffer `front` as the window shows it (DOTSIZE applied), unless that would exceed [`PIXELS_MAX`].
+pub(crate) fn window_image(front: &Framebuffer, geometry: Geometry) -> Option<Framebuffer> {
+    if u64::from(geometry.client_width) * u64::from(geometry.client_height) > PIXELS_MAX {
+        return None;
+    }
+    Some(magnify(front, geometry.client_width, geometry.client_height))
 }
 
 /// `image` stretched to `width × height` with nearest-neighbour sampling (PNut's `StretchDraw`).
@@ -457,6 +480,11 @@ mod tests {
         for good in [&b"picture"[..], b"a.b", b"My Bitmap 2"] {
             assert!(check_file_name(good).is_ok(), "{good:?}");
         }
+        assert_eq!(
+            check_file_name(b"Gr\xFC\xDFe \x80").as_deref(),
+            Ok("Grüße €"),
+            "Windows-1252"
+        );
         for bad in [
             &b""[..],
             b"../x",
@@ -467,7 +495,12 @@ mod tests {
             b"C:x",
             b"c:\\x",
             b"a\0b",
-            b"\xFF",
+            b"a\nb",
+            b"a*b",
+            b"what?",
+            b"<x>",
+            b"a|b",
+            b"\"q\"",
         ] {
             assert_eq!(check_file_name(bad), Err(SaveRefused::BadName), "{bad:?}");
         }

@@ -13,7 +13,7 @@ use crate::draw::{smooth_dot, smooth_line, smooth_shape};
 use crate::element::{Cursor, Keyword};
 use crate::frame::{Canvas, Framebuffer, Rect};
 use crate::registry::Event;
-use crate::text::{Fonts, TEXT_SIZE_MAX, TextStyle};
+use crate::text::{Fonts, TEXT_SIZE_MAX, TextStyle, decode_windows_1252};
 
 const LAYERS: usize = 8;
 const SPRITES: usize = 256;
@@ -62,17 +62,18 @@ pub(crate) struct Plot {
 }
 
 impl Plot {
-    /// `PLOT_GetXY`: the current position in whole canvas pixels, y down.
+    /// `PLOT_GetXY`: the current position in whole canvas pixels, y down, in PNut's wrapping 32-bit arithmetic
+    /// (an ORIGIN and a SET far out can wrap back onto the canvas, as they do in PNut).
     fn position(&self) -> (i32, i32) {
         let x = if self.flip_x {
-            self.width - 1 - self.offset_x - self.pixel_x
+            (self.width - 1).wrapping_sub(self.offset_x).wrapping_sub(self.pixel_x)
         } else {
             self.offset_x.wrapping_add(self.pixel_x)
         };
         let y = if self.flip_y {
             self.offset_y.wrapping_add(self.pixel_y)
         } else {
-            self.height - 1 - self.offset_y - self.pixel_y
+            (self.height - 1).wrapping_sub(self.offset_y).wrapping_sub(self.pixel_y)
         };
         (x, y)
     }
@@ -82,14 +83,20 @@ impl Plot {
         let sx = x.wrapping_shl(self.precise);
         let sy = y.wrapping_shl(self.precise);
         let fx = if self.flip_x {
-            (self.width - 1 - self.offset_x).wrapping_shl(8).wrapping_sub(sx)
+            (self.width - 1)
+                .wrapping_sub(self.offset_x)
+                .wrapping_shl(8)
+                .wrapping_sub(sx)
         } else {
             self.offset_x.wrapping_shl(8).wrapping_add(sx)
         };
         let fy = if self.flip_y {
             self.offset_y.wrapping_shl(8).wrapping_add(sy)
         } else {
-            (self.height - 1 - self.offset_y).wrapping_shl(8).wrapping_sub(sy)
+            (self.height - 1)
+                .wrapping_sub(self.offset_y)
+                .wrapping_shl(8)
+                .wrapping_sub(sy)
         };
         (fx, fy)
     }
@@ -99,13 +106,14 @@ impl Plot {
         ((size.wrapping_shl(self.precise) as u32) >> 1) as i32
     }
 
-    /// `PolarToCartesian`: (ρ, θ) → (x, y), θ in units of `two_pi` per turn, rounded half to even.
+    /// `PolarToCartesian`: (ρ, θ) → (x, y), θ in units of `two_pi` per turn, rounded half to even; PNut keeps the
+    /// low 32 bits of the rounded 64-bit value (only ρ = −2³¹ at θ = ½ turn reaches 2³¹).
     fn polar_to_cartesian(&self, rho: i32, theta: i32) -> (i32, i32) {
         let turns = (i64::from(theta) + i64::from(self.theta)) as f64 / self.two_pi as f64;
         let (sin, cos) = (turns * std::f64::consts::TAU).sin_cos();
         (
-            (cos * f64::from(rho)).round_ties_even() as i32,
-            (sin * f64::from(rho)).round_ties_even() as i32,
+            (cos * f64::from(rho)).round_ties_even() as i64 as i32,
+            (sin * f64::from(rho)).round_ties_even() as i64 as i32,
         )
     }
 
@@ -165,8 +173,8 @@ impl Plot {
         let touched = fonts.draw(
             &mut self.canvas.back,
             clip,
-            x + rx,
-            y - ry,
+            x.wrapping_add(rx),
+            y.wrapping_sub(ry),
             text,
             style_bits,
             angle,
@@ -329,13 +337,13 @@ impl Plot {
                 let loaded = check_file_name(name)
                     .ok()
                     .filter(|name| name.ends_with(".bmp"))
-                    .and_then(|name| ctx.layers.load(name));
+                    .and_then(|name| ctx.layers.load(&name));
                 let Some(image) = loaded else {
                     ctx.stats.layers_refused += 1;
                     ctx.events.push_back(Event::LayerRefused {
                         display: ctx.display,
                         layer: layer as u8,
-                        file: String::from_utf8_lossy(name).into_owned(),
+                        file: decode_windows_1252(name),
                     });
                     return false;
                 };
@@ -452,7 +460,7 @@ impl Plot {
         if w == 0 || h == 0 {
             return;
         }
-        let (x, y) = (x + (scale >> 1), y + (scale >> 1));
+        let (x, y) = (x.wrapping_add(scale >> 1), y.wrapping_add(scale >> 1));
         let (pixels, palette) = (&sprite.pixels, &sprite.palette);
         for row in 1..=h {
             for col in 1..=w {
@@ -473,8 +481,8 @@ impl Plot {
                 };
                 smooth_shape(
                     &mut self.canvas,
-                    x + px * scale,
-                    y + py * scale,
+                    x.wrapping_add(px * scale),
+                    y.wrapping_add(py * scale),
                     scale,
                     scale,
                     0,

@@ -219,8 +219,11 @@ impl DisplayModel for Term {
         }
         let metrics = setup.fonts.metrics(text_size);
         let margin = metrics.chr_width / 2;
-        let width = (cols * metrics.chr_width + 2 * margin) as u32;
-        let height = (rows * metrics.chr_height + 2 * margin) as u32;
+        // 256×256 cells at a large TEXTSIZE would be gigapixels: refused (A.0 "Limits here").
+        let (width, height) = setup.size(
+            i64::from(cols * metrics.chr_width + 2 * margin),
+            i64::from(rows * metrics.chr_height + 2 * margin),
+        );
         let blank = Cell {
             byte: 0,
             fg: back_color,

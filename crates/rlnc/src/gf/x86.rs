@@ -1,326 +1,515 @@
-//! x86-64 nibble-table kernels: c·b = T_lo[c][b & 15] ⊕ T_hi[c][b >> 4], one
-//! `pshufb` per table per vector.
+//! x86-64 backends: the [`Lanes`] of each instruction set and their
+//! `#[target_feature]` entry points, into which the generic kernels of
+//! `lanes.rs` are inlined.
 //!
-//! Tails never fall back to a byte loop. When `len` is not a multiple of
-//! the vector width, the last vector is computed over the *overlapping*
-//! window `[len - W, len)`, from destination bytes loaded before the main
-//! loop overwrote them, so the overlap is written twice with the same value.
-//! Only slices shorter than one vector go through a stack copy.
+//! Two ways to multiply a vector by a constant c:
+//! * nibble tables (SSSE3, AVX2, AVX-512BW): c·b = T_lo[c][b & 15] ⊕
+//!   T_hi[c][b >> 4], one `pshufb` per table;
+//! * GFNI: one `gf2p8affineqb` with the 8×8 bit matrix of c (`AFFINE[c]`),
+//!   the same field as `gf2p8mulb` (0x11B) but with the constant held as one
+//!   64-bit word that a broadcast load (or the per-tile factor table) brings
+//!   straight from the table. The elimination, whose multipliers are bytes
+//!   already in a vector, uses `gf2p8mulb` on the broadcast byte instead.
 
-use super::{DstMode, NIBBLES};
 use core::arch::x86_64::*;
 
-macro_rules! define_combine {
-    (
-        $(#[$doc:meta])*
-        $name:ident, $feature:literal, $width:literal, $vec:ty,
-        load = $load:ident, store = $store:ident, xor = $xor:ident, and = $and:ident,
-        shuffle = $shuffle:ident, srli = $srli:ident, splat = $splat:ident, zero = $zero:ident,
-        table = $table:expr
-    ) => {
-        $(#[$doc])*
-        ///
-        /// # Safety
-        /// The CPU must support the enabled feature; pointer contract as
-        /// `gf::combine_raw`.
-        #[target_feature(enable = $feature)]
-        pub(super) unsafe fn $name(
-            dst: *mut u8,
-            len: usize,
-            mode: DstMode,
-            src: *const u8,
-            stride: usize,
-            coefs: &[u8],
-        ) {
-            const W: usize = $width;
-            // SAFETY: every pointer access below stays inside `dst[..len]` or
-            // a source row `src + i·stride` for `i` with a non-zero
-            // coefficient, which the caller guarantees valid and disjoint
-            // from `dst`. Sub-vector slices go through stack buffers.
-            unsafe {
-                let mask = $splat(0x0f);
-                let tables = |c: u8| -> ($vec, $vec) {
-                    let t = NIBBLES.0[c as usize].as_ptr();
-                    ($table(t), $table(t.add(16)))
-                };
-                let mul = |(lo, hi): ($vec, $vec), v: $vec| -> $vec {
-                    $xor(
-                        $shuffle(lo, $and(v, mask)),
-                        $shuffle(hi, $and($srli::<4>(v), mask)),
-                    )
-                };
-                let dst_tables = match mode {
-                    DstMode::Scale(d) => tables(d),
-                    _ => ($zero(), $zero()),
-                };
-                let init = |v: $vec| -> $vec {
-                    match mode {
-                        DstMode::Overwrite => $zero(),
-                        DstMode::Accumulate => v,
-                        DstMode::Scale(_) => mul(dst_tables, v),
-                    }
-                };
+use super::backend::{Backend, Kernels};
+use super::lanes::{self, Lanes, tiles};
+use super::tables::{AFFINE, NIBBLES};
+use super::{Elimination, Product};
 
-                if len < W {
-                    if len == 0 {
-                        return;
-                    }
-                    let mut buf = [0u8; W];
-                    core::ptr::copy_nonoverlapping(dst, buf.as_mut_ptr(), len);
-                    let mut acc = init($load(buf.as_ptr().cast()));
-                    for (i, &c) in coefs.iter().enumerate() {
-                        if c != 0 {
-                            let mut s = [0u8; W];
-                            core::ptr::copy_nonoverlapping(src.add(i * stride), s.as_mut_ptr(), len);
-                            acc = $xor(acc, mul(tables(c), $load(s.as_ptr().cast())));
-                        }
-                    }
-                    $store(buf.as_mut_ptr().cast(), acc);
-                    core::ptr::copy_nonoverlapping(buf.as_ptr(), dst, len);
-                    return;
-                }
-
-                // The overlapping last window, initialised from the
-                // destination before the main loop rewrites part of it.
-                let tail = (len % W != 0).then(|| (len - W, init($load(dst.add(len - W).cast()))));
-
-                // Four vectors per pass: one table fetch per source serves
-                // 4·W bytes.
-                let mut off = 0;
-                while off + 4 * W <= len {
-                    let d = dst.add(off);
-                    let mut a0 = init($load(d.cast()));
-                    let mut a1 = init($load(d.add(W).cast()));
-                    let mut a2 = init($load(d.add(2 * W).cast()));
-                    let mut a3 = init($load(d.add(3 * W).cast()));
-                    for (i, &c) in coefs.iter().enumerate() {
-                        if c != 0 {
-                            let t = tables(c);
-                            let s = src.add(i * stride + off);
-                            a0 = $xor(a0, mul(t, $load(s.cast())));
-                            a1 = $xor(a1, mul(t, $load(s.add(W).cast())));
-                            a2 = $xor(a2, mul(t, $load(s.add(2 * W).cast())));
-                            a3 = $xor(a3, mul(t, $load(s.add(3 * W).cast())));
-                        }
-                    }
-                    $store(d.cast(), a0);
-                    $store(d.add(W).cast(), a1);
-                    $store(d.add(2 * W).cast(), a2);
-                    $store(d.add(3 * W).cast(), a3);
-                    off += 4 * W;
-                }
-                while off + W <= len {
-                    let d = dst.add(off);
-                    let mut a = init($load(d.cast()));
-                    for (i, &c) in coefs.iter().enumerate() {
-                        if c != 0 {
-                            a = $xor(a, mul(tables(c), $load(src.add(i * stride + off).cast())));
-                        }
-                    }
-                    $store(d.cast(), a);
-                    off += W;
-                }
-                if let Some((off, mut a)) = tail {
-                    for (i, &c) in coefs.iter().enumerate() {
-                        if c != 0 {
-                            a = $xor(a, mul(tables(c), $load(src.add(i * stride + off).cast())));
-                        }
-                    }
-                    $store(dst.add(off).cast(), a);
-                }
+/// Defines a backend's entry points and kernel table (the elimination is
+/// the generic one unless named).
+macro_rules! backend {
+    ($table:ident, $backend:expr, $lanes:ty, $features:literal) => {
+        backend!(
+            $table,
+            $backend,
+            $lanes,
+            $features,
+            eliminate = lanes::eliminate::<$lanes>
+        );
+    };
+    ($table:ident, $backend:expr, $lanes:ty, $features:literal, eliminate = $eliminate:expr) => {
+        pub(super) static $table: Kernels = {
+            /// # Safety
+            /// The CPU must have the backend's features; `p` satisfies
+            /// [`Product`]'s contract.
+            #[target_feature(enable = $features)]
+            unsafe fn product(p: &Product<'_>) {
+                // SAFETY: features enabled here; forwarded contract.
+                unsafe { lanes::product::<$lanes>(p) }
             }
-        }
+            /// # Safety
+            /// The CPU must have the backend's features.
+            #[target_feature(enable = $features)]
+            unsafe fn eliminate(e: &mut Elimination<'_>) -> Option<usize> {
+                // SAFETY: features enabled here.
+                unsafe { $eliminate(e) }
+            }
+            Kernels {
+                backend: $backend,
+                product,
+                eliminate,
+            }
+        };
     };
 }
 
-/// Broadcast a 16-byte table into both 128-bit lanes (`vbroadcasti128`).
-///
-/// # Safety
-/// `p` must be valid for 16 reads; AVX2 must be available.
-#[target_feature(enable = "avx2")]
-unsafe fn splat_table_256(p: *const u8) -> __m256i {
-    // SAFETY: the caller guarantees 16 readable bytes at `p`.
-    unsafe { _mm256_broadcastsi128_si256(_mm_loadu_si128(p.cast())) }
+backend!(SSSE3, Backend::Ssse3, Ssse3, "ssse3");
+backend!(AVX2, Backend::Avx2, Avx2, "avx2");
+backend!(AVX512BW, Backend::Avx512Bw, Avx512Bw, "avx512f,avx512bw");
+backend!(GFNI128, Backend::Gfni128, Gfni128, "gfni");
+backend!(GFNI256, Backend::Gfni256, Gfni256, "gfni,avx2");
+backend!(
+    GFNI512,
+    Backend::Gfni512,
+    Gfni512,
+    "gfni,avx512f,avx512bw",
+    eliminate = eliminate_gfni512
+);
+
+/// Mask of the first `n < 64` bytes.
+#[inline(always)]
+fn first_bytes(n: usize) -> u64 {
+    (1u64 << n) - 1
+}
+
+/// The [`Lanes`] methods every vector type has alike: zero, xor, loads and
+/// stores (masked partial ones where the lanes have masks).
+macro_rules! vector_methods {
+    (
+        load = $load:ident, store = $store:ident, xor = $xor:ident, zero = $zero:ident
+        $(, part = ($load_part:expr, $store_part:expr))?
+    ) => {
+        #[inline(always)]
+        unsafe fn zero() -> Self {
+            // SAFETY: the CPU has this instruction (trait contract); registers only.
+            unsafe { Self($zero()) }
+        }
+        #[inline(always)]
+        unsafe fn xor(a: Self, b: Self) -> Self {
+            // SAFETY: the CPU has this instruction (trait contract); registers only.
+            unsafe { Self($xor(a.0, b.0)) }
+        }
+        #[inline(always)]
+        unsafe fn load(p: *const u8) -> Self {
+            // SAFETY: `p` is valid for WIDTH reads (trait contract).
+            unsafe { Self($load(p.cast())) }
+        }
+        #[inline(always)]
+        unsafe fn store(p: *mut u8, v: Self) {
+            // SAFETY: `p` is valid for WIDTH writes (trait contract).
+            unsafe { $store(p.cast(), v.0) }
+        }
+        $(
+        #[inline(always)]
+        unsafe fn load_part(p: *const u8, n: usize) -> Self {
+            // SAFETY: masked-off bytes are neither read nor faulted on; the
+            // first `n` are valid (trait contract).
+            unsafe { Self($load_part(first_bytes(n), p.cast())) }
+        }
+        #[inline(always)]
+        unsafe fn store_part(p: *mut u8, n: usize, v: Self) {
+            // SAFETY: only the first `n` bytes are written, and they are
+            // valid (trait contract).
+            unsafe { $store_part(p.cast(), first_bytes(n), v.0) }
+        }
+        )?
+    };
+}
+
+/// Nibble-table lanes: the same code for 16-, 32- and 64-byte vectors.
+macro_rules! nibble_lanes {
+    (
+        $(#[$doc:meta])* $name:ident($vec:ty), width = $width:literal, masked = $masked:literal,
+        pairs = $pairs:literal, factor_table = $factor_table:literal, table = $table:expr,
+        load = $load:ident, store = $store:ident,
+        xor = $xor:ident, and = $and:ident, shuffle = $shuffle:ident, srli = $srli:ident,
+        splat8 = $splat8:ident, zero = $zero:ident, tiles = [$($m:literal => $b:literal),+]
+        $(, part = ($load_part:expr, $store_part:expr))? $(, mul_add = $mul_add:expr)?
+    ) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy)]
+        struct $name($vec);
+
+        impl Lanes for $name {
+            const WIDTH: usize = $width;
+            const MASKED: bool = $masked;
+            const PAIRS: bool = $pairs;
+            const FACTOR_TABLE: bool = $factor_table;
+            type Factor = u8;
+            type Operand = ($vec, $vec);
+            type Splat = ($vec, $vec);
+
+            #[inline(always)]
+            fn factor(c: u8) -> u8 {
+                c
+            }
+            #[inline(always)]
+            unsafe fn splat(c: u8) -> ($vec, $vec) {
+                let t = NIBBLES.0[usize::from(c)].as_ptr();
+                // SAFETY: each table row holds 32 bytes: two 16-byte tables.
+                unsafe { ($table(t), $table(t.add(16))) }
+            }
+            #[inline(always)]
+            unsafe fn operand(v: Self) -> ($vec, $vec) {
+                // SAFETY: the CPU has these instructions (trait contract); registers only.
+                unsafe {
+                    let mask = $splat8(0x0f);
+                    ($and(v.0, mask), $and($srli::<4>(v.0), mask))
+                }
+            }
+            #[inline(always)]
+            unsafe fn mul((lo, hi): ($vec, $vec), (t_lo, t_hi): ($vec, $vec)) -> Self {
+                // SAFETY: the CPU has these instructions (trait contract); registers only.
+                unsafe { Self($xor($shuffle(t_lo, lo), $shuffle(t_hi, hi))) }
+            }
+            $(
+            #[inline(always)]
+            unsafe fn mul_add(acc: Self, (lo, hi): ($vec, $vec), (t_lo, t_hi): ($vec, $vec)) -> Self {
+                // SAFETY: the CPU has these instructions (trait contract); registers only.
+                unsafe { Self($mul_add(acc.0, $shuffle(t_lo, lo), $shuffle(t_hi, hi))) }
+            }
+            )?
+            vector_methods!(load = $load, store = $store, xor = $xor, zero = $zero $(, part = ($load_part, $store_part))?);
+            tiles!($($m => $b),+);
+        }
+    };
 }
 
 /// Load a 16-byte table.
 ///
 /// # Safety
 /// `p` must be valid for 16 reads.
-#[target_feature(enable = "ssse3")]
-unsafe fn load_table_128(p: *const u8) -> __m128i {
-    // SAFETY: the caller guarantees 16 readable bytes at `p`.
+#[inline(always)]
+unsafe fn table_128(p: *const u8) -> __m128i {
+    // SAFETY: the caller guarantees 16 readable bytes.
     unsafe { _mm_loadu_si128(p.cast()) }
 }
 
-define_combine!(
-    /// 32-byte AVX2 kernel.
-    combine_avx2, "avx2", 32, __m256i,
-    load = _mm256_loadu_si256, store = _mm256_storeu_si256, xor = _mm256_xor_si256,
-    and = _mm256_and_si256, shuffle = _mm256_shuffle_epi8, srli = _mm256_srli_epi64,
-    splat = _mm256_set1_epi8, zero = _mm256_setzero_si256,
-    table = splat_table_256
-);
-
-define_combine!(
-    /// 16-byte SSSE3 kernel.
-    combine_ssse3, "ssse3", 16, __m128i,
-    load = _mm_loadu_si128, store = _mm_storeu_si128, xor = _mm_xor_si128,
-    and = _mm_and_si128, shuffle = _mm_shuffle_epi8, srli = _mm_srli_epi64,
-    splat = _mm_set1_epi8, zero = _mm_setzero_si128,
-    table = load_table_128
-);
-
-/// `dst[m] (^)= Σᵢ coefs[m·n + i]·src[i]` for `M` outputs at once (`ACC`
-/// selects accumulate or overwrite): each source vector is loaded and split
-/// into nibbles once and multiplied into all `M` outputs, which cuts the
-/// nibble work per output by M and source reads from L2 by M (large-K
-/// encoding is L2-bound). Measured on Zen 3, K=128 S=1500 random encode:
-/// 164 → 247 MB/s against one fused pass per output.
+/// Broadcast a 16-byte table into both 128-bit lanes.
 ///
 /// # Safety
-/// AVX2 must be available; `len >= 32`; `coefs.len() >= M·n`; output `m` at
-/// `dst + m·dst_stride` valid for `len` reads and writes; source `i < n` at
-/// `src + i·stride` valid for `len` reads; no read range overlaps a written
-/// one, and outputs do not overlap each other.
-#[target_feature(enable = "avx2")]
-pub(super) unsafe fn lin_comb_multi_avx2<const M: usize, const ACC: bool>(
-    dst: *mut u8,
-    dst_stride: usize,
-    len: usize,
-    src: *const u8,
-    stride: usize,
-    coefs: &[u8],
-    n: usize,
-) {
-    const W: usize = 32;
-    debug_assert!(len >= W && coefs.len() >= M * n);
-    // SAFETY: all accesses are inside the ranges the caller guarantees:
-    // column offsets stay within `len`, sources `i < n`, outputs `m < M`;
-    // coefficient reads are bounds-checked slices.
+/// `p` must be valid for 16 reads; AVX2 must be available.
+#[inline(always)]
+unsafe fn table_256(p: *const u8) -> __m256i {
+    // SAFETY: the caller guarantees 16 readable bytes and AVX2.
+    unsafe { _mm256_broadcastsi128_si256(_mm_loadu_si128(p.cast())) }
+}
+
+/// Broadcast a 16-byte table into all four 128-bit lanes.
+///
+/// # Safety
+/// `p` must be valid for 16 reads; AVX-512F must be available.
+#[inline(always)]
+unsafe fn table_512(p: *const u8) -> __m512i {
+    // SAFETY: the caller guarantees 16 readable bytes and AVX-512F.
+    unsafe { _mm512_broadcast_i32x4(_mm_loadu_si128(p.cast())) }
+}
+
+/// `a ⊕ b ⊕ c` in one `vpternlogq`.
+///
+/// # Safety
+/// AVX-512F must be available.
+#[inline(always)]
+unsafe fn xor3_512(a: __m512i, b: __m512i, c: __m512i) -> __m512i {
+    // SAFETY: the caller guarantees AVX-512F.
+    unsafe { _mm512_ternarylogic_epi64::<0x96>(a, b, c) }
+}
+
+nibble_lanes!(
+    /// 16-byte `pshufb` nibble tables.
+    Ssse3(__m128i), width = 16, masked = false, pairs = false, factor_table = true, table = table_128,
+    load = _mm_loadu_si128, store = _mm_storeu_si128, xor = _mm_xor_si128, and = _mm_and_si128,
+    shuffle = _mm_shuffle_epi8, srli = _mm_srli_epi64, splat8 = _mm_set1_epi8, zero = _mm_setzero_si128,
+    tiles = [1 => 4, 2 => 2, 3 => 2, 4 => 2]
+);
+
+nibble_lanes!(
+    /// 32-byte `vpshufb` nibble tables.
+    Avx2(__m256i), width = 32, masked = false, pairs = false, factor_table = true, table = table_256,
+    load = _mm256_loadu_si256, store = _mm256_storeu_si256, xor = _mm256_xor_si256, and = _mm256_and_si256,
+    shuffle = _mm256_shuffle_epi8, srli = _mm256_srli_epi64, splat8 = _mm256_set1_epi8,
+    zero = _mm256_setzero_si256, tiles = [1 => 4, 2 => 2, 3 => 2, 4 => 2]
+);
+
+nibble_lanes!(
+    /// 64-byte `vpshufb` nibble tables, the two lookups folded into the
+    /// accumulator by one `vpternlogq`.
+    Avx512Bw(__m512i), width = 64, masked = true, pairs = false, factor_table = false, table = table_512,
+    load = _mm512_loadu_si512, store = _mm512_storeu_si512, xor = _mm512_xor_si512, and = _mm512_and_si512,
+    shuffle = _mm512_shuffle_epi8, srli = _mm512_srli_epi64, splat8 = _mm512_set1_epi8,
+    zero = _mm512_setzero_si512,
+    tiles = [1 => 4, 2 => 4, 3 => 4, 4 => 4, 5 => 2, 6 => 2, 7 => 2, 8 => 2],
+    part = (_mm512_maskz_loadu_epi8, _mm512_mask_storeu_epi8), mul_add = xor3_512
+);
+
+/// GFNI lanes: one `gf2p8affineqb` per product.
+macro_rules! gfni_lanes {
+    (
+        $(#[$doc:meta])* $name:ident($vec:ty), width = $width:literal, masked = $masked:literal,
+        pairs = $pairs:literal, factor_table = $factor_table:literal, affine = $affine:ident,
+        set1 = $set1:expr, load = $load:ident,
+        store = $store:ident, xor = $xor:ident, zero = $zero:ident, tiles = [$($m:literal => $b:literal),+]
+        $(, part = ($load_part:expr, $store_part:expr))? $(, xor3 = $xor3:expr)?
+    ) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy)]
+        struct $name($vec);
+
+        impl Lanes for $name {
+            const WIDTH: usize = $width;
+            const MASKED: bool = $masked;
+            const PAIRS: bool = $pairs;
+            const FACTOR_TABLE: bool = $factor_table;
+            type Factor = u64;
+            type Operand = $vec;
+            type Splat = $vec;
+
+            #[inline(always)]
+            fn factor(c: u8) -> u64 {
+                AFFINE[usize::from(c)]
+            }
+            #[inline(always)]
+            unsafe fn splat(matrix: u64) -> $vec {
+                // SAFETY: the CPU has this instruction (trait contract); registers only.
+                unsafe { $set1(matrix as i64) }
+            }
+            #[inline(always)]
+            unsafe fn operand(v: Self) -> $vec {
+                v.0
+            }
+            #[inline(always)]
+            unsafe fn mul(x: $vec, matrix: $vec) -> Self {
+                // SAFETY: the CPU has this instruction (trait contract); registers only.
+                unsafe { Self($affine::<0>(x, matrix)) }
+            }
+            $(
+            #[inline(always)]
+            unsafe fn mul_add2(acc: Self, x0: $vec, f0: $vec, x1: $vec, f1: $vec) -> Self {
+                // SAFETY: the CPU has these instructions (trait contract); registers only.
+                unsafe { Self($xor3(acc.0, $affine::<0>(x0, f0), $affine::<0>(x1, f1))) }
+            }
+            )?
+            vector_methods!(load = $load, store = $store, xor = $xor, zero = $zero $(, part = ($load_part, $store_part))?);
+            tiles!($($m => $b),+);
+        }
+    };
+}
+
+gfni_lanes!(
+    /// 16-byte GFNI (SSE encoding).
+    Gfni128(__m128i), width = 16, masked = false, pairs = false, factor_table = true,
+    affine = _mm_gf2p8affine_epi64_epi8,
+    set1 = _mm_set1_epi64x, load = _mm_loadu_si128, store = _mm_storeu_si128, xor = _mm_xor_si128,
+    zero = _mm_setzero_si128, tiles = [1 => 4, 2 => 4, 3 => 2, 4 => 2, 5 => 2, 6 => 2]
+);
+
+gfni_lanes!(
+    /// 32-byte GFNI (VEX encoding).
+    Gfni256(__m256i), width = 32, masked = false, pairs = false, factor_table = true,
+    affine = _mm256_gf2p8affine_epi64_epi8,
+    set1 = _mm256_set1_epi64x, load = _mm256_loadu_si256, store = _mm256_storeu_si256, xor = _mm256_xor_si256,
+    zero = _mm256_setzero_si256, tiles = [1 => 4, 2 => 4, 3 => 2, 4 => 2, 5 => 2, 6 => 2]
+);
+
+gfni_lanes!(
+    /// 64-byte GFNI, two products folded into the accumulator by one
+    /// `vpternlogq`, masked tails.
+    Gfni512(__m512i), width = 64, masked = true, pairs = true, factor_table = false,
+    affine = _mm512_gf2p8affine_epi64_epi8,
+    set1 = _mm512_set1_epi64, load = _mm512_loadu_si512, store = _mm512_storeu_si512, xor = _mm512_xor_si512,
+    zero = _mm512_setzero_si512,
+    tiles = [1 => 4, 2 => 4, 3 => 4, 4 => 4, 5 => 2, 6 => 2, 7 => 2, 8 => 2],
+    part = (_mm512_maskz_loadu_epi8, _mm512_mask_storeu_epi8), xor3 = xor3_512
+);
+
+/// Bytes multiply-accumulated by `rounds` rounds of the 64-byte GFNI loop
+/// with only registers (8 × 2 tile, sources changed every round): the
+/// multiplier's bound, which kernels are measured against.
+///
+/// # Safety
+/// The CPU must have GFNI, AVX-512F and AVX-512BW.
+#[cfg(feature = "std")]
+#[target_feature(enable = "gfni,avx512f,avx512bw")]
+pub(super) unsafe fn gfni_peak(rounds: u64) -> u64 {
+    // SAFETY: features enabled here.
+    let (bytes, value) = unsafe { lanes::peak::<Gfni512, 8, 2>(rounds) };
+    core::hint::black_box(value);
+    bytes
+}
+
+/// Forward elimination with the coefficient vector and its companion held
+/// in registers (K ≤ 256, one to four vectors each): each row operation is
+/// a short chain (broadcast the entry, `vgf2p8mulb` the row by it, xor)
+/// instead of a store, a reload of one byte and a table lookup. Measured at
+/// K = 128 (Zen 4): 46 → 16 µs of a random-mode decode.
+///
+/// # Safety
+/// The CPU must have GFNI, AVX-512F and AVX-512BW.
+#[inline(always)]
+unsafe fn eliminate_gfni512(e: &mut Elimination<'_>) -> Option<usize> {
+    // SAFETY: forwarded contract; `Elimination::new` bounds the stride to
+    // 64·1 ..= 64·4.
     unsafe {
-        let mask = _mm256_set1_epi8(0x0f);
-        let tables = |c: u8| -> (__m256i, __m256i) {
-            let t = NIBBLES.0[c as usize].as_ptr();
-            (splat_table_256(t), splat_table_256(t.add(16)))
-        };
-        let nibbles = |v: __m256i| -> (__m256i, __m256i) {
-            (
-                _mm256_and_si256(v, mask),
-                _mm256_and_si256(_mm256_srli_epi64::<4>(v), mask),
-            )
-        };
-        let mul = |(lo, hi): (__m256i, __m256i), (l, h): (__m256i, __m256i)| -> __m256i {
-            _mm256_xor_si256(_mm256_shuffle_epi8(lo, l), _mm256_shuffle_epi8(hi, h))
-        };
-        let init = |m: usize, off: usize| -> __m256i {
-            if ACC {
-                _mm256_loadu_si256(dst.add(m * dst_stride + off).cast())
-            } else {
-                _mm256_setzero_si256()
-            }
-        };
-        // The overlapping last window starts from destination bytes read
-        // before any store can reach them.
-        let tail: [__m256i; M] = core::array::from_fn(|m| init(m, len - W));
-        let mut off = 0;
-        while off + 2 * W <= len {
-            let mut acc: [[__m256i; 2]; M] = core::array::from_fn(|m| [init(m, off), init(m, off + W)]);
-            for i in 0..n {
-                let s = src.add(i * stride + off);
-                let n0 = nibbles(_mm256_loadu_si256(s.cast()));
-                let n1 = nibbles(_mm256_loadu_si256(s.add(W).cast()));
-                for (m, a) in acc.iter_mut().enumerate() {
-                    // A zero coefficient has all-zero tables: no branch.
-                    let t = tables(coefs[m * n + i]);
-                    a[0] = _mm256_xor_si256(a[0], mul(t, n0));
-                    a[1] = _mm256_xor_si256(a[1], mul(t, n1));
-                }
-            }
-            for (m, a) in acc.iter().enumerate() {
-                let d = dst.add(m * dst_stride + off);
-                _mm256_storeu_si256(d.cast(), a[0]);
-                _mm256_storeu_si256(d.add(W).cast(), a[1]);
-            }
-            off += 2 * W;
-        }
-        // At most one whole vector, then the overlapping last window.
-        let column = |off: usize, mut acc: [__m256i; M]| {
-            for i in 0..n {
-                let v = nibbles(_mm256_loadu_si256(src.add(i * stride + off).cast()));
-                for (m, a) in acc.iter_mut().enumerate() {
-                    *a = _mm256_xor_si256(*a, mul(tables(coefs[m * n + i]), v));
-                }
-            }
-            for (m, a) in acc.iter().enumerate() {
-                _mm256_storeu_si256(dst.add(m * dst_stride + off).cast(), *a);
-            }
-        };
-        if off + W <= len {
-            column(off, core::array::from_fn(|m| init(m, off)));
-            off += W;
-        }
-        if off < len {
-            column(len - W, tail);
+        match e.stride / 64 {
+            1 => eliminate_in_registers::<1>(e),
+            2 => eliminate_in_registers::<2>(e),
+            3 => eliminate_in_registers::<3>(e),
+            _ => eliminate_in_registers::<4>(e),
         }
     }
 }
 
-/// Forward elimination of one coefficient vector with the row operations
-/// inlined (see `gf::eliminate`): each is a handful of instructions on one
-/// or a few vectors, where a dispatched kernel call costs several times
-/// that. Measured at K=32, S=1500: elimination through `mul_acc` took 16%
-/// of a random-mode decode.
+/// [`eliminate_gfni512`] for a stride of `N` vectors.
 ///
 /// # Safety
-/// AVX2 must be available; `vector.len() == stride`, `stride % 32 == 0`,
-/// `rows.len() >= present.len()·stride`, `unit` and `mult` at least as long
-/// as `present`.
-#[target_feature(enable = "avx2")]
-pub(super) unsafe fn eliminate_avx2(
-    vector: &mut [u8],
-    rows: &[u8],
-    stride: usize,
-    present: &[bool],
-    unit: &[bool],
-    from: usize,
-    mult: &mut [u8],
-) -> Option<usize> {
-    // SAFETY: `off < stride == vector.len()` in steps of 32 from a multiple
-    // of 32, and row `p < present.len()` lies inside `rows`, as the caller
-    // guarantees.
+/// The CPU must have GFNI, AVX-512F and AVX-512BW; `e.stride == 64·N`.
+#[inline(always)]
+unsafe fn eliminate_in_registers<const N: usize>(e: &mut Elimination<'_>) -> Option<usize> {
+    let k = e.present.len();
+    // SAFETY: both vectors hold `stride = 64·N` bytes (Elimination's
+    // checks).
     unsafe {
-        let mask = _mm256_set1_epi8(0x0f);
-        let v = vector.as_mut_ptr();
-        for p in from..present.len() {
-            let c = *v.add(p);
-            if c == 0 {
-                continue;
+        let vector = e.vector.as_mut_ptr();
+        let alongside = e.alongside.as_mut_ptr();
+        let mut v: [__m512i; N] = core::array::from_fn(|r| _mm512_loadu_si512(vector.add(64 * r).cast()));
+        let mut t: [__m512i; N] = core::array::from_fn(|r| _mm512_loadu_si512(alongside.add(64 * r).cast()));
+        // Blocks of 64 columns one vector at a time, so that every vector
+        // index is a constant and the vectors stay in registers.
+        let stop = 'blocks: {
+            if N > 0
+                && let Some(p) = eliminate_block::<N, 0>(e, k, &mut v, &mut t)
+            {
+                break 'blocks Some(p);
             }
-            if !present[p] {
-                return Some(p);
+            if N > 1
+                && let Some(p) = eliminate_block::<N, 1>(e, k, &mut v, &mut t)
+            {
+                break 'blocks Some(p);
             }
-            mult[p] = c;
-            if unit[p] {
-                *v.add(p) = 0;
-                continue;
+            if N > 2
+                && let Some(p) = eliminate_block::<N, 2>(e, k, &mut v, &mut t)
+            {
+                break 'blocks Some(p);
             }
-            let t = NIBBLES.0[c as usize].as_ptr();
-            let (lo, hi) = (splat_table_256(t), splat_table_256(t.add(16)));
-            let row = rows.as_ptr().add(p * stride);
-            // Row p is zero before column p.
-            let mut off = p & !31;
-            while off < stride {
-                let r = _mm256_loadu_si256(row.add(off).cast());
-                let prod = _mm256_xor_si256(
-                    _mm256_shuffle_epi8(lo, _mm256_and_si256(r, mask)),
-                    _mm256_shuffle_epi8(hi, _mm256_and_si256(_mm256_srli_epi64::<4>(r), mask)),
+            if N > 3
+                && let Some(p) = eliminate_block::<N, 3>(e, k, &mut v, &mut t)
+            {
+                break 'blocks Some(p);
+            }
+            None
+        };
+        for r in 0..N {
+            _mm512_storeu_si512(vector.add(64 * r).cast(), v[r]);
+            _mm512_storeu_si512(alongside.add(64 * r).cast(), t[r]);
+        }
+        stop
+    }
+}
+
+/// Columns `64·R ..` (up to `k`, from `e.from`) of [`eliminate_in_registers`].
+///
+/// # Safety
+/// As [`eliminate_in_registers`]; `R < N`.
+#[inline(always)]
+unsafe fn eliminate_block<const N: usize, const R: usize>(
+    e: &Elimination<'_>,
+    k: usize,
+    v: &mut [__m512i; N],
+    t: &mut [__m512i; N],
+) -> Option<usize> {
+    // SAFETY: row `p < k` of either matrix holds 64·N bytes (Elimination's
+    // checks).
+    unsafe {
+        let row = |p: usize| e.rows.as_ptr().add(p * e.stride);
+        let companion = |p: usize| e.alongside_rows.as_ptr().add(p * e.stride);
+        let times =
+            |at: *const u8, j: usize, c: __m512i| _mm512_gf2p8mul_epi8(_mm512_loadu_si512(at.add(64 * j).cast()), c);
+        let end = (64 * (R + 1)).min(k);
+        let mut p = (64 * R).max(e.from);
+        while p < end {
+            let bit = p % 64;
+            if p + 4 <= end && e.present[p..p + 4] == [true; 4] && e.unit[p..p + 4] == [false; 4] {
+                // Four coded rows at once: their multipliers follow from a
+                // 4 × 4 triangle (cᵢ = v[p+i] ⊕ Σ_{j<i} cⱼ·row_{p+j}[p+i]),
+                // then all four rows are subtracted together. The chain
+                // through the vector is one broadcast and three short
+                // multiply-adds instead of four full row operations.
+                let at = |q: usize, column: usize| _mm512_set1_epi8(*row(q).add(column) as i8);
+                let x: [__m512i; 4] = core::array::from_fn(|i| broadcast_byte(v[R], bit + i));
+                let c0 = x[0];
+                let c1 = _mm512_xor_si512(x[1], _mm512_gf2p8mul_epi8(at(p, p + 1), c0));
+                let c2 = xor3(
+                    x[2],
+                    _mm512_gf2p8mul_epi8(at(p, p + 2), c0),
+                    _mm512_gf2p8mul_epi8(at(p + 1, p + 2), c1),
                 );
-                let x = _mm256_loadu_si256(v.add(off).cast());
-                _mm256_storeu_si256(v.add(off).cast(), _mm256_xor_si256(x, prod));
-                off += 32;
+                let c3 = xor3(
+                    xor3(
+                        x[3],
+                        _mm512_gf2p8mul_epi8(at(p, p + 3), c0),
+                        _mm512_gf2p8mul_epi8(at(p + 1, p + 3), c1),
+                    ),
+                    _mm512_gf2p8mul_epi8(at(p + 2, p + 3), c2),
+                    _mm512_setzero_si512(),
+                );
+                let c = [c0, c1, c2, c3];
+                for (j, x) in v.iter_mut().enumerate().skip(R) {
+                    let product = |i: usize| times(row(p + i), j, c[i]);
+                    *x = xor3(xor3(*x, product(0), product(1)), product(2), product(3));
+                }
+                for (j, x) in t.iter_mut().enumerate() {
+                    let product = |i: usize| times(companion(p + i), j, c[i]);
+                    *x = xor3(xor3(*x, product(0), product(1)), product(2), product(3));
+                }
+                p += 4;
+                continue;
             }
+            let nonzero = _mm512_test_epi8_mask(v[R], v[R]) & (1 << bit) != 0;
+            if nonzero {
+                if !e.present[p] {
+                    return Some(p);
+                }
+                let c = broadcast_byte(v[R], bit);
+                for (j, x) in t.iter_mut().enumerate() {
+                    *x = _mm512_xor_si512(*x, times(companion(p), j, c));
+                }
+                if e.unit[p] {
+                    v[R] = _mm512_mask_mov_epi8(v[R], 1 << bit, _mm512_setzero_si512());
+                } else {
+                    for (j, x) in v.iter_mut().enumerate().skip(R) {
+                        *x = _mm512_xor_si512(*x, times(row(p), j, c));
+                    }
+                }
+            }
+            p += 1;
         }
         None
     }
+}
+
+/// Every byte of the result is byte `bit` of `v`: the 16-bit word holding
+/// it broadcast, then the byte picked within each word.
+///
+/// # Safety
+/// The CPU must have AVX-512BW.
+#[inline(always)]
+unsafe fn broadcast_byte(v: __m512i, bit: usize) -> __m512i {
+    // SAFETY: the CPU has these instructions (trait contract); registers only.
+    unsafe {
+        let word = _mm512_permutexvar_epi16(_mm512_set1_epi16((bit / 2) as i16), v);
+        _mm512_shuffle_epi8(word, _mm512_set1_epi8((bit % 2) as i8))
+    }
+}
+
+/// `a ⊕ b ⊕ c`.
+///
+/// # Safety
+/// The CPU must have AVX-512F.
+#[inline(always)]
+unsafe fn xor3(a: __m512i, b: __m512i, c: __m512i) -> __m512i {
+    // SAFETY: forwarded contract.
+    unsafe { xor3_512(a, b, c) }
 }
