@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Installs the Debian packages sluicegate builds and tests with, only when one is missing, and says which:
 # libpulse-dev and pkg-config for the audio crate, a PulseAudio server and pactl/pacat for its integration
-# tests, Node.js and npm for the Node binding, Chromium for the p2 browser UI's tests (driven headless). With
-# SLUICEGATE_NO_INSTALL=1 it installs nothing and only names what is missing.
+# tests, Node.js and npm for the Node binding, Chromium for the p2 browser UI's tests (driven headless), and
+# for the rlnc transfer tests on emulated links (scripts/netem) iproute2, iptables, ethtool, gcc and
+# libnetfilter-queue-dev. With SLUICEGATE_NO_INSTALL=1 it installs nothing and only names what is missing.
 set -euo pipefail
 
-packages=(pkg-config libpulse-dev pulseaudio pulseaudio-utils)
+packages=(pkg-config libpulse-dev pulseaudio pulseaudio-utils iproute2 iptables ethtool gcc libnetfilter-queue-dev)
 # The Node binding's tests need Node.js and npm; a machine that has them from elsewhere (nvm, NodeSource) keeps
 # its own.
 command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)

@@ -16,11 +16,10 @@ fuzz_target!(|data: &[u8]| {
     let mut config = SenderConfig::new(9);
     config.k = 4;
     config.symbol_size = 16;
-    config.rate = 0;
     let mut sender: Sender<Vec<u8>> = Sender::new(config).unwrap();
     sender.push_generation(vec![3; 64], 64, false).unwrap();
     sender.push_generation(vec![4; 64], 10, true).unwrap();
-    let mut receiver = Receiver::new(ReceiverConfig::default());
+    let mut receiver = Receiver::new(ReceiverConfig::new(1));
     let mut buf = vec![0u8; 256];
     let now = Duration::from_millis(1);
     for _ in 0..3 {

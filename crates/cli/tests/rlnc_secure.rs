@@ -65,7 +65,11 @@ fn the_sender_prints_a_code_and_a_receiver_given_it_gets_the_file() {
         .unwrap();
     let mut stderr = BufReader::new(send.stderr.take().unwrap());
     let mut line = String::new();
-    stderr.read_line(&mut line).unwrap();
+    // Notes (a socket buffer capped by the system) may come first.
+    while line.is_empty() || line.starts_with("note: ") {
+        line.clear();
+        stderr.read_line(&mut line).unwrap();
+    }
     let code = line
         .strip_prefix("code: ")
         .and_then(|rest| rest.split_whitespace().next())

@@ -142,9 +142,12 @@ fn wait_for_bytes(path: &Path, len: u64) {
 fn send_and_recv_move_a_file_through_loss_and_agree_on_sha256() {
     let dir = tempfile::tempdir().unwrap();
     let (input, output, bytes) = input_file(dir.path(), 1_500_000);
+    // Lingering longer than the sender's doubled probe timeout on a loaded
+    // machine: with loss both ways, its last probes must still find the
+    // receiver to draw the done again.
     let receiver = Receiver::start(&[
         "--linger-ms",
-        "300",
+        "1000",
         "--json",
         "--loss",
         "0.1",

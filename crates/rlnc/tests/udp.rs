@@ -13,9 +13,9 @@ use sha2::{Digest, Sha256};
 use sluicegate_rlnc::net::{
     self, NetError, ReceiveOptions, ReceiveReport, SendOptions, SendReport, Socket, SocketOptions,
 };
-use sluicegate_rlnc::transfer::datagram::write_feedback;
+use sluicegate_rlnc::transfer::datagram::{Feedback, write_feedback};
 use sluicegate_rlnc::transfer::link::LossModel;
-use sluicegate_rlnc::transfer::{Sender, SenderConfig};
+use sluicegate_rlnc::transfer::{CloseReason, Sender, SenderConfig, SessionError};
 
 fn data(len: usize) -> Vec<u8> {
     let mut x = 0x1234_5678_9abc_def0u64;
@@ -124,7 +124,7 @@ fn relay(receiver: SocketAddr, stop: Arc<AtomicBool>) -> (SocketAddr, thread::Jo
         let mut sender: Option<SocketAddr> = None;
         let mut buf = vec![0u8; 65_536];
         let mut feedback = [0u8; 64];
-        let n_feedback = write_feedback(&mut feedback, 0xBAD, 1, 1, 0, &[]).unwrap();
+        let n_feedback = write_feedback(&mut feedback, 0xBAD, &Feedback::default()).unwrap();
         // A well-formed data datagram of another session.
         let mut other: Sender<Vec<u8>> = Sender::new(SenderConfig::new(0xBAD)).unwrap();
         let shape = other.config().generation_bytes();
@@ -177,10 +177,11 @@ fn malformed_foreign_and_duplicated_datagrams_are_ignored_and_counted() {
     assert!(sent.verified());
     let s = received.stats;
     assert!(injected > 0);
-    // Bit-flipped, truncated, and a feedback datagram (well-formed, wrong direction).
-    // (The relay goes on injecting after the receiver ends, so count by what arrived.)
-    assert!(s.foreign > 0 && s.foreign <= injected, "{s:?}");
-    assert!(s.malformed >= 3 * s.foreign, "{s:?}");
+    // Bit-flipped and truncated are malformed; a feedback and a data
+    // datagram of another session are foreign. (The relay goes on injecting
+    // after the receiver ends, so count by what arrived.)
+    assert!(s.foreign > 0 && s.foreign <= 2 * injected, "{s:?}");
+    assert!(s.malformed >= s.foreign, "{s:?}");
     assert!(s.redundant > 0, "duplicates counted: {s:?}");
 }
 
@@ -270,7 +271,18 @@ fn a_sender_that_goes_away_ends_the_receiver_at_once() {
     drop(socket);
     let (result, took) = handle.join().unwrap();
     let error = result.unwrap_err();
-    assert!(matches!(error, NetError::SenderGone { .. }), "{error}");
+    // The cancelled sender says so with a close datagram; were it lost, the
+    // closed port would.
+    assert!(
+        matches!(
+            error,
+            NetError::Session(SessionError::Closed {
+                reason: CloseReason::Cancelled,
+                by_peer: true
+            }) | NetError::SenderGone { .. }
+        ),
+        "{error}"
+    );
     assert!(took < Duration::from_secs(5), "{took:?}");
 }
 
@@ -329,14 +341,22 @@ fn a_receiver_restarted_mid_transfer_ends_both_ends_within_the_timeout() {
         ),
         "{error}"
     );
+    // The first receiver, stopped, says so with a close datagram (the
+    // sender then ends at once); were it lost, the restarted receiver's
+    // instance id or the silence would end it.
     let error = sent.unwrap_err();
     assert!(
-        matches!(error, NetError::PeerSilent { .. } | NetError::ReceiverGone { .. }),
+        matches!(
+            error,
+            NetError::PeerSilent { .. } | NetError::ReceiverGone { .. } | NetError::Session(_)
+        ),
         "{error}"
     );
-    let bound = timeout + Duration::from_millis(1500);
+    // Each within its own limit (the receiver's is its wait for a first
+    // datagram), plus slack for a loaded machine.
+    let slack = Duration::from_millis(1500);
     assert!(
-        receiver_ended < bound && sender_ended < bound,
+        receiver_ended < 2 * timeout + slack && sender_ended < timeout + slack,
         "{receiver_ended:?} {sender_ended:?}"
     );
 }

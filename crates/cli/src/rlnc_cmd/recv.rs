@@ -118,7 +118,7 @@ pub fn recv(args: RecvArgs) -> Result<(), Failure> {
     let options = ReceiveOptions {
         config: ReceiverConfig {
             session: args.session,
-            ..ReceiverConfig::default()
+            ..ReceiverConfig::new(net::random_instance())
         },
         loss: args.loss.model(),
         seed: args.loss.seed,

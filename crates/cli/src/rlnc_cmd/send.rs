@@ -33,12 +33,13 @@ pub struct SendArgs {
     /// Coding mode.
     #[arg(long, value_enum, default_value_t = ModeArg::Systematic)]
     mode: ModeArg,
-    /// Generations in flight at most (flow control).
-    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=1024))]
+    /// Generations in flight at most; the congestion controller sizes the window to the path below this.
+    #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u16).range(1..=1024))]
     window: u16,
-    /// Pacing rate in MB/s (0: unpaced); also sizes the socket's send buffer (20 ms of it, 1–32 MiB).
-    #[arg(long, default_value_t = 50.0)]
-    rate: f64,
+    /// Rate ceiling in MB/s (default: none, the congestion controller finds the path's rate); also sizes
+    /// the socket's send buffer (20 ms of it, 1–32 MiB; 32 MiB without a ceiling).
+    #[arg(long)]
+    rate: Option<f64>,
     /// Session id (default: random).
     #[arg(long)]
     session: Option<u64>,
@@ -88,7 +89,7 @@ pub fn send(args: SendArgs) -> Result<(), Failure> {
     config.symbol_size = args.symbol_size;
     config.mode = args.mode.single();
     config.window = args.window;
-    config.rate = (args.rate * 1e6) as u64;
+    config.rate = args.rate.map_or(0, |r| (r * 1e6) as u64);
     let mut socket = Socket::connect(args.to, SocketOptions::sender(config.rate))
         .with_context(|| format!("cannot open a UDP socket to {}", args.to))
         .map_err(Failure::device)?;

@@ -98,8 +98,8 @@ impl Bar {
     }
 }
 
-/// Exit codes: a peer that refuses, goes away, falls silent or fails the
-/// handshake (a wrong code) is 4 (a peer that cannot be used), unreadable input 3, bad coding parameters 2,
+/// Exit codes: a peer that refuses, goes away, restarts, closes the
+/// session, falls silent or fails the handshake (a wrong code) is 4 (a peer that cannot be used), unreadable input 3, bad coding parameters 2,
 /// anything else while running (a full disk, Ctrl-C) 1.
 pub fn net_failure(error: NetError) -> Failure {
     match error {
@@ -108,6 +108,7 @@ pub fn net_failure(error: NetError) -> Failure {
         | NetError::SenderGone { .. }
         | NetError::PeerSilent { .. }
         | NetError::NoTransfer { .. }
+        | NetError::Session(_)
         | NetError::Handshake(_) => Failure::device(error),
         NetError::Input(_) => Failure::input(error),
         NetError::Config(_) => Failure::usage(error),

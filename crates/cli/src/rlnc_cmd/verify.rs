@@ -201,12 +201,9 @@ fn resilience(args: &VerifyArgs) -> Result<(), Failure> {
         let mut sender = coding(args, Mode::Systematic);
         sender.rate = 100_000_000;
         let config = SimConfig {
-            sender,
-            receiver: ReceiverConfig::default(),
-            forward: link,
-            back: link,
             seed: 7,
             limit: Duration::from_secs(3600),
+            ..SimConfig::new(sender, ReceiverConfig::new(1), link)
         };
         let report = simulate(&data, &config);
         let equal = report.finished && Sha256::digest(&report.output) == digest;

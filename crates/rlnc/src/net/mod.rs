@@ -46,6 +46,7 @@ use std::time::Duration;
 
 use crate::encoder::ConfigError;
 use crate::secure::HandshakeError;
+use crate::transfer::SessionError;
 
 mod batch;
 mod chunker;
@@ -58,7 +59,7 @@ mod send;
 pub mod socket;
 
 pub use chunker::{Chunk, Chunker};
-pub use receive::{ReceiveOptions, ReceiveReport, receive, receive_and_commit};
+pub use receive::{ReceiveOptions, ReceiveReport, random_instance, receive, receive_and_commit};
 pub use send::{SendOptions, SendReport, send};
 pub use socket::{BufferSize, Socket, SocketOptions, Tuning};
 
@@ -115,6 +116,10 @@ pub enum NetError {
     /// The cancel flag was raised (Ctrl-C, SIGTERM).
     #[error("interrupted")]
     Interrupted,
+    /// The session ended unfinished: the receiver restarted, or the peer
+    /// closed it (docs/rlnc-transfer.md T.3).
+    #[error(transparent)]
+    Session(SessionError),
     /// The secure handshake failed: a wrong code or key file, a mode
     /// mismatch, no answer.
     #[error(transparent)]

@@ -14,26 +14,27 @@ use super::socket::{Socket, Tuning};
 use super::{MAX_WAIT, NetError, PROGRESS_EVERY, Progress};
 use crate::secure::{Connection, ConnectionStats, HandshakeConfig, OVERHEAD};
 use crate::transfer::link::{Loss, LossModel};
-use crate::transfer::{Receiver, ReceiverConfig, ReceiverStats};
+use crate::transfer::{CloseReason, Handled, Receiver, ReceiverConfig, ReceiverStats, SessionError};
 
 /// Receiver options.
 #[derive(Clone, Debug)]
 pub struct ReceiveOptions {
-    /// Session, window limit, feedback cadence.
+    /// Instance id, session, window limit, feedback cadence.
     pub config: ReceiverConfig,
     /// Outgoing (feedback) loss injection.
     pub loss: LossModel,
     /// Seed of the loss process.
     pub seed: u64,
     /// Once a transfer started, give up after this long without progress
-    /// (a datagram that raised a rank): traffic that decodes nothing, such
-    /// as a sender that moved on past what a restarted receiver can take,
-    /// does not keep the transfer alive.
+    /// (a datagram that raised a rank): traffic that decodes nothing does
+    /// not keep the transfer alive. Sets the state machine's `idle_timeout`.
     pub timeout: Duration,
     /// Give up if no transfer starts within this long (`None`: wait for
     /// the first datagram forever, as a listening tool does).
     pub first_timeout: Option<Duration>,
-    /// After done, keep answering repeats this long after the last one.
+    /// After done, keep answering repeats this long after the last one
+    /// (unless the sender acknowledges the done first). Sets the state
+    /// machine's `linger`.
     pub linger: Duration,
     /// Stops the transfer when raised (Ctrl-C, SIGTERM).
     pub cancel: Option<Arc<AtomicBool>>,
@@ -44,11 +45,20 @@ pub struct ReceiveOptions {
     pub handshake: HandshakeConfig,
 }
 
+/// A random receiver instance id, so that a sender recognises a restarted
+/// receiver (docs/rlnc-transfer.md T.3).
+pub fn random_instance() -> u32 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u32(std::process::id());
+    (h.finish() as u32).max(1)
+}
+
 impl Default for ReceiveOptions {
     /// Any session, a 10 s timeout once started, no limit before, 1 s linger.
     fn default() -> ReceiveOptions {
         ReceiveOptions {
-            config: ReceiverConfig::default(),
+            config: ReceiverConfig::new(random_instance()),
             loss: LossModel::None,
             seed: 1,
             timeout: Duration::from_secs(10),
@@ -144,7 +154,6 @@ struct Session<'a> {
     started: Option<Duration>,
     completed: Option<Duration>,
     last_data: Duration,
-    last_progress: Duration,
     last_nudge: Duration,
     injected: u64,
     receive_calls: u64,
@@ -166,7 +175,11 @@ impl<'a> Session<'a> {
             inbox: Inbox::new(socket, 16),
             socket,
             options,
-            receiver: Receiver::new(options.config),
+            receiver: Receiver::new(ReceiverConfig {
+                idle_timeout: options.timeout,
+                linger: options.linger,
+                ..options.config
+            }),
             connection,
             loss: Loss::new(options.loss, options.seed),
             feedback: vec![0; 2048 + OVERHEAD],
@@ -176,7 +189,6 @@ impl<'a> Session<'a> {
             started: None,
             completed: None,
             last_data: Duration::ZERO,
-            last_progress: Duration::ZERO,
             last_nudge: Duration::ZERO,
             injected: 0,
             receive_calls: 0,
@@ -196,10 +208,9 @@ impl<'a> Session<'a> {
         secure::handshake(self.socket, &mut self.connection, None, self.options.cancel.as_deref())?;
         // A handshake waited for the sender; its silence counts from now.
         self.last_data = self.clock.elapsed();
-        self.last_progress = self.last_data;
         loop {
             if self.options.cancel.as_ref().is_some_and(|c| c.load(Ordering::Relaxed)) {
-                return Err(NetError::Interrupted);
+                return Err(self.close(CloseReason::Cancelled, NetError::Interrupted));
             }
             let mut sender_left = self.drain()?;
             let now = self.clock.elapsed();
@@ -207,18 +218,25 @@ impl<'a> Session<'a> {
                 let result = self.receiver.poll_data(|bytes| out.write(bytes));
                 if let Err(e) = result {
                     let out = output.take().expect("present");
-                    return Err(NetError::Output(out.finish().err().unwrap_or(e)));
+                    let error = NetError::Output(out.finish().err().unwrap_or(e));
+                    return Err(self.close(CloseReason::OutputFailed, error));
                 }
             }
             if self.receiver.is_complete() && !self.receiver.has_digest() {
                 let out = output.take().expect("complete once");
-                let mut done = out.finish().map_err(NetError::Output)?;
+                let mut done = match out.finish() {
+                    Ok(done) => done,
+                    Err(e) => return Err(self.close(CloseReason::OutputFailed, NetError::Output(e))),
+                };
                 let commit = commit.take().expect("complete once");
-                commit(&mut done.output, &done.digest).map_err(NetError::Output)?;
+                if let Err(e) = commit(&mut done.output, &done.digest) {
+                    return Err(self.close(CloseReason::OutputFailed, NetError::Output(e)));
+                }
                 self.receiver.handle_digest(done.digest);
                 self.completed = Some(self.clock.elapsed());
                 written = Some((done.bytes, done.digest));
             }
+            self.receiver.handle_timeout(now);
             sender_left |= self.send_feedback(now)?;
             if now.saturating_sub(last_progress) >= PROGRESS_EVERY {
                 last_progress = now;
@@ -228,14 +246,22 @@ impl<'a> Session<'a> {
                 });
             }
             if let Some((bytes, digest)) = written {
-                // Done and told: linger for repeats unless the sender left.
-                if sender_left || now.saturating_sub(self.last_data) > self.options.linger {
+                // Done and told: linger for repeats unless the sender
+                // acknowledged the done or left.
+                if sender_left || self.receiver.is_finished() {
                     progress(Progress {
                         bytes,
                         total: Some(bytes),
                     });
                     return Ok(self.report(bytes, digest));
                 }
+            } else if let Some(&error) = self.receiver.failure() {
+                // The close datagram went out with the feedback.
+                let peer = self.socket.peer().expect("connected once data came");
+                return Err(match error {
+                    SessionError::NoProgress { after } => NetError::PeerSilent { peer, after },
+                    other => NetError::Session(other),
+                });
             } else if sender_left {
                 return Err(NetError::SenderGone {
                     peer: self.socket.peer().expect("connected once data came"),
@@ -269,7 +295,7 @@ impl<'a> Session<'a> {
             let mut adopt = None;
             let mut failed = None;
             let (receiver, connection) = (&mut self.receiver, &mut self.connection);
-            let (started, last_progress, last_data) = (&mut self.started, &mut self.last_progress, &mut self.last_data);
+            let (started, last_data) = (&mut self.started, &mut self.last_data);
             self.inbox.for_each_datagram_mut(|from, datagram| {
                 let plain = match secure::open(connection, now, datagram) {
                     Ok(Some(plain)) => plain,
@@ -279,19 +305,16 @@ impl<'a> Session<'a> {
                         return;
                     }
                 };
-                let before = receiver.stats();
-                let _ = receiver.handle_datagram(now, plain);
-                let after = receiver.stats();
-                if after.innovative > before.innovative {
-                    *last_progress = now;
-                }
-                if after.data > before.data {
+                let before = receiver.stats().data;
+                let handled = receiver.handle_datagram(now, plain);
+                if receiver.stats().data > before {
                     *last_data = now;
-                    if started.is_none() {
-                        *started = Some(now);
-                        *last_progress = (*last_progress).max(now);
-                        adopt = from;
-                    }
+                    started.get_or_insert(now);
+                }
+                // Answers go to the sender: data of the session, or a sender
+                // that must be told this receiver cannot join its transfer.
+                if handled == Ok(Handled::Peer) && adopt.is_none() {
+                    adopt = from;
                 }
             });
             if let Some(e) = failed {
@@ -352,19 +375,27 @@ impl<'a> Session<'a> {
         }
     }
 
+    /// No sender within the first wait (the state machine itself waits for
+    /// the first datagram indefinitely; after it, it times out on no progress).
     fn check_timeouts(&self, now: Duration) -> Result<(), NetError> {
-        match (self.socket.peer(), self.options.first_timeout) {
-            (Some(peer), _)
-                if now.saturating_sub(self.last_progress) > self.options.timeout && !self.receiver.has_digest() =>
-            {
-                Err(NetError::PeerSilent {
-                    peer,
-                    after: self.options.timeout,
-                })
-            }
-            (None, Some(first)) if now > first => Err(NetError::NoTransfer { after: first }),
+        match (self.receiver.has_started(), self.options.first_timeout) {
+            (false, Some(first)) if now > first => Err(NetError::NoTransfer { after: first }),
             _ => Ok(()),
         }
+    }
+
+    /// Ends the session with `reason` (the sender is told if known), then `error`.
+    fn close(&mut self, reason: CloseReason, error: NetError) -> NetError {
+        self.receiver.close(reason);
+        let now = self.clock.elapsed();
+        let h = self.connection.header_len();
+        if self.socket.peer().is_some()
+            && let Some(n) = self.receiver.poll_transmit(now, &mut self.feedback[h..])
+        {
+            self.feedback_len = n;
+            let _ = self.transmit_feedback();
+        }
+        error
     }
 
     /// Sleeps until a datagram, feedback time, or [`MAX_WAIT`].

@@ -46,11 +46,15 @@ pub struct RelayOptions {
 }
 
 impl RelayOptions {
-    /// `security` on both hops, the default relay and handshake, 10 s
-    /// timeout, 1 s linger, no injected loss.
+    /// `security` on both hops, the default relay (with a random instance
+    /// id, so that the sender recognises a restarted relay) and handshake,
+    /// 10 s timeout, 1 s linger, no injected loss.
     pub fn new(security: Security) -> RelayOptions {
         RelayOptions {
-            config: RelayConfig::default(),
+            config: RelayConfig {
+                instance: super::random_instance(),
+                ..RelayConfig::default()
+            },
             security,
             handshake: HandshakeConfig::default(),
             loss: LossModel::None,

@@ -13,22 +13,22 @@ use super::input::Input;
 use super::secure::{self, Security};
 use super::socket::{Socket, Tuning};
 use super::{MAX_WAIT, NetError, PROGRESS_EVERY, Progress};
-use crate::secure::{ConnectionStats, HandshakeConfig};
+use crate::secure::{Connection, ConnectionStats, HandshakeConfig};
 use crate::transfer::link::{Loss, LossModel};
-use crate::transfer::{Sender, SenderConfig, SenderStats};
+use crate::transfer::{CloseReason, PathEstimate, Sender, SenderConfig, SenderStats, SessionError};
 
 /// Sender options.
 #[derive(Clone, Debug)]
 pub struct SendOptions {
-    /// Coding, window, pacing.
+    /// Coding, window ceiling, rate ceiling, redundancy.
     pub config: SenderConfig,
     /// Outgoing loss injection.
     pub loss: LossModel,
     /// Seed of the loss process.
     pub seed: u64,
     /// Give up after this long without progress reported by the receiver
-    /// (a generation confirmed): feedback that confirms nothing, such as a
-    /// restarted receiver's, does not keep the transfer alive.
+    /// (decoded rank): feedback that confirms nothing does not keep the
+    /// transfer alive. Sets the state machine's `idle_timeout`.
     pub timeout: Duration,
     /// Refusals of the receiver's port in a row (no valid answer between
     /// them) that mean nothing listens there: more than one, so that one
@@ -74,6 +74,8 @@ pub struct SendReport {
     pub receiver_digest: (u64, [u8; 32]),
     /// Sender counters.
     pub stats: SenderStats,
+    /// The congestion controller's view of the path at the end.
+    pub path: PathEstimate,
     /// Datagrams dropped by injection.
     pub injected_losses: u64,
     /// The secure connection's counters (datagrams refused among them).
@@ -140,12 +142,39 @@ impl Refusals {
 /// the time to earn half a burst of tokens (at most 1 ms), so that each
 /// wake-up sends one batch instead of one datagram. At 50 MB/s with the
 /// 64 KiB burst, waking per datagram cost 5–7 s of CPU per GB on each
-/// side (BENCHMARKS.md, rlnc transfer).
-fn pacing_batch_wait(config: &SenderConfig) -> Duration {
-    if config.rate == 0 {
+/// side (BENCHMARKS.md, rlnc transfer). A late wake-up loses nothing: the
+/// pacer keeps what it earned meanwhile.
+fn pacing_batch_wait(path: &PathEstimate) -> Duration {
+    if path.pacing_rate <= 0.0 {
         return Duration::ZERO;
     }
-    Duration::from_secs_f64(config.burst as f64 / 2.0 / config.rate as f64).min(Duration::from_millis(1))
+    Duration::from_secs_f64(path.burst_bytes / 2.0 / path.pacing_rate).min(Duration::from_millis(1))
+}
+
+/// The error for a failed session: no progress is the peer falling silent.
+fn session_error(error: SessionError, peer: std::net::SocketAddr) -> NetError {
+    match error {
+        SessionError::NoProgress { after } => NetError::PeerSilent { peer, after },
+        other => NetError::Session(other),
+    }
+}
+
+/// Ends the session with `reason`: the close datagram goes out (sealed),
+/// and `error` is returned.
+fn close(
+    sender: &mut Sender<PoolBytes>,
+    connection: &mut Connection,
+    socket: &Socket,
+    now: Duration,
+    reason: CloseReason,
+    error: NetError,
+) -> NetError {
+    sender.close(reason);
+    let mut datagram = vec![0u8; 64 + connection.overhead()];
+    if let Some(n) = secure::seal_into(connection, &mut datagram, |plain| sender.poll_transmit(now, plain)) {
+        let _ = socket.udp().send(&datagram[..n]);
+    }
+    error
 }
 
 /// Sends `input` on `socket` (connected to the receiver, see
@@ -164,7 +193,10 @@ pub fn send<R: Read + Send + 'static>(
     progress: &mut dyn FnMut(Progress),
 ) -> Result<SendReport, NetError> {
     let peer = socket.peer().expect("a sender's socket is connected");
-    let config = options.config;
+    let config = SenderConfig {
+        idle_timeout: options.timeout,
+        ..options.config
+    };
     let mut sender: Sender<PoolBytes> = Sender::new(config)?;
     let mut connection = options
         .security
@@ -190,17 +222,36 @@ pub fn send<R: Read + Send + 'static>(
     };
     let (mut injected, mut send_calls) = (0, 0);
     let start = Instant::now();
-    let mut last_progress_at = Duration::ZERO;
     let mut last_progress = Duration::ZERO;
     let mut input_done = false;
-    let batch_wait = pacing_batch_wait(&config);
-    while !sender.is_finished() {
+    while !sender.is_closed() {
         if options.cancel.as_ref().is_some_and(|c| c.load(Ordering::Relaxed)) {
-            return Err(NetError::Interrupted);
+            let now = start.elapsed();
+            let reason = CloseReason::Cancelled;
+            return Err(close(
+                &mut sender,
+                &mut connection,
+                socket,
+                now,
+                reason,
+                NetError::Interrupted,
+            ));
         }
         while !input_done && sender.wants_generation() {
-            let Some(chunk) = input.try_next().map_err(NetError::Input)? else {
-                break;
+            let chunk = match input.try_next() {
+                Ok(Some(chunk)) => chunk,
+                Ok(None) => break,
+                Err(e) => {
+                    let (now, reason) = (start.elapsed(), CloseReason::InputFailed);
+                    return Err(close(
+                        &mut sender,
+                        &mut connection,
+                        socket,
+                        now,
+                        reason,
+                        NetError::Input(e),
+                    ));
+                }
             };
             input_done = chunk.last;
             sender
@@ -226,12 +277,8 @@ pub fn send<R: Read + Send + 'static>(
                         if sender.handle_datagram(now, plain).is_err() {
                             return;
                         }
-                        let after = sender.stats();
-                        if after.feedback > before.feedback || sender.is_finished() {
+                        if sender.stats().feedback > before.feedback || sender.is_finished() {
                             refusals.answered();
-                        }
-                        if after.generations_done > before.generations_done || sender.is_finished() {
-                            last_progress_at = now;
                         }
                     });
                     if let Some(e) = failed {
@@ -245,6 +292,7 @@ pub fn send<R: Read + Send + 'static>(
             }
         }
         let now = start.elapsed();
+        sender.handle_timeout(now);
         let mut sent = 0;
         loop {
             if outbox.is_full() {
@@ -268,9 +316,14 @@ pub fn send<R: Read + Send + 'static>(
             send_calls += 1;
             refusals.check(outbox.flush(socket))?;
         }
-        if sent == 0 && !sender.is_finished() {
+        if let Some(&error) = sender.failure() {
+            // The close datagram went out with the batch.
+            return Err(session_error(error, peer));
+        }
+        if sent == 0 && !sender.is_closed() {
             // Nothing due: sleep until the pacer or a probe is due, feedback
             // arrives, or (if the sender wants input) a moment for the reader.
+            let batch_wait = pacing_batch_wait(&sender.path());
             let mut wait = sender
                 .poll_timeout()
                 .map_or(MAX_WAIT, |due| due.saturating_sub(start.elapsed()).max(batch_wait));
@@ -282,12 +335,6 @@ pub fn send<R: Read + Send + 'static>(
                 .map_err(NetError::Socket)?;
         }
         let now = start.elapsed();
-        if now.saturating_sub(last_progress_at) > options.timeout {
-            return Err(NetError::PeerSilent {
-                peer,
-                after: options.timeout,
-            });
-        }
         if now - last_progress >= PROGRESS_EVERY {
             last_progress = now;
             progress(Progress {
@@ -306,6 +353,7 @@ pub fn send<R: Read + Send + 'static>(
         digest: summary.digest,
         receiver_digest: sender.receiver_digest().expect("finished"),
         stats: sender.stats(),
+        path: sender.path(),
         injected_losses: injected,
         secure: connection.stats(),
         send_calls,

@@ -1,8 +1,11 @@
-//! A deterministic lossy link for virtual-time tests: independent or
-//! Gilbert–Elliott loss, reordering, duplication, delay.
+//! A deterministic link for virtual-time tests, one direction: random loss
+//! (independent or Gilbert–Elliott), then a bottleneck of a fixed rate
+//! behind a drop-tail queue, then a propagation delay with optional
+//! reordering and duplication. That is the order of the emulated links in
+//! `scripts/netem` (loss in the router's forwarding, rate on its egress,
+//! then the delay line), so the same goals apply to both.
 
 use alloc::collections::VecDeque;
-use alloc::vec::Vec;
 use core::time::Duration;
 
 /// SplitMix64: small, seedable, good enough for loss decisions.
@@ -30,7 +33,7 @@ impl Rng {
     }
 }
 
-/// Which datagrams a link drops.
+/// Which datagrams a link drops at random.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum LossModel {
     /// None.
@@ -57,6 +60,18 @@ impl LossModel {
             p_bad_to_good,
         }
     }
+
+    /// Average loss rate.
+    pub fn mean(&self) -> f64 {
+        match *self {
+            LossModel::None => 0.0,
+            LossModel::Independent(p) => p,
+            LossModel::GilbertElliott {
+                p_good_to_bad,
+                p_bad_to_good,
+            } => p_good_to_bad / (p_good_to_bad + p_bad_to_good),
+        }
+    }
 }
 
 /// Decides, datagram by datagram, whether to drop.
@@ -75,6 +90,11 @@ impl Loss {
             bad: false,
             rng: Rng::new(seed),
         }
+    }
+
+    /// Changes the model from the next datagram on.
+    pub fn set_model(&mut self, model: LossModel) {
+        self.model = model;
     }
 
     /// Whether the next datagram is lost.
@@ -99,62 +119,124 @@ impl Loss {
 /// Link behaviour.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct LinkConfig {
-    /// Loss.
+    /// Random loss, before the bottleneck.
     pub loss: LossModel,
+    /// Bottleneck rate in bytes per second; 0 for none.
+    pub rate: u64,
+    /// Drop-tail queue in front of the bottleneck, bytes (with `rate`).
+    pub queue: usize,
+    /// One-way propagation delay.
+    pub delay: Duration,
     /// Probability that a datagram is held back by up to `jitter` extra.
     pub reorder: f64,
     /// Probability that a datagram is delivered twice.
     pub duplicate: f64,
-    /// One-way delay.
-    pub delay: Duration,
     /// Extra delay of reordered datagrams.
     pub jitter: Duration,
 }
 
 impl Default for LinkConfig {
+    /// No loss, no rate limit, 1 ms delay.
     fn default() -> LinkConfig {
         LinkConfig {
             loss: LossModel::None,
+            rate: 0,
+            queue: 0,
+            delay: Duration::from_millis(1),
             reorder: 0.0,
             duplicate: 0.0,
-            delay: Duration::from_millis(1),
             jitter: Duration::from_millis(2),
         }
     }
 }
 
-/// One direction of a simulated link.
+impl LinkConfig {
+    /// A bottleneck of `mbit` Mbit/s, `delay` one way, random `loss`, with a
+    /// queue of one bandwidth-delay product (the round trip's worth, at
+    /// least 100 kB) as `scripts/netem/link.sh` sets up.
+    pub fn shaped(mbit: u64, delay: Duration, loss: LossModel) -> LinkConfig {
+        let rate = mbit * 125_000;
+        let bdp = (rate as f64 * 2.0 * delay.as_secs_f64()) as usize;
+        LinkConfig {
+            loss,
+            rate,
+            queue: bdp.max(100_000),
+            delay,
+            ..LinkConfig::default()
+        }
+    }
+}
+
+/// One direction of a simulated link, carrying items of type `T`.
 #[derive(Debug)]
-pub struct Link {
+pub struct Link<T> {
     config: LinkConfig,
     loss: Loss,
     rng: Rng,
-    queue: VecDeque<(Duration, Vec<u8>)>,
-    /// Datagrams offered.
+    /// When the bottleneck finishes sending what is queued.
+    busy_until: Duration,
+    in_flight: VecDeque<(Duration, T)>,
+    /// Items offered.
     pub offered: u64,
-    /// Datagrams dropped.
+    /// Items dropped at random.
     pub dropped: u64,
+    /// Items dropped because the queue was full.
+    pub overflowed: u64,
+    /// Longest time an item waited in the queue.
+    pub max_queue_delay: Duration,
 }
 
-impl Link {
+impl<T: Clone> Link<T> {
     /// A link with its own seed.
-    pub fn new(config: LinkConfig, seed: u64) -> Link {
+    pub fn new(config: LinkConfig, seed: u64) -> Link<T> {
         Link {
             config,
             loss: Loss::new(config.loss, seed ^ 0x5EED),
             rng: Rng::new(seed),
-            queue: VecDeque::new(),
+            busy_until: Duration::ZERO,
+            in_flight: VecDeque::new(),
             offered: 0,
             dropped: 0,
+            overflowed: 0,
+            max_queue_delay: Duration::ZERO,
         }
     }
 
-    /// Offers a datagram at `now`.
-    pub fn handle_send(&mut self, now: Duration, datagram: &[u8]) {
+    /// The behaviour now.
+    pub fn config(&self) -> &LinkConfig {
+        &self.config
+    }
+
+    /// Changes the behaviour for items offered from now on (queued ones
+    /// keep their departure times).
+    pub fn set_config(&mut self, config: LinkConfig) {
+        self.loss.set_model(config.loss);
+        self.config = config;
+    }
+
+    /// Time an item offered at `now` would wait in the queue.
+    pub fn queue_delay(&self, now: Duration) -> Duration {
+        self.busy_until.saturating_sub(now)
+    }
+
+    /// Offers an item of `len` bytes at `now`.
+    pub fn handle_send(&mut self, now: Duration, len: usize, item: T) {
         self.offered += 1;
         if self.loss.drop_next() {
             self.dropped += 1;
             return;
+        }
+        let mut departs = now;
+        if self.config.rate > 0 {
+            let wait = self.queue_delay(now);
+            let backlog = wait.as_secs_f64() * self.config.rate as f64;
+            if backlog + len as f64 > self.config.queue.max(len) as f64 {
+                self.overflowed += 1;
+                return;
+            }
+            self.max_queue_delay = self.max_queue_delay.max(wait);
+            departs = now.max(self.busy_until) + Duration::from_secs_f64(len as f64 / self.config.rate as f64);
+            self.busy_until = departs;
         }
         let copies = if self.rng.next_f64() < self.config.duplicate {
             2
@@ -162,27 +244,27 @@ impl Link {
             1
         };
         for _ in 0..copies {
-            let mut at = now + self.config.delay;
+            let mut at = departs + self.config.delay;
             if self.rng.next_f64() < self.config.reorder {
                 at += self.config.jitter.mul_f64(self.rng.next_f64());
             }
-            let pos = self.queue.partition_point(|(t, _)| *t <= at);
-            self.queue.insert(pos, (at, datagram.to_vec()));
+            let pos = self.in_flight.partition_point(|(t, _)| *t <= at);
+            self.in_flight.insert(pos, (at, item.clone()));
         }
     }
 
-    /// The next datagram due by `now`.
-    pub fn poll_deliver(&mut self, now: Duration) -> Option<Vec<u8>> {
-        if self.queue.front().is_some_and(|(t, _)| *t <= now) {
-            self.queue.pop_front().map(|(_, d)| d)
+    /// The next item due by `now`.
+    pub fn poll_deliver(&mut self, now: Duration) -> Option<T> {
+        if self.in_flight.front().is_some_and(|(t, _)| *t <= now) {
+            self.in_flight.pop_front().map(|(_, d)| d)
         } else {
             None
         }
     }
 
-    /// When the next datagram is due.
+    /// When the next item is due.
     pub fn next_delivery(&self) -> Option<Duration> {
-        self.queue.front().map(|(t, _)| *t)
+        self.in_flight.front().map(|(t, _)| *t)
     }
 }
 
@@ -198,6 +280,42 @@ mod tests {
             let lost = (0..n).filter(|_| loss.drop_next()).count();
             let rate = lost as f64 / n as f64;
             assert!((rate - p).abs() < 0.02, "{p}: {rate}");
+            assert!((LossModel::bursty(p, 4.0).mean() - p).abs() < 1e-9);
         }
+    }
+
+    #[test]
+    fn the_bottleneck_serialises_at_its_rate_and_drops_at_the_tail() {
+        // 1 MB/s, a 10-item queue of 1000-byte items, 5 ms delay.
+        let config = LinkConfig {
+            rate: 1_000_000,
+            queue: 10_000,
+            delay: Duration::from_millis(5),
+            ..LinkConfig::default()
+        };
+        let mut link: Link<u32> = Link::new(config, 1);
+        for i in 0..15 {
+            link.handle_send(Duration::ZERO, 1000, i);
+        }
+        assert_eq!(link.overflowed, 5);
+        let mut arrivals = alloc::vec::Vec::new();
+        let mut now = Duration::ZERO;
+        while let Some(t) = link.next_delivery() {
+            now = t;
+            arrivals.push((now, link.poll_deliver(now).unwrap()));
+        }
+        // One item per millisecond after the delay, in order.
+        for (i, (at, item)) in arrivals.iter().enumerate() {
+            assert_eq!(*item, i as u32);
+            assert_eq!(*at, Duration::from_millis(6 + i as u64));
+        }
+        assert_eq!(link.max_queue_delay, Duration::from_millis(9));
+        // A rate change applies to what is offered next.
+        link.set_config(LinkConfig {
+            rate: 500_000,
+            ..config
+        });
+        link.handle_send(now, 1000, 99);
+        assert_eq!(link.next_delivery(), Some(now + Duration::from_millis(7)));
     }
 }

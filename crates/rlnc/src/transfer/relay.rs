@@ -12,19 +12,30 @@
 //! so the sender never runs more than one window ahead of the receiver.
 //! The relay holds two windows of recoders. Downstream, it BOOSTs from the
 //! receiver's ranks as the sender does, up to its own rank. The receiver's
-//! done is passed upstream unchanged: the end-to-end check stays the
-//! receiver's SHA-256 against the sender's.
+//! done is passed upstream (under the relay's instance id): the end-to-end
+//! check stays the receiver's SHA-256 against the sender's.
 //!
 //! ```text
 //! sender ──data──► relay ──recoded data──► receiver
 //!        ◄─relay's ranks──  ◄──receiver's ranks, done──
 //! ```
+//!
+//! Upstream the relay is a receiver with an instance id of its own: its
+//! feedback and the done it passes up carry it, so the sender binds to the
+//! relay. Downstream it binds to the receiver as a sender does (its data
+//! carry the receiver's instance once heard). Close datagrams are passed
+//! on both ways, the instance translated (docs/rlnc-transfer.md T.3). The
+//! congestion controller runs on the sender's hop; the relay's own hop is
+//! paced by `rate` only.
 
 use alloc::collections::VecDeque;
 use alloc::vec::Vec;
 use core::time::Duration;
 
-use super::datagram::{self, Body, DATA_PREFIX_LEN, Datagram, DatagramError, HEADER_LEN, UNKNOWN_LEN};
+use super::datagram::{
+    self, Body, CloseReason, DATA_PREFIX_LEN, DataHeader, Datagram, DatagramError, Feedback, HEADER_LEN, NO_RECEIVER,
+    UNKNOWN_LEN,
+};
 use super::link::Rng;
 use super::pacing::TokenBucket;
 use crate::decoder::Progress;
@@ -34,6 +45,8 @@ use crate::recoder::Recoder;
 /// How the relay paces and reports.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct RelayConfig {
+    /// The relay's instance id as the sender's receiver (random per process).
+    pub instance: u32,
     /// Accept only this session; `None` adopts the first valid data datagram's.
     pub session: Option<u64>,
     /// Window (generations) assumed at most, whatever the sender announces.
@@ -61,6 +74,7 @@ impl Default for RelayConfig {
     /// interval, unpaced.
     fn default() -> RelayConfig {
         RelayConfig {
+            instance: 0x2E1A_7001,
             session: None,
             max_window: 1024,
             max_window_bytes: 128 << 20,
@@ -96,6 +110,8 @@ pub struct RelayStats {
     pub feedback_down: u64,
     /// Done datagrams passed upstream.
     pub done_up: u64,
+    /// Close datagrams passed on, either way.
+    pub closes: u64,
     /// Malformed datagrams from either side.
     pub malformed: u64,
     /// Well-formed datagrams of another session.
@@ -108,7 +124,7 @@ struct Slot {
     /// Packets owed downstream.
     credit: u32,
     /// Downstream sequence number of the last packet sent for it.
-    last_seq: Option<u32>,
+    last_seq: Option<u64>,
     /// The receiver's rank, as last reported.
     down_rank: u8,
 }
@@ -147,14 +163,20 @@ pub struct Relay {
     tail: Option<Recoder>,
     poke: bool,
     // Upstream (relay as receiver).
-    highest_seq: u32,
+    /// The highest-numbered datagram from the sender: seq, its timestamp,
+    /// when it arrived (echoed for the sender's RTT).
+    echo_up: Option<(u64, u32, Duration)>,
+    epoch: Option<Duration>,
+    last_arrival: Duration,
     unreported: u32,
     first_unreported: Duration,
     feedback_now: bool,
     ranks: Vec<u8>,
     // Downstream (relay as sender).
-    seq: u32,
-    echo_seq: Option<u32>,
+    seq: u64,
+    echo_seq: Option<u64>,
+    /// The receiver instance downstream, once heard.
+    receiver: Option<u32>,
     loss: f64,
     extra: f64,
     bucket: TokenBucket,
@@ -164,6 +186,9 @@ pub struct Relay {
     rng: Rng,
     done: Option<(u64, [u8; 32])>,
     done_due: bool,
+    /// A close to pass upstream, and one to pass downstream.
+    close_up: Option<CloseReason>,
+    close_down: Option<CloseReason>,
     stats: RelayStats,
 }
 
@@ -180,13 +205,16 @@ impl Relay {
             slots: VecDeque::new(),
             tail: None,
             poke: false,
-            highest_seq: 0,
+            echo_up: None,
+            epoch: None,
+            last_arrival: Duration::ZERO,
             unreported: 0,
             first_unreported: Duration::ZERO,
             feedback_now: false,
             ranks: Vec::new(),
             seq: 0,
             echo_seq: None,
+            receiver: None,
             loss: 0.0,
             extra: 0.0,
             bucket: TokenBucket::new(config.rate, config.burst),
@@ -196,6 +224,8 @@ impl Relay {
             rng: Rng::new(config.seed),
             done: None,
             done_due: false,
+            close_up: None,
+            close_down: None,
             stats: RelayStats::default(),
         }
     }
@@ -237,20 +267,28 @@ impl Relay {
     /// [`DatagramError`] for malformed bytes; every rejection is counted.
     pub fn handle_upstream(&mut self, now: Duration, bytes: &[u8]) -> Result<(), DatagramError> {
         let datagram = Datagram::parse(bytes).inspect_err(|_| self.stats.malformed += 1)?;
-        let Body::Data {
-            seq,
-            total_len,
-            window,
-            packet,
-        } = datagram.body
-        else {
-            self.stats.malformed += 1;
-            return Ok(());
-        };
         if self.session.is_some_and(|s| s != datagram.session) {
             self.stats.foreign += 1;
             return Ok(());
         }
+        let (header, packet) = match datagram.body {
+            Body::Data { header, packet } => (header, packet),
+            Body::Close { receiver, reason } if receiver == self.config.instance && self.session.is_some() => {
+                // The sender ends the session (or acknowledges the done).
+                self.close_down = Some(reason);
+                return Ok(());
+            }
+            _ => {
+                self.stats.malformed += 1;
+                return Ok(());
+            }
+        };
+        if header.receiver != NO_RECEIVER && header.receiver != self.config.instance {
+            // Bound to another instance: not this relay's session.
+            self.stats.foreign += 1;
+            return Ok(());
+        }
+        let (seq, total_len, window) = (header.seq, header.total_len, header.window);
         let Ok(packet) = Packet::parse(packet, &ParseOptions::default()) else {
             self.stats.malformed += 1;
             return Ok(());
@@ -261,7 +299,11 @@ impl Relay {
         }
         self.session = Some(datagram.session);
         self.stats.data_in += 1;
-        self.highest_seq = self.highest_seq.max(seq);
+        if self.echo_up.is_none_or(|(s, _, _)| seq >= s) {
+            self.echo_up = Some((seq, header.timestamp_us, now));
+        }
+        self.epoch.get_or_insert(now);
+        self.last_arrival = now;
         if self.unreported == 0 {
             self.first_unreported = now;
         }
@@ -364,34 +406,39 @@ impl Relay {
             self.stats.foreign += 1;
             return Ok(());
         }
+        let Some(receiver) = datagram.body.receiver() else {
+            self.stats.malformed += 1;
+            return Ok(());
+        };
+        // Bound to the first receiver instance heard, as a sender is.
+        if *self.receiver.get_or_insert(receiver) != receiver {
+            self.stats.foreign += 1;
+            return Ok(());
+        }
         match datagram.body {
-            Body::Feedback {
-                echo_seq,
-                received,
-                base,
-                ranks,
-            } => {
+            Body::Feedback(feedback) => {
                 self.last_heard = now;
                 self.stats.feedback_down += 1;
-                self.handle_feedback(echo_seq, received, base, ranks);
+                self.handle_feedback(feedback.echo_seq, feedback.received, feedback.base, feedback.ranks);
             }
-            Body::Done { total_len, digest } => {
+            Body::Done { total_len, digest, .. } => {
                 self.last_heard = now;
                 self.done = Some((total_len, digest));
                 self.done_due = true;
                 self.slots.clear();
                 self.tail = None;
             }
-            Body::Data { .. } => self.stats.malformed += 1,
+            Body::Close { reason, .. } => self.close_up = Some(reason),
+            Body::Data { .. } => {}
         }
         Ok(())
     }
 
-    fn handle_feedback(&mut self, echo_seq: u32, received: u64, base: u32, ranks: &[u8]) {
+    fn handle_feedback(&mut self, echo_seq: u64, received: u64, base: u32, ranks: &[u8]) {
         let fresh = self.echo_seq.is_none_or(|e| echo_seq > e);
         if fresh {
             self.echo_seq = Some(echo_seq);
-            let sent = f64::from(echo_seq) + 1.0;
+            let sent = echo_seq as f64 + 1.0;
             self.loss = (1.0 - received as f64 / sent).clamp(0.0, 0.9);
         }
         // The receiver delivered everything below its base: drop those
@@ -428,15 +475,20 @@ impl Relay {
         }
     }
 
-    /// Writes a feedback or done datagram for the sender into `out` (1,500
-    /// bytes suffice) if one is due; returns its length.
+    /// Writes a feedback, done or close datagram for the sender into `out`
+    /// (1,500 bytes suffice) if one is due; returns its length.
     pub fn poll_upstream(&mut self, now: Duration, out: &mut [u8]) -> Option<usize> {
         let session = self.session?;
+        let instance = self.config.instance;
+        if let Some(reason) = self.close_up.take() {
+            self.stats.closes += 1;
+            return datagram::write_close(out, session, instance, reason);
+        }
         if let (true, Some((total, digest))) = (self.done_due, self.done) {
             self.done_due = false;
             self.unreported = 0;
             self.stats.done_up += 1;
-            return datagram::write_done(out, session, total, &digest);
+            return datagram::write_done(out, session, instance, total, &digest);
         }
         let due = self.feedback_now
             || self.unreported >= self.config.feedback_every
@@ -459,8 +511,19 @@ impl Relay {
                 .take(self.window.min(room))
                 .map(|s| if s.down_rank >= k { k } else { s.rank() }),
         );
-        let received = self.stats.data_in;
-        let n = datagram::write_feedback(out, session, self.highest_seq, received, self.low, &self.ranks)?;
+        let (echo_seq, echo_timestamp_us, arrived) = self.echo_up?;
+        let feedback = Feedback {
+            receiver: instance,
+            echo_seq,
+            echo_timestamp_us,
+            echo_delay_us: micros(now.saturating_sub(arrived)).min(u64::from(u32::MAX)) as u32,
+            received: self.stats.data_in,
+            received_at_us: micros(self.last_arrival.saturating_sub(self.epoch.unwrap_or(now))),
+            window: u16::try_from(self.window).unwrap_or(u16::MAX),
+            base: self.low,
+            ranks: &self.ranks,
+        };
+        let n = datagram::write_feedback(out, session, &feedback)?;
         self.feedback_now = false;
         self.unreported = 0;
         self.stats.feedback_up += 1;
@@ -485,6 +548,10 @@ impl Relay {
     /// and pacing allows; returns its length. Allocation-free.
     pub fn poll_downstream(&mut self, now: Duration, out: &mut [u8]) -> Option<usize> {
         let session = self.session?;
+        if let Some(reason) = self.close_down.take() {
+            self.stats.closes += 1;
+            return datagram::write_close(out, session, self.receiver.unwrap_or(NO_RECEIVER), reason);
+        }
         let len = self.datagram_len();
         if self.done.is_some() || out.len() < len {
             return None;
@@ -512,9 +579,14 @@ impl Relay {
             return None;
         }
         let seq = self.seq;
-        let total = self.total_len.unwrap_or(UNKNOWN_LEN);
-        let window = u16::try_from(self.window).unwrap_or(u16::MAX);
-        datagram::write_data_prefix(out, session, seq, total, window);
+        let header = DataHeader {
+            seq,
+            timestamp_us: micros(now) as u32,
+            receiver: self.receiver.unwrap_or(NO_RECEIVER),
+            total_len: self.total_len.unwrap_or(UNKNOWN_LEN),
+            window: u16::try_from(self.window).unwrap_or(u16::MAX),
+        };
+        datagram::write_data_prefix(out, session, &header);
         let packet = &mut out[HEADER_LEN + DATA_PREFIX_LEN..len];
         let recoder = match pick {
             Some(i) => self.slots[i].recoder.as_ref(),
@@ -533,7 +605,7 @@ impl Relay {
             slot.last_seq = Some(seq);
             self.cursor = i + 1;
         }
-        self.seq = seq.wrapping_add(1);
+        self.seq = seq + 1;
         self.last_sent = now;
         self.stats.data_out += 1;
         Some(datagram::seal_data(out, packet_len))
@@ -543,6 +615,7 @@ impl Relay {
     pub fn poll_timeout(&self) -> Option<Duration> {
         let feedback =
             (self.unreported > 0 && self.done.is_none()).then(|| self.first_unreported + self.config.feedback_interval);
+        let closes = (self.close_up.is_some() || self.close_down.is_some()).then_some(Duration::ZERO);
         let downstream = if self.done.is_some() || self.session.is_none() {
             None
         } else if self.next_with_credit().is_some() || self.poke {
@@ -551,8 +624,12 @@ impl Relay {
             self.probe_target()
                 .map(|_| self.last_heard.max(self.last_sent) + self.config.probe_interval)
         };
-        [feedback, downstream].into_iter().flatten().min()
+        [closes, feedback, downstream].into_iter().flatten().min()
     }
+}
+
+fn micros(t: Duration) -> u64 {
+    t.as_secs() * 1_000_000 + u64::from(t.subsec_micros())
 }
 
 /// `x.ceil() as u32` for non-negative `x` (`f64::ceil` needs `std`).

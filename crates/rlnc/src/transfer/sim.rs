@@ -1,17 +1,32 @@
 //! A whole transfer in virtual time: a [`Sender`] and a [`Receiver`] joined
-//! by two simulated [`Link`]s. Deterministic for a given seed, and fast: no
-//! sleeping, the clock jumps to the next event.
+//! by two simulated [`Link`]s, optionally sharing the forward bottleneck
+//! with a TCP CUBIC flow, with link changes and a receiver restart at set
+//! times. Deterministic for a given seed, and fast: no sleeping, the clock
+//! jumps to the next event.
 
 use alloc::vec;
 use alloc::vec::Vec;
 use core::time::Duration;
 
+use super::SessionError;
+use super::cubic::{CubicSender, SEGMENT_LEN, Segment};
 use super::link::{Link, LinkConfig};
 use super::receiver::{Receiver, ReceiverConfig, ReceiverStats};
-use super::sender::{Sender, SenderConfig, SenderStats};
+use super::sender::{PathEstimate, Sender, SenderConfig, SenderStats};
+
+/// From `at` on, the links behave like this.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LinkChange {
+    /// Virtual time of the change.
+    pub at: Duration,
+    /// Sender → receiver.
+    pub forward: LinkConfig,
+    /// Receiver → sender.
+    pub back: LinkConfig,
+}
 
 /// One simulated transfer.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct SimConfig {
     /// Sender settings.
     pub sender: SenderConfig,
@@ -21,29 +36,83 @@ pub struct SimConfig {
     pub forward: LinkConfig,
     /// Receiver → sender.
     pub back: LinkConfig,
+    /// Link changes, in time order.
+    pub changes: Vec<LinkChange>,
+    /// A bulk TCP CUBIC flow sharing the forward link from this time on.
+    pub competitor: Option<Duration>,
+    /// Replace the receiver by a fresh instance (its output discarded) at this time.
+    pub restart_receiver_at: Option<Duration>,
+    /// Trace sample interval.
+    pub trace_every: Duration,
     /// Seed of both links.
     pub seed: u64,
     /// Give up after this much virtual time.
     pub limit: Duration,
 }
 
+impl SimConfig {
+    /// `link` both ways, no changes, no competitor, seed 1, a trace every
+    /// 50 ms, at most 600 s.
+    pub fn new(sender: SenderConfig, receiver: ReceiverConfig, link: LinkConfig) -> SimConfig {
+        SimConfig {
+            sender,
+            receiver,
+            forward: link,
+            back: link,
+            changes: Vec::new(),
+            competitor: None,
+            restart_receiver_at: None,
+            trace_every: Duration::from_millis(50),
+            seed: 1,
+            limit: Duration::from_secs(600),
+        }
+    }
+}
+
+/// The state of the run at one moment.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct TraceSample {
+    /// Virtual time.
+    pub at: Duration,
+    /// Bytes the receiver has written.
+    pub delivered: u64,
+    /// Payload bytes the competitor had acknowledged.
+    pub competitor: u64,
+    /// Queueing delay at the forward bottleneck.
+    pub queue_delay: Duration,
+    /// The sender's view of the path.
+    pub path: PathEstimate,
+}
+
 /// How it went.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SimReport {
-    /// What the receiver wrote.
+    /// What the (last) receiver wrote.
     pub output: Vec<u8>,
     /// Whether the sender saw done.
     pub finished: bool,
-    /// Virtual time taken.
+    /// Virtual time until the sender finished or failed (the limit if neither).
     pub elapsed: Duration,
+    /// When the receiver finished lingering or failed.
+    pub receiver_ended: Option<Duration>,
+    /// Why the sender failed.
+    pub sender_failure: Option<SessionError>,
+    /// Why the (last) receiver failed.
+    pub receiver_failure: Option<SessionError>,
     /// Sender counters.
     pub sender: SenderStats,
     /// Receiver counters.
     pub receiver: ReceiverStats,
     /// Packets strictly needed: K per generation.
     pub needed: u64,
-    /// Datagrams the forward link dropped.
+    /// Datagrams the forward link dropped at random.
     pub dropped: u64,
+    /// Datagrams (and segments) the forward queue dropped.
+    pub overflowed: u64,
+    /// Longest wait in the forward queue.
+    pub max_queue_delay: Duration,
+    /// Samples every `trace_every`.
+    pub trace: Vec<TraceSample>,
 }
 
 impl SimReport {
@@ -51,7 +120,73 @@ impl SimReport {
     pub fn overhead(&self) -> f64 {
         self.sender.data_sent as f64 / self.needed.max(1) as f64
     }
+
+    /// The trace sample at or just before `at`.
+    pub fn sample(&self, at: Duration) -> Option<&TraceSample> {
+        self.trace.iter().rev().find(|s| s.at <= at)
+    }
+
+    /// Bytes per second written by the receiver between two times (by the
+    /// trace samples at or before them).
+    pub fn goodput(&self, from: Duration, to: Duration) -> f64 {
+        self.rate_between(from, to, |s| s.delivered)
+    }
+
+    /// Payload bytes per second the competitor delivered between two times.
+    pub fn competitor_goodput(&self, from: Duration, to: Duration) -> f64 {
+        self.rate_between(from, to, |s| s.competitor)
+    }
+
+    fn rate_between(&self, from: Duration, to: Duration, bytes: impl Fn(&TraceSample) -> u64) -> f64 {
+        match (self.sample(from), self.sample(to)) {
+            (Some(a), Some(b)) if b.at > a.at => bytes(b).saturating_sub(bytes(a)) as f64 / (b.at - a.at).as_secs_f64(),
+            _ => 0.0,
+        }
+    }
+
+    /// Longest forward queueing delay sampled between two times.
+    pub fn max_queue_delay_between(&self, from: Duration, to: Duration) -> Duration {
+        self.trace
+            .iter()
+            .filter(|s| s.at >= from && s.at <= to)
+            .map(|s| s.queue_delay)
+            .max()
+            .unwrap_or_default()
+    }
 }
+
+/// What a link carries: our datagrams or the competitor's segments and ACKs.
+#[derive(Clone, Debug)]
+enum Wire {
+    Datagram(Vec<u8>),
+    Tcp(Segment),
+}
+
+/// The data still to hand to the sender, one generation at a time.
+struct Input<'a> {
+    chunks: core::iter::Peekable<core::slice::Chunks<'a, u8>>,
+    gen_bytes: usize,
+    /// An empty input is one empty generation, not yet pushed.
+    empty_pending: bool,
+}
+
+/// Pushes generations while the sender wants them.
+fn feed(sender: &mut Sender<Vec<u8>>, input: &mut Input<'_>) {
+    while sender.wants_generation() {
+        let (chunk, last) = match input.chunks.next() {
+            Some(c) => (c, input.chunks.peek().is_none()),
+            None if input.empty_pending => (&[][..], true),
+            None => break,
+        };
+        input.empty_pending = false;
+        let mut padded = vec![0u8; input.gen_bytes];
+        padded[..chunk.len()].copy_from_slice(chunk);
+        sender.push_generation(padded, chunk.len(), last).expect("wanted");
+    }
+}
+
+/// Bytes of a TCP ACK on the link.
+const ACK_LEN: usize = 52;
 
 /// Sends `data` from a sender to a receiver over simulated links.
 ///
@@ -60,32 +195,60 @@ impl SimReport {
 pub fn simulate(data: &[u8], config: &SimConfig) -> SimReport {
     let mut sender: Sender<Vec<u8>> = Sender::new(config.sender).expect("valid shape");
     let mut receiver = Receiver::new(config.receiver);
-    let mut forward = Link::new(config.forward, config.seed);
-    let mut back = Link::new(config.back, config.seed.rotate_left(17) ^ 1);
+    let mut forward: Link<Wire> = Link::new(config.forward, config.seed);
+    let mut back: Link<Wire> = Link::new(config.back, config.seed.rotate_left(17) ^ 1);
+    let mut competitor = config.competitor.map(|start| (start, CubicSender::new()));
+    let mut restart = config.restart_receiver_at;
+    let mut changes = config.changes.iter().peekable();
     let gen_bytes = config.sender.generation_bytes();
-    let mut chunks = data.chunks(gen_bytes).peekable();
+    let mut input = Input {
+        chunks: data.chunks(gen_bytes).peekable(),
+        gen_bytes,
+        empty_pending: data.is_empty(),
+    };
     let generations = data.len().div_ceil(gen_bytes).max(1) as u64;
-    let mut pushed_empty = false;
     let mut output = Vec::with_capacity(data.len());
     let mut buf = vec![0u8; 2048.max(sender.datagram_len())];
+    let mut trace = Vec::new();
+    let mut next_trace = Duration::ZERO;
+    let mut sender_ended = None;
+    let mut receiver_ended = None;
     let mut now = Duration::ZERO;
-    while now < config.limit && !(sender.is_finished() && receiver.has_digest()) {
-        while sender.wants_generation() {
-            let (chunk, last) = match chunks.next() {
-                Some(c) => (c, chunks.peek().is_none()),
-                None if !pushed_empty && data.is_empty() => (&[][..], true),
-                None => break,
-            };
-            pushed_empty = true;
-            let mut padded = vec![0u8; gen_bytes];
-            padded[..chunk.len()].copy_from_slice(chunk);
-            sender.push_generation(padded, chunk.len(), last).expect("wanted");
+    while now < config.limit {
+        while let Some(change) = changes.next_if(|c| c.at <= now) {
+            forward.set_config(change.forward);
+            back.set_config(change.back);
         }
+        if restart.is_some_and(|t| now >= t) {
+            restart = None;
+            let instance = receiver.instance().wrapping_add(1).max(1);
+            receiver = Receiver::new(ReceiverConfig {
+                instance,
+                ..config.receiver
+            });
+            output.clear();
+            receiver_ended = None;
+        }
+        feed(&mut sender, &mut input);
+        sender.handle_timeout(now);
         while let Some(n) = sender.poll_transmit(now, &mut buf) {
-            forward.handle_send(now, &buf[..n]);
+            forward.handle_send(now, n, Wire::Datagram(buf[..n].to_vec()));
         }
-        while let Some(d) = forward.poll_deliver(now) {
-            let _ = receiver.handle_datagram(now, &d);
+        if let Some((start, flow)) = &mut competitor
+            && now >= *start
+            && sender_ended.is_none()
+        {
+            while let Some(segment) = flow.poll_transmit(now) {
+                forward.handle_send(now, SEGMENT_LEN, Wire::Tcp(segment));
+            }
+        }
+        while let Some(item) = forward.poll_deliver(now) {
+            match item {
+                Wire::Datagram(d) => {
+                    let _ = receiver.handle_datagram(now, &d);
+                }
+                Wire::Tcp(segment) => back.handle_send(now, ACK_LEN, Wire::Tcp(segment)),
+            }
         }
         receiver
             .poll_data(|bytes| {
@@ -96,17 +259,55 @@ pub fn simulate(data: &[u8], config: &SimConfig) -> SimReport {
         if receiver.is_complete() && !receiver.has_digest() {
             receiver.handle_digest([0; 32]);
         }
+        receiver.handle_timeout(now);
         while let Some(n) = receiver.poll_transmit(now, &mut buf) {
-            back.handle_send(now, &buf[..n]);
+            back.handle_send(now, n, Wire::Datagram(buf[..n].to_vec()));
         }
-        while let Some(d) = back.poll_deliver(now) {
-            let _ = sender.handle_datagram(now, &d);
+        while let Some(item) = back.poll_deliver(now) {
+            match item {
+                Wire::Datagram(d) => {
+                    let _ = sender.handle_datagram(now, &d);
+                }
+                Wire::Tcp(ack) => {
+                    if let Some((_, flow)) = &mut competitor {
+                        flow.handle_ack(now, ack);
+                    }
+                }
+            }
+        }
+        // Confirmations may have emptied the window: refill it before asking
+        // the sender when it wants to be called next.
+        feed(&mut sender, &mut input);
+        if now >= next_trace {
+            trace.push(TraceSample {
+                at: now,
+                delivered: receiver.delivered(),
+                competitor: competitor.as_ref().map_or(0, |(_, f)| f.delivered_bytes()),
+                queue_delay: forward.queue_delay(now),
+                path: sender.path(),
+            });
+            next_trace = now + config.trace_every;
+        }
+        if sender_ended.is_none() && sender.is_closed() {
+            sender_ended = Some(now);
+        }
+        if receiver_ended.is_none() && receiver.is_closed() {
+            receiver_ended = Some(now);
+        }
+        let receiver_idle = receiver_ended.is_some() || !receiver.has_started();
+        if sender_ended.is_some() && receiver_idle && restart.is_none() {
+            break;
         }
         let next = [
             sender.poll_timeout(),
             receiver.poll_timeout(),
             forward.next_delivery(),
             back.next_delivery(),
+            competitor
+                .as_ref()
+                .and_then(|(start, f)| if now < *start { Some(*start) } else { f.poll_timeout() }),
+            changes.peek().map(|c| c.at),
+            restart,
         ]
         .into_iter()
         .flatten()
@@ -120,95 +321,16 @@ pub fn simulate(data: &[u8], config: &SimConfig) -> SimReport {
     SimReport {
         output,
         finished: sender.is_finished(),
-        elapsed: now,
+        elapsed: sender_ended.unwrap_or(now),
+        receiver_ended,
+        sender_failure: sender.failure().copied(),
+        receiver_failure: receiver.failure().copied(),
         sender: sender.stats(),
         receiver: receiver.stats(),
         needed: generations * u64::from(config.sender.k),
         dropped: forward.dropped,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::Mode;
-    use crate::transfer::link::LossModel;
-
-    fn data(len: usize) -> Vec<u8> {
-        (0..len).map(|i| (i.wrapping_mul(31) ^ (i >> 9)) as u8).collect()
-    }
-
-    fn config(loss: LossModel, seed: u64) -> SimConfig {
-        let mut sender = SenderConfig::new(0xC0FFEE);
-        sender.k = 16;
-        sender.symbol_size = 256;
-        sender.window = 16;
-        sender.rate = 20_000_000;
-        SimConfig {
-            sender,
-            receiver: ReceiverConfig::default(),
-            forward: LinkConfig {
-                loss,
-                ..LinkConfig::default()
-            },
-            back: LinkConfig {
-                loss,
-                ..LinkConfig::default()
-            },
-            seed,
-            limit: Duration::from_secs(600),
-        }
-    }
-
-    #[test]
-    fn arrives_byte_exact_at_every_loss_rate_and_pattern() {
-        let input = data(300_000);
-        for p in [0.0, 0.1, 0.3, 0.5] {
-            for (name, model) in [
-                ("independent", LossModel::Independent(p)),
-                ("bursty", LossModel::bursty(p, 4.0)),
-            ] {
-                for mode in [Mode::Systematic, Mode::Random] {
-                    let mut c = config(model, 7);
-                    c.sender.mode = mode;
-                    let r = simulate(&input, &c);
-                    assert!(r.finished, "{name} {p} {mode:?}: {r:?}");
-                    assert!(r.output == input, "{name} {p} {mode:?}");
-                    // Overhead stays near 1 / (1 - p) (plus BOOST rounds).
-                    assert!(
-                        r.overhead() < 1.0 / (1.0 - p) * 1.35 + 0.1,
-                        "{name} {p} {mode:?}: {}",
-                        r.overhead()
-                    );
-                }
-            }
-        }
-    }
-
-    #[test]
-    fn survives_reordering_duplication_and_odd_sizes() {
-        for (len, seed) in [(0, 1), (1, 2), (4096, 3), (4097, 4), (100_003, 5)] {
-            let input = data(len);
-            let mut c = config(LossModel::Independent(0.2), seed);
-            c.forward.reorder = 0.3;
-            c.forward.duplicate = 0.2;
-            c.back.reorder = 0.3;
-            c.back.duplicate = 0.2;
-            let r = simulate(&input, &c);
-            assert!(r.finished && r.output == input, "len {len}: {r:?}");
-            if len > 10_000 {
-                assert!(r.receiver.redundant > 0, "duplicates are counted");
-            }
-        }
-    }
-
-    #[test]
-    fn sender_memory_is_bounded_by_the_window() {
-        let input = data(2_000_000);
-        let mut c = config(LossModel::Independent(0.1), 9);
-        c.sender.window = 4;
-        let r = simulate(&input, &c);
-        assert!(r.finished && r.output == input);
-        assert!(r.receiver.out_of_window == 0, "{r:?}");
+        overflowed: forward.overflowed,
+        max_queue_delay: forward.max_queue_delay,
+        trace,
     }
 }

@@ -75,10 +75,10 @@ pub fn simulate(data: &[u8], config: &TwoHopConfig) -> TwoHopReport {
         Middle::Forwarding => None,
     };
     let seed = config.seed;
-    let mut up = Link::new(config.first, seed);
-    let mut up_back = Link::new(config.first, seed.rotate_left(17) ^ 1);
-    let mut down = Link::new(config.second, seed.rotate_left(29) ^ 2);
-    let mut down_back = Link::new(config.second, seed.rotate_left(41) ^ 3);
+    let mut up: Link<Vec<u8>> = Link::new(config.first, seed);
+    let mut up_back: Link<Vec<u8>> = Link::new(config.first, seed.rotate_left(17) ^ 1);
+    let mut down: Link<Vec<u8>> = Link::new(config.second, seed.rotate_left(29) ^ 2);
+    let mut down_back: Link<Vec<u8>> = Link::new(config.second, seed.rotate_left(41) ^ 3);
     let gen_bytes = config.sender.generation_bytes();
     let mut chunks = data.chunks(gen_bytes).peekable();
     let generations = data.len().div_ceil(gen_bytes).max(1) as u64;
@@ -87,7 +87,7 @@ pub fn simulate(data: &[u8], config: &TwoHopConfig) -> TwoHopReport {
     let mut buf = vec![0u8; 4096];
     let mut now = Duration::ZERO;
     let mut second_hop_data = 0;
-    while now < config.limit && !(sender.is_finished() && receiver.has_digest()) {
+    let mut feed = |sender: &mut Sender<Vec<u8>>| {
         while sender.wants_generation() {
             let (chunk, last) = match chunks.next() {
                 Some(c) => (c, chunks.peek().is_none()),
@@ -99,8 +99,12 @@ pub fn simulate(data: &[u8], config: &TwoHopConfig) -> TwoHopReport {
             padded[..chunk.len()].copy_from_slice(chunk);
             sender.push_generation(padded, chunk.len(), last).expect("wanted");
         }
+    };
+    while now < config.limit && !(sender.is_finished() && receiver.has_digest()) {
+        feed(&mut sender);
+        sender.handle_timeout(now);
         while let Some(n) = sender.poll_transmit(now, &mut buf) {
-            up.handle_send(now, &buf[..n]);
+            up.handle_send(now, n, buf[..n].to_vec());
         }
         while let Some(d) = up.poll_deliver(now) {
             match relay.as_mut() {
@@ -109,14 +113,14 @@ pub fn simulate(data: &[u8], config: &TwoHopConfig) -> TwoHopReport {
                 }
                 None => {
                     second_hop_data += 1;
-                    down.handle_send(now, &d);
+                    down.handle_send(now, d.len(), d);
                 }
             }
         }
         if let Some(r) = relay.as_mut() {
             while let Some(n) = r.poll_downstream(now, &mut buf) {
                 second_hop_data += 1;
-                down.handle_send(now, &buf[..n]);
+                down.handle_send(now, n, buf[..n].to_vec());
             }
         }
         while let Some(d) = down.poll_deliver(now) {
@@ -131,25 +135,29 @@ pub fn simulate(data: &[u8], config: &TwoHopConfig) -> TwoHopReport {
         if receiver.is_complete() && !receiver.has_digest() {
             receiver.handle_digest([0; 32]);
         }
+        receiver.handle_timeout(now);
         while let Some(n) = receiver.poll_transmit(now, &mut buf) {
-            down_back.handle_send(now, &buf[..n]);
+            down_back.handle_send(now, n, buf[..n].to_vec());
         }
         while let Some(d) = down_back.poll_deliver(now) {
             match relay.as_mut() {
                 Some(r) => {
                     let _ = r.handle_downstream(now, &d);
                 }
-                None => up_back.handle_send(now, &d),
+                None => up_back.handle_send(now, d.len(), d),
             }
         }
         if let Some(r) = relay.as_mut() {
             while let Some(n) = r.poll_upstream(now, &mut buf) {
-                up_back.handle_send(now, &buf[..n]);
+                up_back.handle_send(now, n, buf[..n].to_vec());
             }
         }
         while let Some(d) = up_back.poll_deliver(now) {
             let _ = sender.handle_datagram(now, &d);
         }
+        // Confirmations may have emptied the sender's window: refill it
+        // before asking it when to be called next.
+        feed(&mut sender);
         let next = [
             sender.poll_timeout(),
             receiver.poll_timeout(),

@@ -29,7 +29,7 @@ fn config(first: LossModel, second: LossModel, middle: Middle, seed: u64) -> Two
     };
     TwoHopConfig {
         sender,
-        receiver: ReceiverConfig::default(),
+        receiver: ReceiverConfig::new(0xD0D0),
         middle,
         first: link(first),
         second: link(second),
@@ -167,9 +167,17 @@ fn valid() -> (Vec<Vec<u8>>, Vec<Vec<u8>>) {
         up.push(buf[..n].to_vec());
     }
     let mut down = Vec::new();
-    let n = datagram::write_feedback(&mut buf, 5, 3, 2, 0, &[2, 4]).unwrap();
+    let feedback = datagram::Feedback {
+        receiver: 9,
+        echo_seq: 3,
+        received: 2,
+        window: 4,
+        ranks: &[2, 4],
+        ..datagram::Feedback::default()
+    };
+    let n = datagram::write_feedback(&mut buf, 5, &feedback).unwrap();
     down.push(buf[..n].to_vec());
-    let n = datagram::write_done(&mut buf, 5, 84, &[1; 32]).unwrap();
+    let n = datagram::write_done(&mut buf, 5, 9, 84, &[1; 32]).unwrap();
     down.push(buf[..n].to_vec());
     (up, down)
 }
