@@ -15,8 +15,8 @@
 //!   (raptorq gets K+2 repair packets, its usual overhead); decode
 //!   systematic: one original in eight lost, recovered from repair packets.
 
-use criterion::measurement::{Measurement, ValueFormatter, WallTime};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use sluicegate_bench_support::ThreadCpuTime;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use std::hint::black_box;
@@ -29,41 +29,6 @@ use reed_solomon_simd::{ReedSolomonDecoder, ReedSolomonEncoder};
 use sluicegate_rlnc::gf::Backend;
 use sluicegate_rlnc::speed::{decode_indices, encode_indices, sample_data};
 use sluicegate_rlnc::{Decoder, Encoder, EncoderConfig, Mode, Packet};
-
-/// This thread's CPU time, as a criterion measurement.
-struct ThreadCpuTime;
-
-/// Durations are formatted as criterion formats wall time.
-static WALL_TIME: WallTime = WallTime;
-
-impl Measurement for ThreadCpuTime {
-    type Intermediate = Duration;
-    type Value = Duration;
-
-    fn start(&self) -> Duration {
-        cpu_time::ThreadTime::now().as_duration()
-    }
-
-    fn end(&self, start: Duration) -> Duration {
-        cpu_time::ThreadTime::now().as_duration().saturating_sub(start)
-    }
-
-    fn add(&self, a: &Duration, b: &Duration) -> Duration {
-        *a + *b
-    }
-
-    fn zero(&self) -> Duration {
-        Duration::ZERO
-    }
-
-    fn to_f64(&self, value: &Duration) -> f64 {
-        value.as_nanos() as f64
-    }
-
-    fn formatter(&self) -> &dyn ValueFormatter {
-        WALL_TIME.formatter()
-    }
-}
 
 type Bench = Criterion<ThreadCpuTime>;
 

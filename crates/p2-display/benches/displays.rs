@@ -16,44 +16,10 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use criterion::measurement::{Measurement, ValueFormatter, WallTime};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use sluicegate_bench_support::ThreadCpuTime;
 use sluicegate_p2::{Config, Deframer, simulate};
 use sluicegate_p2_display::{DisplayId, Displays, Event};
-
-/// This thread's CPU time, as a criterion measurement.
-struct ThreadCpuTime;
-
-static WALL_TIME: WallTime = WallTime;
-
-impl Measurement for ThreadCpuTime {
-    type Intermediate = Duration;
-    type Value = Duration;
-
-    fn start(&self) -> Duration {
-        cpu_time::ThreadTime::now().as_duration()
-    }
-
-    fn end(&self, start: Duration) -> Duration {
-        cpu_time::ThreadTime::now().as_duration().saturating_sub(start)
-    }
-
-    fn add(&self, a: &Duration, b: &Duration) -> Duration {
-        *a + *b
-    }
-
-    fn zero(&self) -> Duration {
-        Duration::ZERO
-    }
-
-    fn to_f64(&self, value: &Duration) -> f64 {
-        value.as_nanos() as f64
-    }
-
-    fn formatter(&self) -> &dyn ValueFormatter {
-        WALL_TIME.formatter()
-    }
-}
 
 /// The consumer side: applies each line; after each column (256 messages) takes every display's frame, as a UI
 /// pushing changes would.

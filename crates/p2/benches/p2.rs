@@ -9,52 +9,13 @@
 //! neighbours share.
 
 use std::hint::black_box;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use criterion::measurement::{Measurement, ValueFormatter, WallTime};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use sluicegate_bench_support::ThreadCpuTime;
 use sluicegate_p2::{Config, Deframer, Destination, KindSet, Routed, Router, Subscription, simulate};
 
 const READ: usize = 64 * 1024;
-
-/// This thread's CPU time, as a criterion measurement.
-struct ThreadCpuTime;
-
-fn thread_cpu_time() -> Duration {
-    cpu_time::ThreadTime::now().as_duration()
-}
-
-/// Durations are formatted as criterion formats wall time.
-static WALL_TIME: WallTime = WallTime;
-
-impl Measurement for ThreadCpuTime {
-    type Intermediate = Duration;
-    type Value = Duration;
-
-    fn start(&self) -> Duration {
-        thread_cpu_time()
-    }
-
-    fn end(&self, start: Duration) -> Duration {
-        thread_cpu_time().saturating_sub(start)
-    }
-
-    fn add(&self, a: &Duration, b: &Duration) -> Duration {
-        *a + *b
-    }
-
-    fn zero(&self) -> Duration {
-        Duration::ZERO
-    }
-
-    fn to_f64(&self, value: &Duration) -> f64 {
-        value.as_nanos() as f64
-    }
-
-    fn formatter(&self) -> &dyn ValueFormatter {
-        WALL_TIME.formatter()
-    }
-}
 
 /// Borrowed outputs (`poll_ref`), as the router takes them on one thread.
 fn deframe(deframer: &mut Deframer, bytes: &[u8], now: Instant) -> usize {

@@ -10,47 +10,12 @@
 use std::hint::black_box;
 use std::time::Duration;
 
-use criterion::measurement::{Measurement, ValueFormatter, WallTime};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use sluicegate_bench_support::ThreadCpuTime;
 use sluicegate_rlnc::gf::{self, Backend};
 use sluicegate_rlnc::speed::sample_data;
 
 const S: usize = 1500;
-
-/// This thread's CPU time, as a criterion measurement.
-struct ThreadCpuTime;
-
-/// Durations are formatted as criterion formats wall time.
-static WALL_TIME: WallTime = WallTime;
-
-impl Measurement for ThreadCpuTime {
-    type Intermediate = Duration;
-    type Value = Duration;
-
-    fn start(&self) -> Duration {
-        cpu_time::ThreadTime::now().as_duration()
-    }
-
-    fn end(&self, start: Duration) -> Duration {
-        cpu_time::ThreadTime::now().as_duration().saturating_sub(start)
-    }
-
-    fn add(&self, a: &Duration, b: &Duration) -> Duration {
-        *a + *b
-    }
-
-    fn zero(&self) -> Duration {
-        Duration::ZERO
-    }
-
-    fn to_f64(&self, value: &Duration) -> f64 {
-        value.as_nanos() as f64
-    }
-
-    fn formatter(&self) -> &dyn ValueFormatter {
-        WALL_TIME.formatter()
-    }
-}
 
 fn bounds(c: &mut Criterion<ThreadCpuTime>) {
     let mut group = c.benchmark_group("bounds");
