@@ -771,9 +771,15 @@ pub(crate) fn write_generation_packets(
     indices: Range<u32>,
     out: &mut [u8],
 ) -> usize {
-    // One encoder per generation buffer: generation 0 of its own data,
-    // coefficients seeded per (session, real generation), the real
-    // generation id in the headers.
+    // The real generation id in the headers.
+    generation_encoder(config, generation, data)
+        .write_packets_labelled(0, generation, indices, out)
+        .expect("output holds the packets")
+}
+
+/// One encoder per generation buffer: generation 0 of its own data,
+/// coefficients seeded per (session, real generation).
+fn generation_encoder<'a>(config: &SenderConfig, generation: u32, data: &'a [u8]) -> Encoder<'a> {
     let encoder_config = EncoderConfig {
         k: config.k,
         symbol_size: config.symbol_size,
@@ -786,10 +792,7 @@ pub(crate) fn write_generation_packets(
         config.generation_bytes(),
         "a generation buffer is K·S bytes"
     );
-    let encoder = Encoder::new(encoder_config, data).expect("shape checked by the caller");
-    encoder
-        .write_packets_labelled(0, generation, indices, out)
-        .expect("output holds the packets")
+    Encoder::new(encoder_config, data).expect("shape checked by the caller")
 }
 
 #[cfg(test)]
@@ -806,14 +809,7 @@ mod tests {
     fn reference_packet(config: &SenderConfig, generation: u32, data: &[u8], index: u32) -> Vec<u8> {
         use crate::checksum::crc32c;
         use crate::packet::CHECKSUM_LEN;
-        let encoder_config = EncoderConfig {
-            k: config.k,
-            symbol_size: config.symbol_size,
-            mode: config.mode,
-            explicit_coefficients: false,
-            session: packet_seed(config.session, generation, 0),
-        };
-        let encoder = Encoder::new(encoder_config, data).unwrap();
+        let encoder = generation_encoder(config, generation, data);
         let mut out = vec![0u8; encoder.packet_len()];
         let len = encoder.write_packet(0, index, &mut out).unwrap();
         out[2..6].copy_from_slice(&generation.to_le_bytes());
