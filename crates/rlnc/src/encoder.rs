@@ -8,7 +8,7 @@ use core::ops::Range;
 
 use crate::coefficients::{expand, packet_seed};
 use crate::gf;
-use crate::packet::{Coefficients, MAX_SYMBOL_SIZE, Mode, WriteError, seal, wire_len, write_header};
+use crate::packet::{Coefficients, HEADER_LEN, MAX_SYMBOL_SIZE, Mode, WriteError, seal, wire_len, write_header};
 
 /// How to cut data into generations and code them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -258,6 +258,89 @@ impl<'a> Encoder<'a> {
         Ok(())
     }
 
+    /// Write the whole packets `indices` of `generation` (header, payload,
+    /// checksum) back to back into `out`, [`Encoder::packet_len`] bytes
+    /// each; returns the bytes written. Coded payloads are computed as in
+    /// [`Encoder::write_payloads`], straight into their packet slots, and
+    /// each packet is sealed once: several times faster than one
+    /// [`Encoder::write_packet`] per packet. Allocation-free.
+    pub fn write_packets(&self, generation: u32, indices: Range<u32>, out: &mut [u8]) -> Result<usize, EncodeError> {
+        self.write_packets_labelled(generation, generation, indices, out)
+    }
+
+    /// [`Encoder::write_packets`] with `label` as the headers' generation
+    /// id: an encoder of one generation buffer codes it as its generation 0
+    /// under a per-generation session seed, and its packets carry the real id.
+    pub(crate) fn write_packets_labelled(
+        &self,
+        generation: u32,
+        label: u32,
+        indices: Range<u32>,
+        out: &mut [u8],
+    ) -> Result<usize, EncodeError> {
+        // Two 8-output GFNI tiles; the coefficient table stays on the stack.
+        const BATCH: u32 = 16;
+        let g = self
+            .generation(generation)
+            .ok_or(EncodeError::NoSuchGeneration(generation))?;
+        let (k, s) = (usize::from(self.config.k), usize::from(self.config.symbol_size));
+        let packet_len = self.packet_len();
+        let need = indices.len() * packet_len;
+        let have = out.len();
+        let out = out.get_mut(..need).ok_or(WriteError::BufferTooSmall { need, have })?;
+        let header = |packet: &mut [u8], coefficients: &Coefficients<'_>| {
+            write_header(
+                packet,
+                label,
+                self.config.k,
+                self.config.symbol_size,
+                g.data_len,
+                coefficients,
+            )
+        };
+        // The originals (systematic mode, indices below K) come first in
+        // any range: copied and sealed one by one.
+        let originals_end = match self.config.mode {
+            Mode::Systematic => indices.end.min(u32::from(self.config.k)).max(indices.start),
+            Mode::Random => indices.start,
+        };
+        let (originals, coded) = out.split_at_mut((originals_end - indices.start) as usize * packet_len);
+        for (index, packet) in (indices.start..originals_end).zip(originals.chunks_exact_mut(packet_len)) {
+            let at = header(packet, &Coefficients::Systematic(index as u8));
+            let symbol = index as usize * s;
+            packet[at..at + s].copy_from_slice(&g.symbols[symbol..symbol + s]);
+            seal(packet, at + s);
+        }
+        // Then the coded packets, BATCH at a time: their headers, one
+        // product into the payload slots (`packet_len` apart), their seals.
+        let mut coefs = [0u8; BATCH as usize * 255];
+        let mut first = originals_end;
+        for batch in coded.chunks_mut(BATCH as usize * packet_len) {
+            let count = batch.len() / packet_len;
+            let mut at = HEADER_LEN;
+            for ((index, packet), row) in (first..first + count as u32)
+                .zip(batch.chunks_exact_mut(packet_len))
+                .zip(coefs.chunks_exact_mut(k))
+            {
+                let Coefficients::Seeded(seed) = self.coefficients(generation, index) else {
+                    unreachable!("indices past the originals are coded")
+                };
+                expand(seed, row);
+                at = if self.config.explicit_coefficients {
+                    header(packet, &Coefficients::Explicit(row))
+                } else {
+                    header(packet, &Coefficients::Seeded(seed))
+                };
+            }
+            gf::lin_comb_multi(&mut batch[at..], packet_len, s, g.symbols, s, &coefs[..count * k], k);
+            for packet in batch.chunks_exact_mut(packet_len) {
+                seal(packet, at + s);
+            }
+            first += count as u32;
+        }
+        Ok(need)
+    }
+
     /// Write the whole packet `index` of `generation` (header, payload,
     /// checksum) into `out`; returns its length. Allocation-free.
     pub fn write_packet(&self, generation: u32, index: u32, out: &mut [u8]) -> Result<usize, EncodeError> {
@@ -361,6 +444,39 @@ mod tests {
                     enc.write_payload(0, index, &mut one).unwrap();
                     assert_eq!(batch[slot * 100..][..100], one, "{mode:?} {range:?} {index}");
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn batched_packets_equal_single_packets() {
+        let data: alloc::vec::Vec<u8> = (0..7 * 101u32).map(|i| (i * 31 + 5) as u8).collect();
+        for mode in [Mode::Systematic, Mode::Random] {
+            for explicit in [false, true] {
+                let config = EncoderConfig {
+                    explicit_coefficients: explicit,
+                    session: 9,
+                    ..EncoderConfig::new(7, 101, mode)
+                };
+                let enc = Encoder::new(config, &data).unwrap();
+                let len = enc.packet_len();
+                for range in [0..0, 0..7, 3..13, 7..40, 100..101] {
+                    let mut batch = vec![0u8; range.len() * len];
+                    assert_eq!(enc.write_packets(0, range.clone(), &mut batch), Ok(batch.len()));
+                    for (slot, index) in range.clone().enumerate() {
+                        let mut one = vec![0u8; len];
+                        enc.write_packet(0, index, &mut one).unwrap();
+                        assert_eq!(batch[slot * len..][..len], one, "{mode:?} {explicit} {range:?} {index}");
+                    }
+                }
+                assert!(matches!(
+                    enc.write_packets(0, 0..2, &mut vec![0u8; 2 * len - 1]),
+                    Err(EncodeError::Write(WriteError::BufferTooSmall { .. }))
+                ));
+                assert_eq!(
+                    enc.write_packets(1, 0..1, &mut vec![0u8; len]),
+                    Err(EncodeError::NoSuchGeneration(1))
+                );
             }
         }
     }

@@ -43,7 +43,7 @@ use sluicegate_core::supervisor::{StopSignal, SupervisedWorker, Supervisor, Work
 use crate::encoder::ConfigError;
 use crate::packet::wire_len;
 use crate::transfer::SenderConfig;
-use crate::transfer::sender::write_generation_packet;
+use crate::transfer::sender::write_generation_packets;
 
 /// Pool settings.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -126,10 +126,15 @@ fn work(state: &mut WorkerState, stop: &StopSignal) {
             panic!("injected fault at generation {}", job.generation);
         }
         let mut buf = state.output.acquire();
-        for index in 0..state.config.packets_per_generation {
-            let n = write_generation_packet(&state.config.coding, job.generation, &job.data, index, buf.spare_mut());
-            buf.advance(n);
-        }
+        let indices = 0..state.config.packets_per_generation;
+        let n = write_generation_packets(
+            &state.config.coding,
+            job.generation,
+            &job.data,
+            indices,
+            buf.spare_mut(),
+        );
+        buf.advance(n);
         let encoded = Encoded {
             generation: job.generation,
             packets: buf.freeze(),

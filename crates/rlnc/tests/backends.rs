@@ -1,8 +1,8 @@
 //! The whole codec on every kernel backend this CPU has, one after the
 //! other: encode → lose and reorder → (recode) → decode is byte-exact
-//! whichever backend runs. The backend is a process-wide switch, so this
-//! file holds a single test (test binaries run their tests on parallel
-//! threads).
+//! whichever backend runs, and batched whole packets equal single ones. The
+//! backend is a process-wide switch, so this file holds a single test (test
+//! binaries run their tests on parallel threads).
 
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
@@ -55,6 +55,15 @@ fn round_trip(k: u8, s: u16, mode: Mode, loss: f64, recode: bool, seed: u64) -> 
         for bytes in &batch {
             dec.receive(&Packet::parse(bytes, &opts).unwrap()).unwrap();
         }
+    }
+    // A batched run of whole packets across the end of the originals, more
+    // than one 16-packet product, equals the packets one by one.
+    let start = rng.random_range(0..u32::from(k) + 20);
+    let mut batch = vec![0u8; 37 * enc.packet_len()];
+    enc.write_packets(0, start..start + 37, &mut batch).unwrap();
+    for (slot, bytes) in batch.chunks(enc.packet_len()).enumerate() {
+        let n = enc.write_packet(0, start + slot as u32, &mut wire).unwrap();
+        assert_eq!(bytes, &wire[..n], "packet {}", start + slot as u32);
     }
     (dec.data().unwrap().to_vec(), data)
 }

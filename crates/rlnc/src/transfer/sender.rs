@@ -1,7 +1,7 @@
 //! The sending side: generations in, data datagrams out, feedback in.
 
 use alloc::collections::VecDeque;
-use core::ops::Deref;
+use core::ops::{Deref, Range};
 use core::time::Duration;
 
 use super::SessionError;
@@ -11,10 +11,9 @@ use super::datagram::{
     UNKNOWN_LEN,
 };
 use super::pacing::TokenBucket;
-use crate::checksum::crc32c;
 use crate::coefficients::packet_seed;
 use crate::encoder::{ConfigError, Encoder, EncoderConfig};
-use crate::packet::{CHECKSUM_LEN, Mode};
+use crate::packet::Mode;
 
 /// How the sender codes, paces and gives up.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -745,7 +744,8 @@ fn ceil(x: f64) -> u32 {
 /// Allocation-free.
 ///
 /// # Panics
-/// If `data` is not K·S bytes or `out` is shorter than a packet.
+/// If `data` is not K·S bytes, `out` is shorter than a packet or `index`
+/// is `u32::MAX`.
 pub(crate) fn write_generation_packet(
     config: &SenderConfig,
     generation: u32,
@@ -753,8 +753,33 @@ pub(crate) fn write_generation_packet(
     index: u32,
     out: &mut [u8],
 ) -> usize {
-    // One encoder per generation buffer: generation 0 of its own data,
-    // coefficients seeded per (session, real generation).
+    let end = index.checked_add(1).expect("packet indices end below 2^32");
+    write_generation_packets(config, generation, data, index..end, out)
+}
+
+/// Writes packets `indices` of generation `generation`, whose K·S bytes are
+/// `data` (a buffer of its own), back to back into `out`; returns the bytes
+/// written. Coded payloads are computed up to 16 at a time, straight into
+/// their packets, each packet checksummed once. Allocation-free.
+///
+/// # Panics
+/// If `data` is not K·S bytes or `out` is shorter than the packets.
+pub(crate) fn write_generation_packets(
+    config: &SenderConfig,
+    generation: u32,
+    data: &[u8],
+    indices: Range<u32>,
+    out: &mut [u8],
+) -> usize {
+    // The real generation id in the headers.
+    generation_encoder(config, generation, data)
+        .write_packets_labelled(0, generation, indices, out)
+        .expect("output holds the packets")
+}
+
+/// One encoder per generation buffer: generation 0 of its own data,
+/// coefficients seeded per (session, real generation).
+fn generation_encoder<'a>(config: &SenderConfig, generation: u32, data: &'a [u8]) -> Encoder<'a> {
     let encoder_config = EncoderConfig {
         k: config.k,
         symbol_size: config.symbol_size,
@@ -767,14 +792,7 @@ pub(crate) fn write_generation_packet(
         config.generation_bytes(),
         "a generation buffer is K·S bytes"
     );
-    let encoder = Encoder::new(encoder_config, data).expect("shape checked by the caller");
-    let len = encoder.write_packet(0, index, out).expect("output holds a packet");
-    // Stamp the real generation id and re-seal the codec checksum
-    // (packet format v1: generation at byte 2, CRC-32C last).
-    out[2..6].copy_from_slice(&generation.to_le_bytes());
-    let crc = crc32c(&out[..len - CHECKSUM_LEN]);
-    out[len - CHECKSUM_LEN..len].copy_from_slice(&crc.to_le_bytes());
-    len
+    Encoder::new(encoder_config, data).expect("shape checked by the caller")
 }
 
 #[cfg(test)]
@@ -785,6 +803,61 @@ mod tests {
     use alloc::vec::Vec;
 
     const MS: Duration = Duration::from_millis(1);
+
+    /// The per-packet path the batched writer replaced: one encoder packet,
+    /// then the real generation id stamped in and the checksum redone.
+    fn reference_packet(config: &SenderConfig, generation: u32, data: &[u8], index: u32) -> Vec<u8> {
+        use crate::checksum::crc32c;
+        use crate::packet::CHECKSUM_LEN;
+        let encoder = generation_encoder(config, generation, data);
+        let mut out = vec![0u8; encoder.packet_len()];
+        let len = encoder.write_packet(0, index, &mut out).unwrap();
+        out[2..6].copy_from_slice(&generation.to_le_bytes());
+        let crc = crc32c(&out[..len - CHECKSUM_LEN]);
+        out[len - CHECKSUM_LEN..].copy_from_slice(&crc.to_le_bytes());
+        out
+    }
+
+    /// K = 1, 16, 32, 255 or any other; S up to 1,500, odd ones included.
+    fn shapes() -> impl proptest::strategy::Strategy<Value = (u8, u16)> {
+        use proptest::prelude::*;
+        let k = prop_oneof![Just(1u8), Just(16), Just(32), Just(255), 1u8..=255];
+        (k, 1u16..=1500)
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::test_runner::Config { cases: 48, ..Default::default() })]
+
+        #[test]
+        fn batched_generation_packets_equal_the_per_packet_path(
+            (k, symbol_size) in shapes(),
+            random in proptest::bool::ANY,
+            session in proptest::num::u64::ANY,
+            generation in proptest::num::u32::ANY,
+            start_past_k in -40i64..40,
+            count in 0u32..40,
+            data_seed in proptest::num::u32::ANY,
+        ) {
+            let mut config = SenderConfig::new(session);
+            (config.k, config.symbol_size) = (k, symbol_size);
+            config.mode = if random { Mode::Random } else { Mode::Systematic };
+            let data: Vec<u8> = (0..config.generation_bytes() as u32)
+                .map(|i| (i.wrapping_mul(2_654_435_761) ^ data_seed).to_le_bytes()[2])
+                .collect();
+            // Ranges starting and ending inside or past the originals.
+            let start = (i64::from(k) + start_past_k).max(0) as u32;
+            let packet_len = crate::packet::wire_len(k, symbol_size, false);
+            // One spare packet's room: the writer must stop at the end of the range.
+            let mut out = vec![0xA5u8; (count as usize + 1) * packet_len];
+            let written = write_generation_packets(&config, generation, &data, start..start + count, &mut out);
+            proptest::prop_assert_eq!(written, count as usize * packet_len);
+            for (slot, index) in (start..start + count).enumerate() {
+                let got = &out[slot * packet_len..(slot + 1) * packet_len];
+                proptest::prop_assert_eq!(got, &reference_packet(&config, generation, &data, index)[..], "index {}", index);
+            }
+            proptest::prop_assert!(out[written..].iter().all(|&b| b == 0xA5));
+        }
+    }
 
     /// A sender of two small generations that sent its first datagrams.
     fn started() -> (Sender<Vec<u8>>, Vec<u8>) {
