@@ -3,7 +3,7 @@
 //! and mixes in garbage and foreign-session datagrams.
 
 use std::io::Cursor;
-use std::net::{SocketAddr, UdpSocket};
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
@@ -17,21 +17,8 @@ use sluicegate_rlnc::transfer::datagram::{Feedback, write_feedback};
 use sluicegate_rlnc::transfer::link::LossModel;
 use sluicegate_rlnc::transfer::{CloseReason, Sender, SenderConfig, SessionError};
 
-fn data(len: usize) -> Vec<u8> {
-    let mut x = 0x1234_5678_9abc_def0u64;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect()
-}
-
-fn localhost() -> UdpSocket {
-    UdpSocket::bind("127.0.0.1:0").unwrap()
-}
+mod udp_common;
+use udp_common::{data, localhost};
 
 /// A receiver's socket on a free loopback port.
 fn listening() -> Socket {

@@ -20,21 +20,8 @@ use sluicegate_rlnc::secure::{Code, Connection, HandshakeConfig, HandshakeError,
 use sluicegate_rlnc::transfer::SenderConfig;
 use sluicegate_rlnc::transfer::link::LossModel;
 
-fn data(len: usize) -> Vec<u8> {
-    let mut x = 0x9e37_79b9_7f4a_7c15u64;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect()
-}
-
-fn localhost() -> UdpSocket {
-    UdpSocket::bind("127.0.0.1:0").unwrap()
-}
+mod udp_common;
+use udp_common::{data, localhost};
 
 /// A receiver's (or relay's) socket on a free loopback port, and its address.
 fn listening() -> (Socket, SocketAddr) {

@@ -163,15 +163,26 @@ enum Wire {
 }
 
 /// The data still to hand to the sender, one generation at a time.
-struct Input<'a> {
+pub(super) struct Input<'a> {
     chunks: core::iter::Peekable<core::slice::Chunks<'a, u8>>,
     gen_bytes: usize,
     /// An empty input is one empty generation, not yet pushed.
     empty_pending: bool,
 }
 
+impl<'a> Input<'a> {
+    /// `data` in generations of `gen_bytes`.
+    pub(super) fn new(data: &'a [u8], gen_bytes: usize) -> Self {
+        Input {
+            chunks: data.chunks(gen_bytes).peekable(),
+            gen_bytes,
+            empty_pending: data.is_empty(),
+        }
+    }
+}
+
 /// Pushes generations while the sender wants them.
-fn feed(sender: &mut Sender<Vec<u8>>, input: &mut Input<'_>) {
+pub(super) fn feed(sender: &mut Sender<Vec<u8>>, input: &mut Input<'_>) {
     while sender.wants_generation() {
         let (chunk, last) = match input.chunks.next() {
             Some(c) => (c, input.chunks.peek().is_none()),
@@ -183,6 +194,22 @@ fn feed(sender: &mut Sender<Vec<u8>>, input: &mut Input<'_>) {
         padded[..chunk.len()].copy_from_slice(chunk);
         sender.push_generation(padded, chunk.len(), last).expect("wanted");
     }
+}
+
+/// The receiver's turn after delivery: hands what it decoded to `output`,
+/// confirms a complete transfer (the simulations skip the digest) and runs
+/// its timers.
+pub(super) fn receiver_turn(receiver: &mut Receiver, now: Duration, output: &mut Vec<u8>) {
+    receiver
+        .poll_data(|bytes| {
+            output.extend_from_slice(bytes);
+            Ok::<_, ()>(())
+        })
+        .expect("Vec never fails");
+    if receiver.is_complete() && !receiver.has_digest() {
+        receiver.handle_digest([0; 32]);
+    }
+    receiver.handle_timeout(now);
 }
 
 /// Bytes of a TCP ACK on the link.
@@ -201,11 +228,7 @@ pub fn simulate(data: &[u8], config: &SimConfig) -> SimReport {
     let mut restart = config.restart_receiver_at;
     let mut changes = config.changes.iter().peekable();
     let gen_bytes = config.sender.generation_bytes();
-    let mut input = Input {
-        chunks: data.chunks(gen_bytes).peekable(),
-        gen_bytes,
-        empty_pending: data.is_empty(),
-    };
+    let mut input = Input::new(data, gen_bytes);
     let generations = data.len().div_ceil(gen_bytes).max(1) as u64;
     let mut output = Vec::with_capacity(data.len());
     let mut buf = vec![0u8; 2048.max(sender.datagram_len())];
@@ -250,16 +273,7 @@ pub fn simulate(data: &[u8], config: &SimConfig) -> SimReport {
                 Wire::Tcp(segment) => back.handle_send(now, ACK_LEN, Wire::Tcp(segment)),
             }
         }
-        receiver
-            .poll_data(|bytes| {
-                output.extend_from_slice(bytes);
-                Ok::<_, ()>(())
-            })
-            .expect("Vec never fails");
-        if receiver.is_complete() && !receiver.has_digest() {
-            receiver.handle_digest([0; 32]);
-        }
-        receiver.handle_timeout(now);
+        receiver_turn(&mut receiver, now, &mut output);
         while let Some(n) = receiver.poll_transmit(now, &mut buf) {
             back.handle_send(now, n, Wire::Datagram(buf[..n].to_vec()));
         }

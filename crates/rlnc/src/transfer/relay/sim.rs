@@ -11,6 +11,7 @@ use super::{Relay, RelayConfig, RelayStats};
 use crate::transfer::link::{Link, LinkConfig};
 use crate::transfer::receiver::{Receiver, ReceiverConfig, ReceiverStats};
 use crate::transfer::sender::{Sender, SenderConfig, SenderStats};
+use crate::transfer::sim::{Input, feed, receiver_turn};
 
 /// What sits between the hops.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -80,28 +81,14 @@ pub fn simulate(data: &[u8], config: &TwoHopConfig) -> TwoHopReport {
     let mut down: Link<Vec<u8>> = Link::new(config.second, seed.rotate_left(29) ^ 2);
     let mut down_back: Link<Vec<u8>> = Link::new(config.second, seed.rotate_left(41) ^ 3);
     let gen_bytes = config.sender.generation_bytes();
-    let mut chunks = data.chunks(gen_bytes).peekable();
+    let mut input = Input::new(data, gen_bytes);
     let generations = data.len().div_ceil(gen_bytes).max(1) as u64;
-    let mut pushed_empty = false;
     let mut output = Vec::with_capacity(data.len());
     let mut buf = vec![0u8; 4096];
     let mut now = Duration::ZERO;
     let mut second_hop_data = 0;
-    let mut feed = |sender: &mut Sender<Vec<u8>>| {
-        while sender.wants_generation() {
-            let (chunk, last) = match chunks.next() {
-                Some(c) => (c, chunks.peek().is_none()),
-                None if !pushed_empty && data.is_empty() => (&[][..], true),
-                None => break,
-            };
-            pushed_empty = true;
-            let mut padded = vec![0u8; gen_bytes];
-            padded[..chunk.len()].copy_from_slice(chunk);
-            sender.push_generation(padded, chunk.len(), last).expect("wanted");
-        }
-    };
     while now < config.limit && !(sender.is_finished() && receiver.has_digest()) {
-        feed(&mut sender);
+        feed(&mut sender, &mut input);
         sender.handle_timeout(now);
         while let Some(n) = sender.poll_transmit(now, &mut buf) {
             up.handle_send(now, n, buf[..n].to_vec());
@@ -126,16 +113,7 @@ pub fn simulate(data: &[u8], config: &TwoHopConfig) -> TwoHopReport {
         while let Some(d) = down.poll_deliver(now) {
             let _ = receiver.handle_datagram(now, &d);
         }
-        receiver
-            .poll_data(|bytes| {
-                output.extend_from_slice(bytes);
-                Ok::<_, ()>(())
-            })
-            .expect("Vec never fails");
-        if receiver.is_complete() && !receiver.has_digest() {
-            receiver.handle_digest([0; 32]);
-        }
-        receiver.handle_timeout(now);
+        receiver_turn(&mut receiver, now, &mut output);
         while let Some(n) = receiver.poll_transmit(now, &mut buf) {
             down_back.handle_send(now, n, buf[..n].to_vec());
         }
@@ -157,7 +135,7 @@ pub fn simulate(data: &[u8], config: &TwoHopConfig) -> TwoHopReport {
         }
         // Confirmations may have emptied the sender's window: refill it
         // before asking it when to be called next.
-        feed(&mut sender);
+        feed(&mut sender, &mut input);
         let next = [
             sender.poll_timeout(),
             receiver.poll_timeout(),
