@@ -16,8 +16,9 @@ use std::time::Duration;
 
 use chacha20poly1305::aead::AeadInPlace;
 use chacha20poly1305::{ChaCha20Poly1305, KeyInit};
-use criterion::{Bencher, Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use ring::aead::{AES_256_GCM, Aad, LessSafeKey, Nonce, UnboundKey};
+use sluicegate_bench_support::ThreadCpuTime;
 use sluicegate_rlnc::secure::{Channel, DirectionKeys, OVERHEAD, SEALED_HEADER_LEN};
 use sluicegate_rlnc::{Encoder, EncoderConfig, Mode};
 
@@ -37,17 +38,6 @@ fn pair() -> (Channel, Channel) {
     (Channel::new(&a), Channel::new(&b))
 }
 
-/// Runs `f` for criterion's iteration count and reports this thread's CPU time.
-fn cpu_time(b: &mut Bencher<'_>, mut f: impl FnMut()) {
-    b.iter_custom(|iterations| {
-        let start = cpu_time::ThreadTime::now();
-        for _ in 0..iterations {
-            f();
-        }
-        start.elapsed()
-    });
-}
-
 /// A fresh 96-bit nonce per call: four zero bytes and a counter.
 fn next_nonce(counter: &mut u64) -> [u8; 12] {
     *counter += 1;
@@ -56,24 +46,24 @@ fn next_nonce(counter: &mut u64) -> [u8; 12] {
     nonce
 }
 
-fn secure(c: &mut Criterion) {
+fn secure(c: &mut Criterion<ThreadCpuTime>) {
     let mut group = c.benchmark_group("secure");
     group.throughput(Throughput::Bytes(PLAIN as u64));
     let src: Vec<u8> = (0..PLAIN).map(|i| (i * 31 + 7) as u8).collect();
     let mut buf = vec![0u8; PLAIN + OVERHEAD];
     group.bench_function("memcpy/1253", |b| {
-        cpu_time(b, || buf[SEALED_HEADER_LEN..][..PLAIN].copy_from_slice(black_box(&src)))
+        b.iter(|| buf[SEALED_HEADER_LEN..][..PLAIN].copy_from_slice(black_box(&src)))
     });
     let (mut sender, mut receiver) = pair();
     group.bench_function("seal/1253", |b| {
-        cpu_time(b, || {
+        b.iter(|| {
             black_box(sender.seal(black_box(&mut buf), PLAIN).unwrap());
         })
     });
     // Open needs a fresh counter every time (the replay window refuses a
     // repeat): seal one, open it; measured as the pair.
     group.bench_function("seal+open/1253", |b| {
-        cpu_time(b, || {
+        b.iter(|| {
             let n = sender.seal(&mut buf, PLAIN).unwrap();
             black_box(receiver.open(black_box(&mut buf[..n])).unwrap());
         })
@@ -83,7 +73,7 @@ fn secure(c: &mut Criterion) {
     let peer = ChaCha20Poly1305::new(&[1u8; 32].into());
     let mut counter = 0u64;
     group.bench_function("rustcrypto_chacha20poly1305_seal/1253", |b| {
-        cpu_time(b, || {
+        b.iter(|| {
             let nonce = next_nonce(&mut counter);
             black_box(
                 peer.encrypt_in_place_detached(&nonce.into(), header, black_box(&mut *plain))
@@ -93,7 +83,7 @@ fn secure(c: &mut Criterion) {
     });
     let aes = LessSafeKey::new(UnboundKey::new(&AES_256_GCM, &[1; 32]).unwrap());
     group.bench_function("ring_aes256gcm_seal/1253", |b| {
-        cpu_time(b, || {
+        b.iter(|| {
             let nonce = Nonce::assume_unique_for_key(next_nonce(&mut counter));
             let tag = aes.seal_in_place_separate_tag(nonce, Aad::from(&*header), black_box(&mut *plain));
             let _ = black_box(tag.unwrap());
@@ -106,7 +96,7 @@ fn secure(c: &mut Criterion) {
         // A repair packet: index K and up is coded in both modes.
         let mut index = 32;
         group.bench_function(format!("encode_repair_packet/{mode:?}"), |b| {
-            cpu_time(b, || {
+            b.iter(|| {
                 index = 32 + (index + 1) % 1000;
                 black_box(encoder.write_packet(0, black_box(index), &mut packet).unwrap());
             })
@@ -115,8 +105,9 @@ fn secure(c: &mut Criterion) {
     group.finish();
 }
 
-fn config() -> Criterion {
+fn config() -> Criterion<ThreadCpuTime> {
     Criterion::default()
+        .with_measurement(ThreadCpuTime)
         .sample_size(30)
         .warm_up_time(Duration::from_millis(300))
         .measurement_time(Duration::from_secs(1))

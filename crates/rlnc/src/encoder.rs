@@ -217,8 +217,7 @@ impl<'a> Encoder<'a> {
     /// which is several times faster than one [`Encoder::write_payload`]
     /// per packet. Allocation-free.
     pub fn write_payloads(&self, generation: u32, indices: Range<u32>, out: &mut [u8]) -> Result<(), EncodeError> {
-        // Two 8-output GFNI tiles; the coefficient table stays on the stack.
-        const BATCH: usize = 16;
+        const BATCH: usize = gf::MULTI_BATCH;
         let g = self
             .generation(generation)
             .ok_or(EncodeError::NoSuchGeneration(generation))?;
@@ -278,8 +277,7 @@ impl<'a> Encoder<'a> {
         indices: Range<u32>,
         out: &mut [u8],
     ) -> Result<usize, EncodeError> {
-        // Two 8-output GFNI tiles; the coefficient table stays on the stack.
-        const BATCH: u32 = 16;
+        const BATCH: u32 = gf::MULTI_BATCH as u32;
         let g = self
             .generation(generation)
             .ok_or(EncodeError::NoSuchGeneration(generation))?;

@@ -331,6 +331,11 @@ pub fn lin_comb(dst: &mut [u8], rows: &[u8], stride: usize, coefs: &[u8]) {
     product(dst, len, len, DstMode::Overwrite, rows, stride, coefs, coefs.len());
 }
 
+/// Outputs the coders batch per [`lin_comb_multi`] call: two 8-output GFNI
+/// register tiles, with their coefficient table (up to 255 bytes per output)
+/// still on the stack.
+pub(crate) const MULTI_BATCH: usize = 16;
+
 /// Several outputs at once: `dst[m·dst_stride ..][..len] =
 /// Σᵢ coefs[m·n + i] · rows[i·stride ..][..len]` for `m < coefs.len() / n`.
 /// Much faster than one [`lin_comb`] per output: each source vector is

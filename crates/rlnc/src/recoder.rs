@@ -132,9 +132,7 @@ impl Recoder {
     /// tile of them, several times faster than one packet at a time.
     /// Allocation-free.
     pub fn recode_batch(&self, seeds: &[u64], out: &mut [u8]) -> Result<usize, RecodeError> {
-        /// Packets per product: two 8-output GFNI tiles, the weights on the
-        /// stack.
-        const BATCH: usize = 16;
+        const BATCH: usize = gf::MULTI_BATCH;
         if self.held == 0 {
             return Err(RecodeError::Empty);
         }
