@@ -521,30 +521,14 @@ fn pc_key_pc_mouse_and_typed_text_go_back_to_the_p2_from_the_page() {
     page.mouse("mouseMoved", x, y, Button::None).unwrap();
     let tab = &page;
     let press = |button| move || tab.mouse("mousePressed", x, y, button).unwrap();
-    p2.round_trip(
-        "left button, bit 28",
-        press(Button::Left),
-        "b1",
-        "PC_MOUSE",
-        &expect(0, 1),
-    );
-    page.mouse("mouseReleased", x, y, Button::Left).unwrap();
-    p2.round_trip(
-        "right button, bit 30",
-        press(Button::Right),
-        "b1",
-        "PC_MOUSE",
-        &expect(0, 4),
-    );
-    page.mouse("mouseReleased", x, y, Button::Right).unwrap();
-    p2.round_trip(
-        "middle button, bit 29",
-        press(Button::Middle),
-        "b1",
-        "PC_MOUSE",
-        &expect(0, 2),
-    );
-    page.mouse("mouseReleased", x, y, Button::Middle).unwrap();
+    for (what, button, bits) in [
+        ("left button, bit 28", Button::Left, 1),
+        ("right button, bit 30", Button::Right, 4),
+        ("middle button, bit 29", Button::Middle, 2),
+    ] {
+        p2.round_trip(what, press(button), "b1", "PC_MOUSE", &expect(0, bits));
+        page.mouse("mouseReleased", x, y, button).unwrap();
+    }
     let wheel = |up| move || tab.wheel(x, y, up).unwrap();
     p2.round_trip("a wheel step up", wheel(true), "b1", "PC_MOUSE", &expect(1, 0));
     assert_eq!(p2.ask("b1", "PC_MOUSE", 8), expect(0, 0), "a wheel step is read once");

@@ -21,10 +21,13 @@ use terminal::MonitorArgs;
 #[derive(Debug, Args)]
 #[command(
     args_conflicts_with_subcommands = true,
-    after_help = "Examples:\n  sluicegate p2 --simulate demo\n  sluicegate p2 --port /dev/ttyUSB0 --log logs/ --stats\n  \
+    after_help = "Examples:\n  sluicegate p2 --simulate demo --ui\n  \
+                  sluicegate p2 --port /dev/ttyUSB0 --log logs/ --stats\n  \
+                  sluicegate p2 --port /dev/ttyUSB0 --snapshots shots/ --save-dir saves/\n  \
                   sluicegate p2 --replay session.sgrec --speed max --json > messages.jsonl\n  \
                   sluicegate p2 simulate hsv16 --pty --pace 2000000\n  sluicegate p2 detect --port /dev/ttyUSB0\n  \
-                  sluicegate p2 load program.bin --port /dev/ttyUSB0 --verify --then-monitor"
+                  sluicegate p2 load program.bin --port /dev/ttyUSB0 --verify --then-monitor\n\n\
+                  Exit codes: 0 success, 1 failure while running, 2 bad usage, 3 bad input data, 4 device unavailable."
 )]
 pub struct P2Args {
     #[command(subcommand)]

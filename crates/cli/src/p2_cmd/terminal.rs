@@ -207,38 +207,25 @@ pub fn run(args: &MonitorArgs, opened: Opened) -> Result<(), Failure> {
         .run(&signals)
     };
     drop(keyboard);
+    let report_stats = |host: Option<&HostStats>| {
+        if args.stats {
+            print_stats(&pipeline.stats(), &routed.routing, routed.latency, host, args.json);
+        }
+    };
     if !signals.stop_requested() {
         displays.linger(
             || signals.stop_requested(),
             || {
                 if signals.take_report() {
                     displays.write_snapshots();
-                    if args.stats {
-                        let host = displays.stats();
-                        print_stats(
-                            &pipeline.stats(),
-                            &routed.routing,
-                            routed.latency,
-                            host.as_ref(),
-                            args.json,
-                        );
-                    }
+                    report_stats(displays.stats().as_ref());
                 }
             },
         );
     }
     signals.close();
     drop(stdout);
-    let host = displays.finish();
-    if args.stats {
-        print_stats(
-            &pipeline.stats(),
-            &routed.routing,
-            routed.latency,
-            host.as_ref(),
-            args.json,
-        );
-    }
+    report_stats(displays.finish().as_ref());
     let write_error = failure.lock().unwrap_or_else(PoisonError::into_inner).take();
     let recording = args.record.is_some().then_some(files.recorder);
     conclude(pipeline, recording, write_error, routed.source_failed, &spec)
