@@ -408,36 +408,17 @@ pub(crate) fn save<M: DisplayModel>(model: &mut M, cursor: &mut Cursor<'_>, ctx:
         if !region.iter_mut().all(|v| cursor.key_val(v)) || cursor.next_str().is_none() {
             return;
         }
-        ctx.stats.saves_refused += 1;
-        ctx.events.push_back(Event::SaveRefused {
-            display: ctx.display,
-            reason: SaveRefused::DesktopRegion,
-        });
-        return;
+        return refuse_save(ctx, SaveRefused::DesktopRegion);
     };
     let file = match check_file_name(name) {
         Ok(file) => file,
-        Err(reason) => {
-            ctx.stats.saves_refused += 1;
-            ctx.events.push_back(Event::SaveRefused {
-                display: ctx.display,
-                reason,
-            });
-            return;
-        }
+        Err(reason) => return refuse_save(ctx, reason),
     };
     let image = if window {
         let geometry = model.geometry();
         match window_image(model.front(ctx.fonts), geometry) {
             Some(image) => image,
-            None => {
-                ctx.stats.saves_refused += 1;
-                ctx.events.push_back(Event::SaveRefused {
-                    display: ctx.display,
-                    reason: SaveRefused::TooLarge,
-                });
-                return;
-            }
+            None => return refuse_save(ctx, SaveRefused::TooLarge),
         }
     } else {
         model.front(ctx.fonts).clone()
@@ -447,6 +428,15 @@ pub(crate) fn save<M: DisplayModel>(model: &mut M, cursor: &mut Cursor<'_>, ctx:
         display: ctx.display,
         file,
         image,
+    });
+}
+
+/// A `SAVE` that writes nothing: counted, and reported with its reason.
+fn refuse_save(ctx: &mut Context<'_>, reason: SaveRefused) {
+    ctx.stats.saves_refused += 1;
+    ctx.events.push_back(Event::SaveRefused {
+        display: ctx.display,
+        reason,
     });
 }
 
